@@ -1,0 +1,201 @@
+//! Compact Mesos JSON output into a byte buffer.
+
+use super::{JsonEnum, MesosJson};
+use base64::Engine as _;
+use std::collections::BTreeMap;
+
+/// Writes Mesos JSON into a growing buffer.
+///
+/// Generated `MesosJson` impls drive it; use [`crate::json::to_vec`] or
+/// [`crate::json::to_string`] rather than this type directly.
+#[derive(Debug, Default)]
+pub struct JsonWriter {
+    buf: Vec<u8>,
+    /// True right after `{` or `[`: the next member needs no comma.
+    first: bool,
+}
+
+impl JsonWriter {
+    /// A writer with an empty buffer.
+    pub fn new() -> JsonWriter {
+        JsonWriter::default()
+    }
+
+    /// A writer appending to `buf`.
+    pub fn with_buffer(buf: Vec<u8>) -> JsonWriter {
+        JsonWriter { buf, first: false }
+    }
+
+    /// The bytes written so far.
+    pub fn into_inner(self) -> Vec<u8> {
+        self.buf
+    }
+
+    /// Starts an object.
+    pub fn begin_object(&mut self) {
+        self.buf.push(b'{');
+        self.first = true;
+    }
+
+    /// Ends an object.
+    pub fn end_object(&mut self) {
+        self.buf.push(b'}');
+        self.first = false;
+    }
+
+    /// Writes a member name. `name` must need no escaping (proto field names
+    /// never do).
+    pub fn key(&mut self, name: &str) {
+        if !self.first {
+            self.buf.push(b',');
+        }
+        self.first = false;
+        self.buf.push(b'"');
+        self.buf.extend_from_slice(name.as_bytes());
+        self.buf.extend_from_slice(b"\":");
+    }
+
+    fn element(&mut self) {
+        if !self.first {
+            self.buf.push(b',');
+        }
+        self.first = false;
+    }
+
+    /// Writes an array of values.
+    pub fn list<T: MesosJson>(&mut self, values: &[T]) {
+        self.buf.push(b'[');
+        self.first = true;
+        for v in values {
+            self.element();
+            v.write_json(self);
+        }
+        self.buf.push(b']');
+        self.first = false;
+    }
+
+    /// Writes a map field as an object.
+    pub fn map<V: MesosJson>(&mut self, map: &BTreeMap<String, V>) {
+        self.buf.push(b'{');
+        self.first = true;
+        for (k, v) in map {
+            self.element();
+            self.string(k);
+            self.buf.push(b':');
+            v.write_json(self);
+        }
+        self.buf.push(b'}');
+        self.first = false;
+    }
+
+    /// Writes a `bytes` value as standard base64.
+    pub fn bytes(&mut self, value: &[u8]) {
+        self.buf.push(b'"');
+        let start = self.buf.len();
+        let encoded_len = value.len().div_ceil(3) * 4;
+        self.buf.resize(start + encoded_len, 0);
+        let n = base64::engine::general_purpose::STANDARD
+            .encode_slice(value, &mut self.buf[start..])
+            .unwrap_or(0);
+        self.buf.truncate(start + n);
+        self.buf.push(b'"');
+    }
+
+    /// Writes an array of `bytes` values.
+    pub fn bytes_list(&mut self, values: &[Vec<u8>]) {
+        self.buf.push(b'[');
+        self.first = true;
+        for v in values {
+            self.element();
+            self.bytes(v);
+        }
+        self.buf.push(b']');
+        self.first = false;
+    }
+
+    /// Writes an enum value by name; a number the enum does not define is
+    /// written as a number.
+    pub fn enumeration<E: JsonEnum>(&mut self, value: i32) {
+        match E::json_name(value) {
+            Some(name) => {
+                self.buf.push(b'"');
+                self.buf.extend_from_slice(name.as_bytes());
+                self.buf.push(b'"');
+            }
+            None => self.i64(i64::from(value)),
+        }
+    }
+
+    /// Writes an array of enum values.
+    pub fn enum_list<E: JsonEnum>(&mut self, values: &[i32]) {
+        self.buf.push(b'[');
+        self.first = true;
+        for v in values {
+            self.element();
+            self.enumeration::<E>(*v);
+        }
+        self.buf.push(b']');
+        self.first = false;
+    }
+
+    /// Writes a signed integer.
+    pub fn i64(&mut self, value: i64) {
+        self.buf
+            .extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
+    }
+
+    /// Writes an unsigned integer.
+    pub fn u64(&mut self, value: u64) {
+        self.buf
+            .extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
+    }
+
+    /// Writes a double. JSON has no NaN or infinity: those are written as
+    /// `null`, which reads back as "not set".
+    pub fn f64(&mut self, value: f64) {
+        if value.is_finite() {
+            self.buf
+                .extend_from_slice(ryu::Buffer::new().format_finite(value).as_bytes());
+        } else {
+            self.buf.extend_from_slice(b"null");
+        }
+    }
+
+    /// Writes a boolean.
+    pub fn bool(&mut self, value: bool) {
+        self.buf
+            .extend_from_slice(if value { b"true" } else { b"false" });
+    }
+
+    /// Writes a string with JSON escaping. Non-ASCII text is written as UTF-8.
+    pub fn string(&mut self, value: &str) {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        self.buf.push(b'"');
+        let bytes = value.as_bytes();
+        let mut start = 0;
+        for (i, &b) in bytes.iter().enumerate() {
+            let escape: &[u8] = match b {
+                b'"' => b"\\\"",
+                b'\\' => b"\\\\",
+                b'\n' => b"\\n",
+                b'\r' => b"\\r",
+                b'\t' => b"\\t",
+                0x08 => b"\\b",
+                0x0c => b"\\f",
+                0x00..=0x1f => b"",
+                _ => continue,
+            };
+            self.buf.extend_from_slice(&bytes[start..i]);
+            if escape.is_empty() {
+                self.buf.extend_from_slice(b"\\u00");
+                self.buf.push(HEX[usize::from(b >> 4)]);
+                self.buf.push(HEX[usize::from(b & 0xf)]);
+            } else {
+                self.buf.extend_from_slice(escape);
+            }
+            start = i + 1;
+        }
+        self.buf.extend_from_slice(&bytes[start..]);
+        self.buf.push(b'"');
+    }
+}

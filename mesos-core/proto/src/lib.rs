@@ -1,0 +1,31 @@
+//! The Apache Mesos v1 wire format, in Rust.
+//!
+//! - [`v1`]: every message of the v1 API (scheduler, executor, master,
+//!   agent, quota, maintenance, allocator, resource provider) as prost types,
+//!   with the exact names, numbers and defaults of Mesos' `.proto` files.
+//! - [`json`]: Mesos' JSON form of every message, both directions.
+//! - [`dynamic`]: any message by its fully qualified name.
+//!
+//! No async runtime and no I/O.
+//!
+//! ```
+//! use mesos_proto::prost::Message;
+//! use mesos_proto::v1::scheduler::{Event, event};
+//!
+//! let json = br#"{"type":"HEARTBEAT"}"#;
+//! let event: Event = mesos_proto::json::from_slice(json).unwrap();
+//! assert_eq!(event.r#type, Some(event::Type::Heartbeat as i32));
+//! assert_eq!(Event::decode(event.encode_to_vec().as_slice()).unwrap(), event);
+//! ```
+
+pub mod dynamic;
+mod generated;
+pub mod json;
+
+pub use generated::google;
+pub use generated::mesos::v1;
+pub use prost;
+
+/// The compiled descriptors of every `.proto` file of the v1 API (a
+/// serialized `google.protobuf.FileDescriptorSet`), for reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!("generated/descriptor_set.bin");
