@@ -5,6 +5,10 @@
 //!   with the exact names, numbers and defaults of Mesos' `.proto` files.
 //! - [`json`]: Mesos' JSON form of every message, both directions.
 //! - [`dynamic`]: any message by its fully qualified name.
+//! - [`recordio`]: the framing of Mesos' event streams.
+//! - [`ids`]: the id messages as typed ids (`TaskId: Display + FromStr`).
+//! - [`resources`]: the Resources algebra (add, subtract, contains,
+//!   reservations, fixed-point scalars) and `--resources`/`--attributes`.
 //!
 //! No async runtime and no I/O.
 //!
@@ -20,7 +24,10 @@
 
 pub mod dynamic;
 mod generated;
+pub mod ids;
 pub mod json;
+pub mod recordio;
+pub mod resources;
 
 pub use generated::google;
 pub use generated::mesos::v1;
