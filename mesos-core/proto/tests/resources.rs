@@ -359,3 +359,65 @@ fn attributes() {
         assert!(parse_attributes(bad).is_err(), "{bad:?}");
     }
 }
+
+#[test]
+fn atomic_resources_are_whole_and_counted() {
+    use mesos_proto::v1::resource::DiskInfo;
+    use mesos_proto::v1::resource::SharedInfo;
+    use mesos_proto::v1::resource::disk_info::Persistence;
+    use mesos_proto::v1::{Volume, volume};
+
+    let volume = |id: &str, shared: bool| {
+        let mut r = reserved(scalar("disk", 64.0), &["db"]);
+        r.disk = Some(Box::new(DiskInfo {
+            persistence: Some(Persistence {
+                id: id.into(),
+                principal: Some("ops".into()),
+            }),
+            volume: Some(Volume {
+                container_path: "data".into(),
+                mode: volume::Mode::Rw as i32,
+                ..Default::default()
+            }),
+            ..Default::default()
+        }));
+        r.shared = shared.then_some(SharedInfo {});
+        r
+    };
+    let one = Resources::from_resources([volume("v1", false)]).unwrap();
+    let two = Resources::from_resources([volume("v1", false), volume("v2", false)]).unwrap();
+    assert_eq!(two.len(), 2, "volumes never merge");
+    assert!(two.contains(&one));
+    assert!(!one.contains(&two));
+    // A volume comes out whole or not at all.
+    let half = Resources::from_resources([{
+        let mut v = volume("v1", false);
+        v.scalar = Some(value::Scalar { value: 32.0 });
+        v
+    }])
+    .unwrap();
+    assert!(!one.contains(&half));
+    assert_eq!(&one - &half, one);
+    assert!((&two - &one).persistent_volumes().len() == 1);
+
+    // Shared copies are counted: two copies hold one, one does not hold two.
+    let shared1 = Resources::from_resources([volume("s", true)]).unwrap();
+    let shared2 = &shared1 + &shared1;
+    assert_eq!(shared2.len(), 2);
+    assert!(shared2.contains(&shared1));
+    assert!(!shared1.contains(&shared2));
+    assert_eq!(&shared2 - &shared1, shared1);
+
+    // Only persistent volumes may be shared; volumes must be reserved.
+    let mut bad = scalar("cpus", 1.0);
+    bad.shared = Some(SharedInfo {});
+    let err = Resources::from_resources([bad]).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("only persistent volumes can be shared"),
+        "{err}"
+    );
+    let mut unreserved = volume("v", false);
+    unreserved.reservations.clear();
+    assert!(Resources::from_resources([unreserved]).is_err());
+}

@@ -1015,8 +1015,8 @@ pub struct Resource {
     pub reservation: ::core::option::Option<resource::ReservationInfo>,
     #[prost(message, repeated, tag = "13")]
     pub reservations: ::prost::alloc::vec::Vec<resource::ReservationInfo>,
-    #[prost(message, optional, tag = "7")]
-    pub disk: ::core::option::Option<resource::DiskInfo>,
+    #[prost(message, optional, boxed, tag = "7")]
+    pub disk: ::core::option::Option<::prost::alloc::boxed::Box<resource::DiskInfo>>,
     #[prost(message, optional, tag = "9")]
     pub revocable: ::core::option::Option<resource::RevocableInfo>,
     #[prost(message, optional, tag = "10")]

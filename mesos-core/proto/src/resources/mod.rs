@@ -69,37 +69,16 @@ fn same_identity(left: &Resource, right: &Resource) -> bool {
 
 /// Mesos' `addable`: the two can become one resource.
 fn addable(left: &Resource, right: &Resource) -> bool {
-    if left.shared.is_some() || right.shared.is_some() {
-        // Shared resources are counted copies, never merged.
-        return false;
-    }
-    if !same_identity(left, right) {
-        return false;
-    }
-    if let Some(disk) = &left.disk {
-        // Persistent volumes and exclusive (MOUNT, BLOCK, identified RAW)
-        // disks are atomic.
-        if disk.persistence.is_some() {
-            return false;
-        }
-        if let Some(source) = &disk.source {
-            match DiskSourceType::try_from(source.r#type) {
-                Ok(DiskSourceType::Mount | DiskSourceType::Block) => return false,
-                Ok(DiskSourceType::Raw) if source.id.is_some() => return false,
-                _ => {}
-            }
-        }
-    }
-    true
+    // Shared resources are counted copies; volumes and exclusive disks are
+    // atomic: none of them merge.
+    !is_atomic(left) && !is_atomic(right) && same_identity(left, right)
 }
 
-/// Mesos' `subtractable`: `right` can be taken out of `left`.
-fn subtractable(left: &Resource, right: &Resource) -> bool {
-    if !same_identity(left, right) {
-        return false;
-    }
-    let atomic = left.shared.is_some()
-        || left.disk.as_ref().is_some_and(|disk| {
+/// Shared resources, persistent volumes and exclusive disks: never merged,
+/// taken whole or not at all.
+fn is_atomic(r: &Resource) -> bool {
+    r.shared.is_some()
+        || r.disk.as_ref().is_some_and(|disk| {
             disk.persistence.is_some()
                 || disk.source.as_ref().is_some_and(|s| {
                     matches!(
@@ -107,9 +86,12 @@ fn subtractable(left: &Resource, right: &Resource) -> bool {
                         Ok(DiskSourceType::Mount | DiskSourceType::Block)
                     ) || (s.r#type == DiskSourceType::Raw as i32 && s.id.is_some())
                 })
-        });
-    // Atomic resources come out whole or not at all.
-    !atomic || left == right
+        })
+}
+
+/// Mesos' `subtractable`: `right` can be taken out of `left`.
+fn subtractable(left: &Resource, right: &Resource) -> bool {
+    same_identity(left, right) && (!is_atomic(left) || left == right)
 }
 
 /// `left += right`, for addable resources.
@@ -235,6 +217,15 @@ impl Resources {
 
     /// True when these resources hold all of `that`.
     pub fn contains(&self, that: &Resources) -> bool {
+        // In normal form, two non-atomic resources of `that` never match
+        // the same resource of `self` (they would have been merged), so
+        // each can be checked alone. Atomic ones may repeat: count them.
+        if !that.items.iter().any(is_atomic) {
+            return that
+                .items
+                .iter()
+                .all(|r| self.items.iter().any(|e| contains_one(e, r)));
+        }
         let mut remaining = self.clone();
         for r in &that.items {
             if !remaining.items.iter().any(|e| contains_one(e, r)) {
