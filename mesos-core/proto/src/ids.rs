@@ -149,6 +149,11 @@ impl ContainerId {
         }
     }
 
+    /// This container's own id value (without its parents).
+    pub fn as_str(&self) -> &str {
+        &self.value
+    }
+
     /// The outermost ancestor (itself when not nested).
     pub fn root(&self) -> &ContainerId {
         let mut id = self;
@@ -230,5 +235,18 @@ mod tests {
         assert_eq!(c.to_string(), "a.b.c");
         assert_eq!(c.root().value, "a");
         assert_eq!(c.to_string().parse::<ContainerId>().unwrap(), c);
+    }
+
+    #[cfg(feature = "serde")]
+    #[test]
+    fn serde_as_plain_strings() {
+        let id: TaskId = serde_json::from_str("\"t-1\"").unwrap();
+        assert_eq!(id.as_str(), "t-1");
+        assert_eq!(serde_json::to_string(&id).unwrap(), "\"t-1\"");
+        let c: ContainerId = serde_json::from_str("\"a.b\"").unwrap();
+        assert_eq!(c.parent.as_deref().map(ContainerId::as_str), Some("a"));
+        assert_eq!(serde_json::to_string(&c).unwrap(), "\"a.b\"");
+        let err = serde_json::from_str::<AgentId>("\"\"").unwrap_err();
+        assert!(err.to_string().contains("invalid agent id: empty"), "{err}");
     }
 }

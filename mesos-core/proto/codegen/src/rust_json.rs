@@ -184,7 +184,7 @@ fn render_message(out: &mut String, types: &Types, file: &File, scope: &str, m: 
                 // proto3 implicit presence: written when not the default.
                 let _ = writeln!(
                     write,
-                    "        if self.{ident} != Default::default() {{ w.key(\"{name}\"); crate::json::MesosJson::write_json(&self.{ident}, w); }}"
+                    "        if !crate::json::is_default(&self.{ident}) {{ w.key(\"{name}\"); crate::json::MesosJson::write_json(&self.{ident}, w); }}"
                 );
                 let _ = writeln!(
                     read,

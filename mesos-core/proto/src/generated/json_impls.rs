@@ -480,8 +480,8 @@ impl crate::json::JsonEnum for crate::generated::mesos::v1::scheduler::response:
 impl crate::json::MesosJson for crate::generated::google::protobuf::Duration {
     fn write_json(&self, w: &mut crate::json::JsonWriter) {
         w.begin_object();
-        if self.seconds != Default::default() { w.key("seconds"); crate::json::MesosJson::write_json(&self.seconds, w); }
-        if self.nanos != Default::default() { w.key("nanos"); crate::json::MesosJson::write_json(&self.nanos, w); }
+        if !crate::json::is_default(&self.seconds) { w.key("seconds"); crate::json::MesosJson::write_json(&self.seconds, w); }
+        if !crate::json::is_default(&self.nanos) { w.key("nanos"); crate::json::MesosJson::write_json(&self.nanos, w); }
         w.end_object();
     }
     fn read_json(r: &mut crate::json::JsonReader<'_>) -> Result<Self, crate::json::JsonError> {

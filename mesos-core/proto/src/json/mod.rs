@@ -138,6 +138,12 @@ pub fn from_str<T: MesosJson>(json: &str) -> Result<T, JsonError> {
     Ok(value)
 }
 
+/// True when `value` is its type's default: proto3 fields are written only
+/// when they are not.
+pub(crate) fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
+}
+
 macro_rules! scalar {
     ($ty:ty, $write:ident, $read:ident) => {
         impl MesosJson for $ty {

@@ -6,7 +6,7 @@ use crate::json::{JsonError, JsonReader};
 use crate::v1::resource::ReservationInfo;
 use crate::v1::resource::reservation_info::Type as ReservationType;
 use crate::v1::value::{self, Type as ValueType};
-use crate::v1::{Attribute, Resource};
+use crate::v1::{Attribute, Resource, Value};
 
 /// Unparsable `--resources` or `--attributes`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -53,6 +53,31 @@ pub(super) fn parse_resources(text: &str, default_role: &str) -> Result<Resource
     Ok(Resources::from_resources(resources)?)
 }
 
+/// A value of the text grammar as a `Value`, scalars checked as input.
+fn parse_value(text: &str) -> Result<Value, String> {
+    let mut v = Value::default();
+    match parse_text_value(text)? {
+        TextValue::Scalar(x) => {
+            validate_scalar(x).map_err(|e| format!("invalid scalar: {e}"))?;
+            v.r#type = ValueType::Scalar as i32;
+            v.scalar = Some(value::Scalar { value: x });
+        }
+        TextValue::Ranges(range) => {
+            v.r#type = ValueType::Ranges as i32;
+            v.ranges = Some(value::Ranges { range });
+        }
+        TextValue::Set(item) => {
+            v.r#type = ValueType::Set as i32;
+            v.set = Some(value::Set { item });
+        }
+        TextValue::Text(value) => {
+            v.r#type = ValueType::Text as i32;
+            v.text = Some(value::Text { value });
+        }
+    }
+    Ok(v)
+}
+
 fn parse_resource_item(item: &str, default_role: &str) -> Result<Resource, ParseError> {
     let err = |reason: &str| item_error("resource", item, reason);
     let mut parts = item.split(':').filter(|p| !p.is_empty());
@@ -72,30 +97,21 @@ fn parse_resource_item(item: &str, default_role: &str) -> Result<Resource, Parse
     if name.is_empty() {
         return Err(err("empty resource name"));
     }
+    let v = parse_value(value).map_err(|e| err(&e))?;
+    if let Some(text) = v.text {
+        return Err(err(&format!(
+            "`{}` is not a scalar, ranges (`[b-e]`) or set (`{{a,b}}`)",
+            text.value
+        )));
+    }
     let mut r = Resource {
         name: name.to_string(),
+        r#type: v.r#type,
+        scalar: v.scalar,
+        ranges: v.ranges,
+        set: v.set,
         ..Default::default()
     };
-    match parse_text_value(value).map_err(|e| err(&e))? {
-        TextValue::Scalar(v) => {
-            validate_scalar(v).map_err(|e| err(&format!("invalid scalar: {e}")))?;
-            r.r#type = ValueType::Scalar as i32;
-            r.scalar = Some(value::Scalar { value: v });
-        }
-        TextValue::Ranges(range) => {
-            r.r#type = ValueType::Ranges as i32;
-            r.ranges = Some(value::Ranges { range });
-        }
-        TextValue::Set(item) => {
-            r.r#type = ValueType::Set as i32;
-            r.set = Some(value::Set { item });
-        }
-        TextValue::Text(t) => {
-            return Err(err(&format!(
-                "`{t}` is not a scalar, ranges (`[b-e]`) or set (`{{a,b}}`)"
-            )));
-        }
-    }
     if role != "*" {
         super::validate_role(role).map_err(|e| err(&e))?;
         r.reservations.push(ReservationInfo {
@@ -127,26 +143,18 @@ pub fn parse_attributes(text: &str) -> Result<Vec<Attribute>, ParseError> {
             .split_once(':')
             .filter(|(n, v)| !n.trim().is_empty() && !v.trim().is_empty())
             .ok_or_else(|| err("expected `name:value`"))?;
-        let mut a = Attribute {
+        let v = parse_value(value).map_err(|e| err(&e))?;
+        if v.set.is_some() {
+            return Err(err("sets are not valid attribute values"));
+        }
+        let a = Attribute {
             name: name.trim().to_string(),
+            r#type: v.r#type,
+            scalar: v.scalar,
+            ranges: v.ranges,
+            text: v.text,
             ..Default::default()
         };
-        match parse_text_value(value).map_err(|e| err(&e))? {
-            TextValue::Scalar(v) => {
-                validate_scalar(v).map_err(|e| err(&format!("invalid scalar: {e}")))?;
-                a.r#type = ValueType::Scalar as i32;
-                a.scalar = Some(value::Scalar { value: v });
-            }
-            TextValue::Ranges(range) => {
-                a.r#type = ValueType::Ranges as i32;
-                a.ranges = Some(value::Ranges { range });
-            }
-            TextValue::Text(t) => {
-                a.r#type = ValueType::Text as i32;
-                a.text = Some(value::Text { value: t });
-            }
-            TextValue::Set(_) => return Err(err("sets are not valid attribute values")),
-        }
         out.push(a);
     }
     Ok(out)
