@@ -57,6 +57,14 @@ fn every_vector_decodes_and_reencodes_exactly() {
         let bytes = ty.json_to_protobuf(&json_text).unwrap();
         assert_eq!(bytes, bin, "{name}: protobuf bytes differ");
 
+        // JSON -> JSON gives the same JSON.
+        let again = ty.protobuf_to_json(&bytes).unwrap();
+        let again: Value = serde_json::from_slice(&again).unwrap();
+        assert!(
+            same_json(&again, &expected),
+            "{name}: JSON re-encoding differs"
+        );
+
         // protobuf -> protobuf is the identity on these bytes.
         assert_eq!(ty.normalize_protobuf(&bin).unwrap(), bin, "{name}");
     }

@@ -1,0 +1,363 @@
+//! Hierarchical Dominant Resource Fairness: which client is furthest below
+//! its fair share.
+//!
+//! A client's dominant share is the largest fraction it holds of any
+//! resource in the pool, divided by its weight. Clients are named by
+//! `/`-separated paths (roles such as `eng/web`); an inner node's share is
+//! that of its whole subtree, and sorting orders siblings at every level,
+//! so `eng/*` as a group competes with `ops` before `eng/web` competes with
+//! `eng/db`. Frameworks within a role use a flat sorter of their own.
+//!
+//! Pure data: no clock, no I/O. Ties are broken by name, so the order is
+//! deterministic.
+//!
+//! ```
+//! use mesos_master::allocator::sorter::DrfSorter;
+//! use mesos_proto::resources::Resources;
+//!
+//! // The DRF paper's example: <9 cpus, 18 GB>; A's tasks need <1, 4>,
+//! // B's <3, 1>. A's dominant share (memory, 4/18) is below B's (cpus, 3/9).
+//! let mut sorter = DrfSorter::new();
+//! sorter.add_total(&"cpus:9;mem:18".parse::<Resources>().unwrap().scalar_quantities());
+//! sorter.add_client("a");
+//! sorter.add_client("b");
+//! sorter.allocated("a", &"cpus:1;mem:4".parse::<Resources>().unwrap().scalar_quantities());
+//! sorter.allocated("b", &"cpus:3;mem:1".parse::<Resources>().unwrap().scalar_quantities());
+//! assert_eq!(sorter.sort(), ["a", "b"]);
+//! ```
+
+use mesos_proto::resources::Scalar;
+use std::collections::BTreeMap;
+
+/// Quantities of scalar resources by name.
+pub type Quantities = BTreeMap<String, Scalar>;
+
+#[derive(Debug, Default, Clone)]
+struct Node {
+    /// Allocation of this node as a client (not its subtree).
+    own: Quantities,
+    /// True when this path was added as a client.
+    client: bool,
+    /// Child names (full paths).
+    children: Vec<String>,
+}
+
+/// A hierarchical DRF sorter. See the module docs.
+#[derive(Debug, Default, Clone)]
+pub struct DrfSorter {
+    total: Quantities,
+    /// Every client and every ancestor of one, by path; "" is the root.
+    nodes: BTreeMap<String, Node>,
+    weights: BTreeMap<String, f64>,
+}
+
+fn parent(path: &str) -> &str {
+    path.rsplit_once('/').map_or("", |(p, _)| p)
+}
+
+fn add_into(into: &mut Quantities, q: &Quantities) {
+    for (name, v) in q {
+        *into.entry(name.clone()).or_default() += *v;
+    }
+}
+
+impl DrfSorter {
+    /// An empty sorter.
+    pub fn new() -> DrfSorter {
+        let mut nodes = BTreeMap::new();
+        nodes.insert(String::new(), Node::default());
+        DrfSorter {
+            total: Quantities::new(),
+            nodes,
+            weights: BTreeMap::new(),
+        }
+    }
+
+    /// Adds a client (and any missing ancestors). Adding twice is a no-op.
+    pub fn add_client(&mut self, path: &str) {
+        self.ensure_node(path);
+        if let Some(node) = self.nodes.get_mut(path) {
+            node.client = true;
+        }
+    }
+
+    fn ensure_node(&mut self, path: &str) {
+        if self.nodes.contains_key(path) {
+            return;
+        }
+        let up = parent(path);
+        self.ensure_node(up);
+        self.nodes.insert(path.to_string(), Node::default());
+        if let Some(p) = self.nodes.get_mut(up) {
+            p.children.push(path.to_string());
+        }
+    }
+
+    /// Removes a client with its allocation; ancestors left with nothing
+    /// go too. Its weight is kept (weights belong to roles, not clients).
+    pub fn remove_client(&mut self, path: &str) {
+        let Some(node) = self.nodes.get_mut(path) else {
+            return;
+        };
+        node.client = false;
+        node.own.clear();
+        let mut current = path.to_string();
+        while !current.is_empty() {
+            let empty = self
+                .nodes
+                .get(&current)
+                .is_some_and(|n| !n.client && n.children.is_empty());
+            if !empty {
+                break;
+            }
+            self.nodes.remove(&current);
+            let up = parent(&current).to_string();
+            if let Some(p) = self.nodes.get_mut(&up) {
+                p.children.retain(|c| *c != current);
+            }
+            current = up;
+        }
+    }
+
+    /// True when `path` was added as a client.
+    pub fn contains(&self, path: &str) -> bool {
+        self.nodes.get(path).is_some_and(|n| n.client)
+    }
+
+    /// Sets the weight of a client or inner node (default 1.0). Weights at
+    /// or below zero are treated as 1.0.
+    pub fn set_weight(&mut self, path: &str, weight: f64) {
+        self.weights.insert(path.to_string(), weight);
+    }
+
+    fn weight(&self, path: &str) -> f64 {
+        match self.weights.get(path) {
+            Some(w) if *w > 0.0 && w.is_finite() => *w,
+            _ => 1.0,
+        }
+    }
+
+    /// Adds resources to the pool shares are computed against.
+    pub fn add_total(&mut self, q: &Quantities) {
+        add_into(&mut self.total, q);
+    }
+
+    /// Removes resources from the pool (saturating at zero).
+    pub fn remove_total(&mut self, q: &Quantities) {
+        for (name, v) in q {
+            if let Some(t) = self.total.get_mut(name) {
+                *t = t.saturating_sub(*v);
+            }
+        }
+    }
+
+    /// Records resources allocated to a client. Unknown clients are added.
+    pub fn allocated(&mut self, path: &str, q: &Quantities) {
+        if !self.contains(path) {
+            self.add_client(path);
+        }
+        if let Some(node) = self.nodes.get_mut(path) {
+            add_into(&mut node.own, q);
+        }
+    }
+
+    /// Records resources given back by a client (saturating at zero).
+    pub fn unallocated(&mut self, path: &str, q: &Quantities) {
+        if let Some(node) = self.nodes.get_mut(path) {
+            for (name, v) in q {
+                if let Some(a) = node.own.get_mut(name) {
+                    *a = a.saturating_sub(*v);
+                }
+            }
+        }
+    }
+
+    /// What a client holds (not counting its subtree).
+    pub fn allocation(&self, path: &str) -> Quantities {
+        self.nodes
+            .get(path)
+            .map(|n| n.own.clone())
+            .unwrap_or_default()
+    }
+
+    fn subtree(&self, path: &str, into: &mut Quantities) {
+        if let Some(node) = self.nodes.get(path) {
+            add_into(into, &node.own);
+            for child in &node.children {
+                self.subtree(child, into);
+            }
+        }
+    }
+
+    fn dominant_share(&self, allocation: &Quantities) -> f64 {
+        allocation
+            .iter()
+            .filter_map(|(name, a)| {
+                let total = self.total.get(name)?;
+                (!total.is_zero()).then(|| a.to_f64() / total.to_f64())
+            })
+            .fold(0.0, f64::max)
+    }
+
+    /// The weighted dominant share of a client's own allocation, or of an
+    /// inner node's whole subtree.
+    pub fn share(&self, path: &str) -> f64 {
+        let mut q = Quantities::new();
+        match self.nodes.get(path) {
+            Some(n) if n.children.is_empty() => add_into(&mut q, &n.own),
+            Some(_) => self.subtree(path, &mut q),
+            None => {}
+        }
+        self.dominant_share(&q) / self.weight(path)
+    }
+
+    /// Every client, fairest claim first: at each level, siblings in
+    /// increasing weighted dominant share of their subtrees, ties by name.
+    pub fn sort(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        self.sort_into("", &mut out);
+        out
+    }
+
+    fn sort_into(&self, path: &str, out: &mut Vec<String>) {
+        let Some(node) = self.nodes.get(path) else {
+            return;
+        };
+        // An inner node that is also a client competes with its children
+        // as if it were one more child holding only its own allocation.
+        let mut entries: Vec<(f64, &str, bool)> = Vec::new();
+        if node.client && !path.is_empty() {
+            let own = self.dominant_share(&node.own) / self.weight(path);
+            if node.children.is_empty() {
+                out.push(path.to_string());
+                return;
+            }
+            entries.push((own, path, true));
+        }
+        for child in &node.children {
+            entries.push((self.share(child), child, false));
+        }
+        entries.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(b.1)));
+        for (_, name, is_self) in entries {
+            if is_self {
+                out.push(name.to_string());
+            } else {
+                self.sort_into(name, out);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mesos_proto::resources::Resources;
+
+    fn q(text: &str) -> Quantities {
+        text.parse::<Resources>().unwrap().scalar_quantities()
+    }
+
+    fn sorter(total: &str) -> DrfSorter {
+        let mut s = DrfSorter::new();
+        s.add_total(&q(total));
+        s
+    }
+
+    #[test]
+    fn drf_paper_example_converges_to_equal_dominant_shares() {
+        // Allocate one task at a time to whoever sorts first, until
+        // nothing fits: A gets 3 tasks, B gets 2 (Ghodsi et al., 2011).
+        let mut s = sorter("cpus:9;mem:18");
+        s.add_client("a");
+        s.add_client("b");
+        let need = |c: &str| {
+            if c == "a" {
+                q("cpus:1;mem:4")
+            } else {
+                q("cpus:3;mem:1")
+            }
+        };
+        let mut free = q("cpus:9;mem:18");
+        let mut tasks = BTreeMap::<String, u32>::new();
+        'outer: loop {
+            for client in s.sort() {
+                let n = need(&client);
+                if n.iter().all(|(k, v)| free[k] >= *v) {
+                    for (k, v) in &n {
+                        *free.get_mut(k).unwrap() -= *v;
+                    }
+                    s.allocated(&client, &n);
+                    *tasks.entry(client).or_default() += 1;
+                    continue 'outer;
+                }
+            }
+            break;
+        }
+        assert_eq!(tasks["a"], 3);
+        assert_eq!(tasks["b"], 2);
+        assert!((s.share("a") - 2.0 / 3.0).abs() < 1e-9);
+        assert!((s.share("b") - 2.0 / 3.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn weights_divide_shares() {
+        let mut s = sorter("cpus:9;mem:18");
+        s.allocated("a", &q("cpus:1;mem:4"));
+        s.allocated("b", &q("cpus:3;mem:1"));
+        assert_eq!(s.sort(), ["a", "b"]);
+        s.set_weight("b", 2.0);
+        assert_eq!(s.sort(), ["b", "a"]);
+        s.set_weight("b", 0.0);
+        assert_eq!(s.sort(), ["a", "b"], "non-positive weight counts as 1");
+    }
+
+    #[test]
+    fn hierarchy_sorts_subtrees_first() {
+        let mut s = sorter("cpus:100");
+        s.allocated("eng/web", &q("cpus:40"));
+        s.add_client("eng/db");
+        s.allocated("ops", &q("cpus:10"));
+        // eng as a whole holds 40% and ops 10%: ops first, although
+        // eng/db holds nothing.
+        assert_eq!(s.sort(), ["ops", "eng/db", "eng/web"]);
+        assert!((s.share("eng") - 0.4).abs() < 1e-9);
+        // Weighting eng by 5 puts its subtree ahead (0.08 < 0.1).
+        s.set_weight("eng", 5.0);
+        assert_eq!(s.sort(), ["eng/db", "eng/web", "ops"]);
+    }
+
+    #[test]
+    fn inner_node_can_be_a_client_too() {
+        let mut s = sorter("cpus:10");
+        s.allocated("eng", &q("cpus:3"));
+        s.allocated("eng/web", &q("cpus:1"));
+        s.add_client("ops");
+        assert_eq!(s.sort(), ["ops", "eng/web", "eng"]);
+        assert!((s.share("eng") - 0.4).abs() < 1e-9);
+    }
+
+    #[test]
+    fn ties_break_by_name_and_unknown_resources_do_not_count() {
+        let mut s = sorter("cpus:10");
+        for c in ["c", "a", "b"] {
+            s.add_client(c);
+        }
+        s.allocated("b", &q("gpus:1"));
+        assert_eq!(s.sort(), ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn removal_and_unallocation() {
+        let mut s = sorter("cpus:10");
+        s.allocated("eng/web", &q("cpus:5"));
+        s.allocated("ops", &q("cpus:1"));
+        s.unallocated("eng/web", &q("cpus:5"));
+        assert_eq!(s.sort(), ["eng/web", "ops"]);
+        s.remove_client("eng/web");
+        assert!(!s.contains("eng/web"));
+        assert_eq!(s.sort(), ["ops"]);
+        assert!(!s.nodes.contains_key("eng"), "empty ancestors are pruned");
+        s.remove_total(&q("cpus:10"));
+        assert_eq!(s.share("ops"), 0.0, "no pool, no share");
+    }
+}
