@@ -1,6 +1,555 @@
 //! The allocator: pure, deterministic decisions about who is offered what.
 //!
-//! No clock and no I/O live here; the master feeds in agents, frameworks,
-//! roles, filters and the time, and carries out what comes back.
+//! The master feeds in agents, frameworks, roles, weights, declines and the
+//! time; [`Allocator::allocate`] answers which resources of which agent to
+//! offer to which framework. No clock, no I/O, no randomness but a seeded
+//! shuffle of agents (as Mesos shuffles them each cycle), so a run is
+//! reproducible and the allocator benchmarks alone.
+//!
+//! The algorithm is Mesos' hierarchical DRF: for every agent, roles in
+//! increasing weighted dominant share ([`sorter::DrfSorter`]), then the
+//! role's frameworks in increasing share; the first framework that is
+//! active, has not suppressed the role, is not filtered on that agent
+//! ([`filters`]) and would receive at least the minimum allocatable
+//! resources gets everything on the agent allocatable to the role.
+//!
+//! ```
+//! use mesos_master::allocator::{Allocator, AllocatorConfig, FrameworkOptions};
+//! use mesos_proto::v1::{AgentId, FrameworkId};
+//! use std::time::Duration;
+//!
+//! let mut allocator = Allocator::new(AllocatorConfig::default());
+//! let agent = AgentId::new("a1");
+//! allocator.add_agent(agent.clone(), "cpus:4;mem:1024".parse().unwrap(), []);
+//! let fw = FrameworkId::new("f1");
+//! allocator.add_framework(fw.clone(), FrameworkOptions::with_roles(["web"]));
+//!
+//! let offers = allocator.allocate(Duration::ZERO);
+//! assert_eq!(offers.len(), 1);
+//! assert_eq!(offers[0].resources.cpus(), Some(4.0));
+//!
+//! // Declined for 5 s: not offered again before then, but after.
+//! allocator.recover_resources(&fw, &agent, &offers[0].resources, Some(Duration::from_secs(5)), Duration::ZERO);
+//! assert!(allocator.allocate(Duration::from_secs(1)).is_empty());
+//! assert_eq!(allocator.allocate(Duration::from_secs(5)).len(), 1);
+//! ```
 
+pub mod filters;
 pub mod sorter;
+
+use filters::OfferFilter;
+use mesos_proto::resources::{Resources, Scalar};
+use mesos_proto::v1::value::Type as ValueType;
+use mesos_proto::v1::{AgentId, FrameworkId};
+use sorter::{DrfSorter, Quantities};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::Duration;
+
+/// Allocator settings (the master's allocation flags).
+#[derive(Debug, Clone)]
+pub struct AllocatorConfig {
+    /// An offer must hold at least one of these sets of quantities
+    /// (`--min_allocatable_resources`, default `cpus:0.01|mem:32`). Empty:
+    /// anything non-empty may be offered.
+    pub min_allocatable: Vec<Quantities>,
+    /// Frameworks without GPU_RESOURCES get no offers from agents that
+    /// have GPUs (`--filter_gpu_resources`, default true).
+    pub filter_gpu_resources: bool,
+    /// Seed of the agent shuffle.
+    pub seed: u64,
+}
+
+impl Default for AllocatorConfig {
+    fn default() -> Self {
+        let q = |name: &str, v: f64| Quantities::from([(name.to_string(), Scalar::from_f64(v))]);
+        AllocatorConfig {
+            min_allocatable: vec![q("cpus", 0.01), q("mem", 32.0)],
+            filter_gpu_resources: true,
+            seed: 0x6d65_736f_73,
+        }
+    }
+}
+
+/// What the allocator needs to know of a framework.
+#[derive(Debug, Clone, Default)]
+pub struct FrameworkOptions {
+    /// The roles it subscribed with.
+    pub roles: BTreeSet<String>,
+    /// Roles it has suppressed offers for.
+    pub suppressed_roles: BTreeSet<String>,
+    /// It has the GPU_RESOURCES capability.
+    pub gpu_resources: bool,
+    /// It has the REVOCABLE_RESOURCES capability.
+    pub revocable_resources: bool,
+}
+
+impl FrameworkOptions {
+    /// Options with these roles and nothing else.
+    pub fn with_roles<S: Into<String>>(roles: impl IntoIterator<Item = S>) -> FrameworkOptions {
+        FrameworkOptions {
+            roles: roles.into_iter().map(Into::into).collect(),
+            ..Default::default()
+        }
+    }
+}
+
+/// Resources of one agent to offer to one framework. The resources carry
+/// `allocation_info` with the role they are allocated to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Allocation {
+    /// Who the offer is for.
+    pub framework_id: FrameworkId,
+    /// Whose resources they are.
+    pub agent_id: AgentId,
+    /// What is offered, allocated to roles.
+    pub resources: Resources,
+}
+
+#[derive(Debug)]
+struct Agent {
+    total: Resources,
+    /// Everything allocated, without allocation info (for `total - used`).
+    used: Resources,
+    /// Allocations by framework, with allocation info.
+    allocated: BTreeMap<String, Resources>,
+    /// Offer filters by (framework, role).
+    filters: HashMap<(String, String), OfferFilter>,
+    has_gpus: bool,
+}
+
+#[derive(Debug)]
+struct Framework {
+    options: FrameworkOptions,
+    active: bool,
+}
+
+/// The hierarchical DRF allocator. See the module docs.
+#[derive(Debug)]
+pub struct Allocator {
+    config: AllocatorConfig,
+    agents: BTreeMap<AgentId, Agent>,
+    frameworks: BTreeMap<String, Framework>,
+    /// Roles, hierarchically.
+    roles: DrfSorter,
+    /// Frameworks within each role.
+    framework_sorters: BTreeMap<String, DrfSorter>,
+    total: Quantities,
+    rng: u64,
+}
+
+fn quantity(resources: &Resources, name: &str) -> Scalar {
+    resources
+        .iter()
+        .filter(|r| r.name == name)
+        .map(|r| match ValueType::try_from(r.r#type) {
+            Ok(ValueType::Scalar) => Scalar::from_f64(r.scalar.map_or(0.0, |s| s.value)),
+            Ok(ValueType::Ranges) => {
+                let count = r
+                    .ranges
+                    .as_ref()
+                    .map_or(0, |x| mesos_proto::resources::value::ranges_len(&x.range));
+                Scalar::from_milli(i64::try_from(count).unwrap_or(i64::MAX / 1000) * 1000)
+            }
+            Ok(ValueType::Set) => {
+                Scalar::from_milli(r.set.as_ref().map_or(0, |s| s.item.len() as i64) * 1000)
+            }
+            _ => Scalar::ZERO,
+        })
+        .sum()
+}
+
+impl Allocator {
+    /// An allocator with no agents and no frameworks.
+    pub fn new(config: AllocatorConfig) -> Allocator {
+        let rng = config.seed;
+        Allocator {
+            config,
+            agents: BTreeMap::new(),
+            frameworks: BTreeMap::new(),
+            roles: DrfSorter::new(),
+            framework_sorters: BTreeMap::new(),
+            total: Quantities::new(),
+            rng,
+        }
+    }
+
+    fn framework_sorter(&mut self, role: &str) -> &mut DrfSorter {
+        let total = &self.total;
+        self.framework_sorters
+            .entry(role.to_string())
+            .or_insert_with(|| {
+                let mut s = DrfSorter::new();
+                s.add_total(total);
+                s
+            })
+    }
+
+    fn track(&mut self, framework: &str, role: &str) {
+        self.roles.add_client(role);
+        self.framework_sorter(role).add_client(framework);
+    }
+
+    /// Records resources (with allocation info) as allocated to a framework.
+    fn track_allocation(&mut self, framework: &str, allocated: &Resources) {
+        for (role, resources) in allocated.allocations() {
+            let q = resources.scalar_quantities();
+            self.track(framework, &role);
+            self.roles.allocated(&role, &q);
+            self.framework_sorter(&role).allocated(framework, &q);
+        }
+    }
+
+    fn untrack_allocation(&mut self, framework: &str, released: &Resources) {
+        for (role, resources) in released.allocations() {
+            let q = resources.scalar_quantities();
+            self.roles.unallocated(&role, &q);
+            if let Some(s) = self.framework_sorters.get_mut(&role) {
+                s.unallocated(framework, &q);
+            }
+        }
+    }
+
+    /// Adds a framework, active. Resources it already uses arrive with
+    /// their agents ([`Allocator::add_agent`]).
+    pub fn add_framework(&mut self, id: FrameworkId, options: FrameworkOptions) {
+        let key = id.into_string();
+        for role in &options.roles {
+            self.track(&key, role);
+        }
+        self.frameworks.insert(
+            key,
+            Framework {
+                options,
+                active: true,
+            },
+        );
+    }
+
+    /// Changes a framework's roles, suppressed roles or capabilities.
+    pub fn update_framework(&mut self, id: &FrameworkId, options: FrameworkOptions) {
+        for role in &options.roles {
+            self.track(id.as_str(), role);
+        }
+        if let Some(f) = self.frameworks.get_mut(id.as_str()) {
+            f.options = options;
+        }
+    }
+
+    /// Stops offering to a framework (disconnected) without forgetting it.
+    pub fn deactivate_framework(&mut self, id: &FrameworkId) {
+        if let Some(f) = self.frameworks.get_mut(id.as_str()) {
+            f.active = false;
+        }
+    }
+
+    /// Offers to a framework again.
+    pub fn activate_framework(&mut self, id: &FrameworkId) {
+        if let Some(f) = self.frameworks.get_mut(id.as_str()) {
+            f.active = true;
+        }
+    }
+
+    /// Removes a framework, releasing everything allocated to it.
+    pub fn remove_framework(&mut self, id: &FrameworkId) {
+        let key = id.as_str().to_string();
+        let agent_ids: Vec<AgentId> = self.agents.keys().cloned().collect();
+        for agent_id in agent_ids {
+            let released = self
+                .agents
+                .get_mut(&agent_id)
+                .and_then(|a| a.allocated.remove(&key));
+            if let Some(released) = released {
+                if let Some(agent) = self.agents.get_mut(&agent_id) {
+                    agent.used -= &released.unallocate();
+                    agent.filters.retain(|(f, _), _| *f != key);
+                }
+                self.untrack_allocation(&key, &released);
+            }
+        }
+        self.frameworks.remove(&key);
+        let roles: Vec<String> = self.framework_sorters.keys().cloned().collect();
+        for role in roles {
+            let empty = self.framework_sorters.get_mut(&role).is_some_and(|s| {
+                s.remove_client(&key);
+                s.sort().is_empty()
+            });
+            if empty {
+                self.framework_sorters.remove(&role);
+                self.roles.remove_client(&role);
+            }
+        }
+    }
+
+    /// Suppresses offers to a framework for `roles` (all its roles when
+    /// empty).
+    pub fn suppress(&mut self, id: &FrameworkId, roles: &[String]) {
+        if let Some(f) = self.frameworks.get_mut(id.as_str()) {
+            let roles: Vec<String> = if roles.is_empty() {
+                f.options.roles.iter().cloned().collect()
+            } else {
+                roles.to_vec()
+            };
+            f.options.suppressed_roles.extend(roles);
+        }
+    }
+
+    /// Revives offers to a framework for `roles` (all its roles when
+    /// empty): unsuppresses them and removes its filters for them.
+    pub fn revive(&mut self, id: &FrameworkId, roles: &[String]) {
+        let Some(f) = self.frameworks.get_mut(id.as_str()) else {
+            return;
+        };
+        let roles: BTreeSet<String> = if roles.is_empty() {
+            f.options.roles.clone()
+        } else {
+            roles.iter().cloned().collect()
+        };
+        f.options.suppressed_roles.retain(|r| !roles.contains(r));
+        for agent in self.agents.values_mut() {
+            agent
+                .filters
+                .retain(|(fw, role), _| fw != id.as_str() || !roles.contains(role));
+        }
+    }
+
+    /// Sets a role's weight (default 1).
+    pub fn set_weight(&mut self, role: &str, weight: f64) {
+        self.roles.set_weight(role, weight);
+    }
+
+    /// Adds an agent with its total resources and what frameworks already
+    /// use on it (with allocation info), as on re-registration.
+    pub fn add_agent(
+        &mut self,
+        id: AgentId,
+        total: Resources,
+        used: impl IntoIterator<Item = (FrameworkId, Resources)>,
+    ) {
+        let q = total.scalar_quantities();
+        for (name, v) in &q {
+            *self.total.entry(name.clone()).or_default() += *v;
+        }
+        self.roles.add_total(&q);
+        for s in self.framework_sorters.values_mut() {
+            s.add_total(&q);
+        }
+        let mut agent = Agent {
+            has_gpus: total.gpus().is_some_and(|g| g > 0.0),
+            total,
+            used: Resources::new(),
+            allocated: BTreeMap::new(),
+            filters: HashMap::new(),
+        };
+        let mut tracked = Vec::new();
+        for (framework, resources) in used {
+            agent.used += &resources.unallocate();
+            *agent
+                .allocated
+                .entry(framework.as_str().to_string())
+                .or_default() += &resources;
+            tracked.push((framework, resources));
+        }
+        self.agents.insert(id, agent);
+        for (framework, resources) in tracked {
+            self.track_allocation(framework.as_str(), &resources);
+        }
+    }
+
+    /// Removes an agent and everything allocated on it.
+    pub fn remove_agent(&mut self, id: &AgentId) {
+        let Some(agent) = self.agents.remove(id) else {
+            return;
+        };
+        for (framework, resources) in &agent.allocated {
+            self.untrack_allocation(framework, resources);
+        }
+        let q = agent.total.scalar_quantities();
+        for (name, v) in &q {
+            if let Some(t) = self.total.get_mut(name) {
+                *t = t.saturating_sub(*v);
+            }
+        }
+        self.roles.remove_total(&q);
+        for s in self.framework_sorters.values_mut() {
+            s.remove_total(&q);
+        }
+    }
+
+    /// Gives back resources allocated to a framework on an agent (declined,
+    /// unused by an ACCEPT, or freed by a finished task). With `filter`,
+    /// the framework is not offered them again there for that long.
+    pub fn recover_resources(
+        &mut self,
+        framework: &FrameworkId,
+        agent_id: &AgentId,
+        resources: &Resources,
+        filter: Option<Duration>,
+        now: Duration,
+    ) {
+        let key = framework.as_str();
+        let Some(agent) = self.agents.get_mut(agent_id) else {
+            return;
+        };
+        let Some(held) = agent.allocated.get_mut(key) else {
+            return;
+        };
+        // Only what is really held comes back.
+        let released = &*held - &(&*held - resources);
+        *held -= &released;
+        if held.is_empty() {
+            agent.allocated.remove(key);
+        }
+        agent.used -= &released.unallocate();
+        if let Some(duration) = filter {
+            for (role, refused) in released.allocations() {
+                agent.filters.insert(
+                    (key.to_string(), role),
+                    OfferFilter {
+                        resources: refused.unallocate(),
+                        expires: now + duration,
+                    },
+                );
+            }
+        }
+        self.untrack_allocation(key, &released);
+    }
+
+    /// What is allocated on an agent to a framework.
+    pub fn allocated(&self, framework: &FrameworkId, agent: &AgentId) -> Resources {
+        self.agents
+            .get(agent)
+            .and_then(|a| a.allocated.get(framework.as_str()))
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// A role's weighted dominant share of the cluster.
+    pub fn role_share(&self, role: &str) -> f64 {
+        self.roles.share(role)
+    }
+
+    fn allocatable(&self, resources: &Resources) -> bool {
+        if resources.is_empty() {
+            return false;
+        }
+        self.config.min_allocatable.is_empty()
+            || self
+                .config
+                .min_allocatable
+                .iter()
+                .any(|min| min.iter().all(|(name, v)| quantity(resources, name) >= *v))
+    }
+
+    fn shuffled_agents(&mut self) -> Vec<AgentId> {
+        let mut ids: Vec<AgentId> = self.agents.keys().cloned().collect();
+        for i in (1..ids.len()).rev() {
+            // splitmix64
+            self.rng = self.rng.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = self.rng;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^= z >> 31;
+            ids.swap(i, (z % (i as u64 + 1)) as usize);
+        }
+        ids
+    }
+
+    /// One allocation cycle at time `now`: what to offer to whom.
+    pub fn allocate(&mut self, now: Duration) -> Vec<Allocation> {
+        let mut out: BTreeMap<(String, AgentId), Resources> = BTreeMap::new();
+        let mut role_order: Option<Vec<String>> = None;
+        let mut framework_orders: HashMap<String, Vec<String>> = HashMap::new();
+
+        for agent_id in self.shuffled_agents() {
+            let Some(agent) = self.agents.get(&agent_id) else {
+                continue;
+            };
+            let mut available = &agent.total - &agent.used;
+            if !self.allocatable(&available) {
+                continue;
+            }
+            let roles = role_order.get_or_insert_with(|| self.roles.sort()).clone();
+            for role in roles {
+                let offerable_role = available.allocatable_to(&role);
+                if !self.allocatable(&offerable_role) {
+                    continue;
+                }
+                let order = framework_orders
+                    .entry(role.clone())
+                    .or_insert_with(|| {
+                        self.framework_sorters
+                            .get(&role)
+                            .map(DrfSorter::sort)
+                            .unwrap_or_default()
+                    })
+                    .clone();
+                for fw in order {
+                    let Some(framework) = self.frameworks.get(&fw) else {
+                        continue;
+                    };
+                    let options = &framework.options;
+                    if !framework.active
+                        || !options.roles.contains(&role)
+                        || options.suppressed_roles.contains(&role)
+                    {
+                        continue;
+                    }
+                    let Some(agent) = self.agents.get(&agent_id) else {
+                        break;
+                    };
+                    if agent.has_gpus && self.config.filter_gpu_resources && !options.gpu_resources
+                    {
+                        continue;
+                    }
+                    let offerable = if options.revocable_resources {
+                        offerable_role.clone()
+                    } else {
+                        offerable_role.non_revocable()
+                    };
+                    if !self.allocatable(&offerable) {
+                        continue;
+                    }
+                    if agent
+                        .filters
+                        .get(&(fw.clone(), role.clone()))
+                        .is_some_and(|f| f.filters(&offerable, now))
+                    {
+                        continue;
+                    }
+
+                    let allocated = offerable.allocate(&role);
+                    if let Some(agent) = self.agents.get_mut(&agent_id) {
+                        agent.used += &offerable;
+                        *agent.allocated.entry(fw.clone()).or_default() += &allocated;
+                    }
+                    available -= &offerable;
+                    self.track_allocation(&fw, &allocated);
+                    *out.entry((fw, agent_id.clone())).or_default() += &allocated;
+                    role_order = None;
+                    framework_orders.remove(&role);
+                    break;
+                }
+                if available.is_empty() {
+                    break;
+                }
+            }
+        }
+        out.into_iter()
+            .map(|((fw, agent_id), resources)| Allocation {
+                framework_id: FrameworkId::new(fw),
+                agent_id,
+                resources,
+            })
+            .collect()
+    }
+
+    /// Drops expired filters; call now and then to bound memory.
+    pub fn expire_filters(&mut self, now: Duration) {
+        for agent in self.agents.values_mut() {
+            agent.filters.retain(|_, f| now < f.expires);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

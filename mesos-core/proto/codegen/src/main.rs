@@ -63,6 +63,15 @@ fn generate(crate_dir: &Path) -> Result<BTreeMap<PathBuf, Vec<u8>>> {
         // prost infers Eq and Hash except through the recursive `parent` box;
         // the agent keys maps by container id.
         .type_attribute(".mesos.v1.ContainerID", "#[derive(Eq, Hash)]")
+        // Ids key ordered maps (deterministic iteration in the master).
+        .type_attribute(".mesos.v1.FrameworkID", "#[derive(PartialOrd, Ord)]")
+        .type_attribute(".mesos.v1.AgentID", "#[derive(PartialOrd, Ord)]")
+        .type_attribute(".mesos.v1.OfferID", "#[derive(PartialOrd, Ord)]")
+        .type_attribute(".mesos.v1.TaskID", "#[derive(PartialOrd, Ord)]")
+        .type_attribute(".mesos.v1.ExecutorID", "#[derive(PartialOrd, Ord)]")
+        .type_attribute(".mesos.v1.OperationID", "#[derive(PartialOrd, Ord)]")
+        .type_attribute(".mesos.v1.ResourceProviderID", "#[derive(PartialOrd, Ord)]")
+        .type_attribute(".mesos.v1.ContainerID", "#[derive(PartialOrd, Ord)]")
         // DiskInfo is 888 bytes and rarely set; inline it would make every
         // Resource 1,160 bytes and decoding an offer 4x the prost floor.
         .boxed(".mesos.v1.Resource.disk");

@@ -1,0 +1,320 @@
+use super::*;
+
+fn res(text: &str) -> Resources {
+    text.parse().unwrap()
+}
+
+fn secs(s: u64) -> Duration {
+    Duration::from_secs(s)
+}
+
+fn agent(i: usize) -> AgentId {
+    AgentId::new(format!("agent-{i:03}"))
+}
+
+fn fw(name: &str) -> FrameworkId {
+    FrameworkId::new(name)
+}
+
+/// An allocator with `n` agents of the given resources.
+fn cluster(n: usize, resources: &str) -> Allocator {
+    let mut a = Allocator::new(AllocatorConfig::default());
+    for i in 0..n {
+        a.add_agent(agent(i), res(resources), []);
+    }
+    a
+}
+
+fn count_for(offers: &[Allocation], framework: &str) -> usize {
+    offers
+        .iter()
+        .filter(|o| o.framework_id.as_str() == framework)
+        .count()
+}
+
+#[test]
+fn everything_is_offered_once() {
+    let mut a = cluster(3, "cpus:4;mem:1024;ports:[31000-32000]");
+    a.add_framework(fw("f"), FrameworkOptions::with_roles(["web"]));
+    let offers = a.allocate(secs(0));
+    assert_eq!(offers.len(), 3);
+    for o in &offers {
+        assert_eq!(
+            o.resources,
+            res("cpus:4;mem:1024;ports:[31000-32000]").allocate("web")
+        );
+    }
+    // All of it is out: nothing more to offer until it comes back.
+    assert!(a.allocate(secs(1)).is_empty());
+    let o = &offers[0];
+    a.recover_resources(&o.framework_id, &o.agent_id, &o.resources, None, secs(1));
+    let again = a.allocate(secs(1));
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].agent_id, o.agent_id);
+}
+
+#[test]
+fn a_decline_filter_is_honoured_for_its_duration() {
+    let mut a = cluster(1, "cpus:4;mem:1024");
+    a.add_framework(fw("f"), FrameworkOptions::with_roles(["web"]));
+    let o = a.allocate(secs(0)).remove(0);
+    a.recover_resources(&fw("f"), &o.agent_id, &o.resources, Some(secs(10)), secs(0));
+    assert!(a.allocate(secs(1)).is_empty());
+    assert!(a.allocate(secs(9)).is_empty());
+    assert_eq!(a.allocate(secs(10)).len(), 1, "the filter has expired");
+
+    // A filter covers only what was refused: more resources are offered.
+    let mut a = cluster(1, "cpus:4;mem:1024");
+    a.add_framework(fw("f"), FrameworkOptions::with_roles(["web"]));
+    let o = a.allocate(secs(0)).remove(0);
+    let part = res("cpus:1;mem:100").allocate("web");
+    let rest = &o.resources - &part;
+    a.recover_resources(&fw("f"), &o.agent_id, &part, Some(secs(10)), secs(0));
+    assert!(
+        a.allocate(secs(1)).is_empty(),
+        "the refused part is filtered"
+    );
+    a.recover_resources(&fw("f"), &o.agent_id, &rest, None, secs(1));
+    assert_eq!(a.allocate(secs(2)).len(), 1, "a superset is offered again");
+}
+
+#[test]
+fn a_filter_applies_to_its_framework_only() {
+    let mut a = cluster(1, "cpus:4;mem:1024");
+    a.add_framework(fw("f1"), FrameworkOptions::with_roles(["web"]));
+    a.add_framework(fw("f2"), FrameworkOptions::with_roles(["web"]));
+    let o = a.allocate(secs(0)).remove(0);
+    let other = if o.framework_id.as_str() == "f1" {
+        "f2"
+    } else {
+        "f1"
+    };
+    a.recover_resources(
+        &o.framework_id,
+        &o.agent_id,
+        &o.resources,
+        Some(secs(60)),
+        secs(0),
+    );
+    let next = a.allocate(secs(1));
+    assert_eq!(next.len(), 1);
+    assert_eq!(next[0].framework_id.as_str(), other);
+}
+
+#[test]
+fn suppress_and_revive() {
+    let mut a = cluster(2, "cpus:4;mem:1024");
+    a.add_framework(fw("f"), FrameworkOptions::with_roles(["web", "batch"]));
+    a.suppress(&fw("f"), &[]);
+    assert!(a.allocate(secs(0)).is_empty());
+    a.revive(&fw("f"), &["batch".to_string()]);
+    let offers = a.allocate(secs(0));
+    assert_eq!(offers.len(), 2);
+    assert!(
+        offers
+            .iter()
+            .all(|o| o.resources.allocations().contains_key("batch"))
+    );
+
+    // Revive also clears the role's filters.
+    for o in &offers {
+        a.recover_resources(
+            &o.framework_id,
+            &o.agent_id,
+            &o.resources,
+            Some(secs(100)),
+            secs(0),
+        );
+    }
+    assert!(a.allocate(secs(1)).is_empty());
+    a.revive(&fw("f"), &[]);
+    assert_eq!(a.allocate(secs(1)).len(), 2);
+}
+
+#[test]
+fn weights_one_and_three_converge_to_shares_one_to_three() {
+    let mut a = cluster(40, "cpus:1;mem:1024");
+    a.set_weight("light", 1.0);
+    a.set_weight("heavy", 3.0);
+    a.add_framework(fw("l"), FrameworkOptions::with_roles(["light"]));
+    a.add_framework(fw("h"), FrameworkOptions::with_roles(["heavy"]));
+    let offers = a.allocate(secs(0));
+    assert_eq!(count_for(&offers, "l"), 10);
+    assert_eq!(count_for(&offers, "h"), 30);
+    // Weighted shares are equal: 10/40 / 1 == 30/40 / 3.
+    assert!((a.role_share("light") - a.role_share("heavy")).abs() < 1e-9);
+}
+
+#[test]
+fn frameworks_in_one_role_share_it_fairly() {
+    let mut a = cluster(9, "cpus:1;mem:1024");
+    for f in ["a", "b", "c"] {
+        a.add_framework(fw(f), FrameworkOptions::with_roles(["web"]));
+    }
+    let offers = a.allocate(secs(0));
+    for f in ["a", "b", "c"] {
+        assert_eq!(count_for(&offers, f), 3, "{f}");
+    }
+}
+
+#[test]
+fn hierarchical_roles_share_as_subtrees() {
+    // eng/web and eng/db together get what ops alone gets.
+    let mut a = cluster(12, "cpus:1;mem:1024");
+    a.add_framework(fw("web"), FrameworkOptions::with_roles(["eng/web"]));
+    a.add_framework(fw("db"), FrameworkOptions::with_roles(["eng/db"]));
+    a.add_framework(fw("ops"), FrameworkOptions::with_roles(["ops"]));
+    let offers = a.allocate(secs(0));
+    assert_eq!(count_for(&offers, "ops"), 6);
+    assert_eq!(count_for(&offers, "web"), 3);
+    assert_eq!(count_for(&offers, "db"), 3);
+}
+
+#[test]
+fn reservations_go_to_their_role_and_its_descendants() {
+    let mut a = Allocator::new(AllocatorConfig::default());
+    a.add_agent(
+        agent(0),
+        res("cpus(eng):4;mem(eng):1024;cpus:1;mem:512"),
+        [],
+    );
+    a.add_framework(fw("ops"), FrameworkOptions::with_roles(["ops"]));
+    let offers = a.allocate(secs(0));
+    assert_eq!(offers.len(), 1);
+    assert_eq!(offers[0].resources, res("cpus:1;mem:512").allocate("ops"));
+
+    a.add_framework(fw("web"), FrameworkOptions::with_roles(["eng/web"]));
+    let offers = a.allocate(secs(0));
+    assert_eq!(offers.len(), 1);
+    assert_eq!(offers[0].framework_id.as_str(), "web");
+    assert_eq!(
+        offers[0].resources,
+        res("cpus(eng):4;mem(eng):1024").allocate("eng/web")
+    );
+}
+
+#[test]
+fn minimum_allocatable_resources() {
+    let mut a = Allocator::new(AllocatorConfig::default());
+    a.add_agent(agent(0), res("cpus:0.005;mem:16"), []);
+    a.add_agent(agent(1), res("cpus:0.01"), []);
+    a.add_agent(agent(2), res("mem:32;disk:10"), []);
+    a.add_framework(fw("f"), FrameworkOptions::with_roles(["r"]));
+    let offers = a.allocate(secs(0));
+    let agents: Vec<&str> = offers.iter().map(|o| o.agent_id.as_str()).collect();
+    assert_eq!(agents, ["agent-001", "agent-002"]);
+
+    // With no minimum, anything goes; a ports-only minimum is counted in
+    // ports.
+    let ports_min = Quantities::from([("ports".to_string(), Scalar::from_f64(2.0))]);
+    let mut a = Allocator::new(AllocatorConfig {
+        min_allocatable: vec![ports_min],
+        ..Default::default()
+    });
+    a.add_agent(agent(0), res("cpus:4;ports:[1-1]"), []);
+    a.add_agent(agent(1), res("cpus:4;ports:[1-2]"), []);
+    a.add_framework(fw("f"), FrameworkOptions::with_roles(["r"]));
+    let offers = a.allocate(secs(0));
+    assert_eq!(offers.len(), 1);
+    assert_eq!(offers[0].agent_id, agent(1));
+}
+
+#[test]
+fn gpus_and_revocable_need_capabilities() {
+    let mut a = Allocator::new(AllocatorConfig::default());
+    a.add_agent(agent(0), res("cpus:4;mem:1024;gpus:1"), []);
+    a.add_framework(fw("plain"), FrameworkOptions::with_roles(["r"]));
+    assert!(
+        a.allocate(secs(0)).is_empty(),
+        "GPU agents are kept for GPU frameworks"
+    );
+    a.add_framework(
+        fw("gpu"),
+        FrameworkOptions {
+            gpu_resources: true,
+            ..FrameworkOptions::with_roles(["r"])
+        },
+    );
+    let offers = a.allocate(secs(0));
+    assert_eq!(offers.len(), 1);
+    assert_eq!(offers[0].framework_id.as_str(), "gpu");
+}
+
+#[test]
+fn inactive_frameworks_get_nothing() {
+    let mut a = cluster(1, "cpus:4;mem:1024");
+    a.add_framework(fw("f"), FrameworkOptions::with_roles(["r"]));
+    a.deactivate_framework(&fw("f"));
+    assert!(a.allocate(secs(0)).is_empty());
+    a.activate_framework(&fw("f"));
+    assert_eq!(a.allocate(secs(0)).len(), 1);
+}
+
+#[test]
+fn removing_a_framework_frees_its_resources() {
+    let mut a = cluster(2, "cpus:4;mem:1024");
+    a.add_framework(fw("f1"), FrameworkOptions::with_roles(["r"]));
+    assert_eq!(a.allocate(secs(0)).len(), 2);
+    a.add_framework(fw("f2"), FrameworkOptions::with_roles(["r"]));
+    assert!(a.allocate(secs(0)).is_empty());
+    a.remove_framework(&fw("f1"));
+    let offers = a.allocate(secs(0));
+    assert_eq!(offers.len(), 2);
+    assert!(offers.iter().all(|o| o.framework_id.as_str() == "f2"));
+    assert!(a.role_share("r") > 0.99);
+}
+
+#[test]
+fn removing_an_agent_releases_its_allocations() {
+    let mut a = cluster(2, "cpus:4;mem:1024");
+    a.add_framework(fw("f"), FrameworkOptions::with_roles(["r"]));
+    a.allocate(secs(0));
+    assert!((a.role_share("r") - 1.0).abs() < 1e-9);
+    a.remove_agent(&agent(0));
+    assert!((a.role_share("r") - 1.0).abs() < 1e-9, "one of one agents");
+    assert!(a.allocated(&fw("f"), &agent(0)).is_empty());
+}
+
+#[test]
+fn re_registered_agents_bring_their_allocations() {
+    // Resources in use on a returning agent count toward shares.
+    let mut a = Allocator::new(AllocatorConfig::default());
+    a.add_framework(fw("busy"), FrameworkOptions::with_roles(["a"]));
+    a.add_framework(fw("idle"), FrameworkOptions::with_roles(["b"]));
+    a.add_agent(
+        agent(0),
+        res("cpus:8;mem:8192"),
+        [(fw("busy"), res("cpus:6;mem:6144").allocate("a"))],
+    );
+    a.add_agent(agent(1), res("cpus:8;mem:8192"), []);
+    let offers = a.allocate(secs(0));
+    // busy holds 6/16 already, so both free slices go to idle (whose
+    // share stays below busy's after the first).
+    assert_eq!(offers.len(), 2);
+    assert!(offers.iter().all(|o| o.framework_id.as_str() == "idle"));
+    assert_eq!(
+        a.allocated(&fw("busy"), &agent(0)),
+        res("cpus:6;mem:6144").allocate("a")
+    );
+    assert!((a.role_share("b") - 10.0 / 16.0).abs() < 1e-9);
+    assert!((a.role_share("a") - 6.0 / 16.0).abs() < 1e-9);
+}
+
+#[test]
+fn allocation_is_deterministic_for_a_seed() {
+    let run = |seed: u64| {
+        let mut a = Allocator::new(AllocatorConfig {
+            seed,
+            ..Default::default()
+        });
+        for i in 0..20 {
+            a.add_agent(agent(i), res("cpus:2;mem:2048"), []);
+        }
+        for f in ["a", "b", "c"] {
+            a.add_framework(fw(f), FrameworkOptions::with_roles([f]));
+        }
+        a.allocate(secs(0))
+    };
+    assert_eq!(run(7), run(7));
+    assert_ne!(run(7), run(8), "the seed changes the agent order");
+}
