@@ -65,7 +65,7 @@ impl Default for AllocatorConfig {
         AllocatorConfig {
             min_allocatable: vec![q("cpus", 0.01), q("mem", 32.0)],
             filter_gpu_resources: true,
-            seed: 0x6d65_736f_73,
+            seed: 0x006d_6573_6f73,
         }
     }
 }
