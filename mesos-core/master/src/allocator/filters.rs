@@ -2,6 +2,7 @@
 //! offered any subset of them there again until the filter expires.
 
 use mesos_proto::resources::Resources;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Mesos' default `refuse_seconds` (`Filters.refuse_seconds`).
@@ -38,8 +39,9 @@ pub fn refuse_duration(refuse_seconds: Option<f64>) -> Option<Duration> {
 /// A refused-resources filter on one agent for one framework and role.
 #[derive(Debug, Clone)]
 pub(crate) struct OfferFilter {
-    /// What was refused (without allocation info).
-    pub(crate) resources: Resources,
+    /// What was refused (without allocation info); shared, since one
+    /// decline may filter many frameworks and filters never change.
+    pub(crate) resources: Arc<Resources>,
     /// When the filter stops applying (allocator time).
     pub(crate) expires: Duration,
 }

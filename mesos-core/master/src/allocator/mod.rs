@@ -43,6 +43,7 @@ use mesos_proto::v1::value::Type as ValueType;
 use mesos_proto::v1::{AgentId, FrameworkId};
 use sorter::{DrfSorter, Quantities};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Allocator settings (the master's allocation flags).
@@ -107,18 +108,35 @@ pub struct Allocation {
 
 #[derive(Debug)]
 struct Agent {
+    id: AgentId,
     total: Resources,
     /// Everything allocated, without allocation info (for `total - used`).
     used: Resources,
-    /// Allocations by framework, with allocation info.
-    allocated: BTreeMap<String, Resources>,
-    /// Offer filters by (framework, role).
-    filters: HashMap<(String, String), OfferFilter>,
+    /// Allocations by framework index, with allocation info.
+    allocated: BTreeMap<u32, Resources>,
+    /// Offer filters by (framework index, role index).
+    filters: HashMap<(u32, u32), OfferFilter>,
     has_gpus: bool,
+    has_revocable: bool,
+    /// Bumped whenever what this agent could offer changes.
+    epoch: u64,
+    /// Set when a cycle found nothing to offer here.
+    blocked: Option<Blocked>,
+}
+
+/// A memo: nothing on this agent can be offered while its epoch and the
+/// frameworks' epoch stay the same, until `until` (the first blocking
+/// filter to expire).
+#[derive(Debug, Clone, Copy)]
+struct Blocked {
+    epoch: u64,
+    frameworks_epoch: u64,
+    until: Duration,
 }
 
 #[derive(Debug)]
 struct Framework {
+    id: String,
     options: FrameworkOptions,
     active: bool,
 }
@@ -127,13 +145,18 @@ struct Framework {
 #[derive(Debug)]
 pub struct Allocator {
     config: AllocatorConfig,
-    agents: BTreeMap<AgentId, Agent>,
-    frameworks: BTreeMap<String, Framework>,
+    agents: Vec<Agent>,
+    agent_index: HashMap<AgentId, usize>,
+    frameworks: Vec<Option<Framework>>,
+    framework_index: HashMap<String, u32>,
+    role_index: HashMap<String, u32>,
     /// Roles, hierarchically.
     roles: DrfSorter,
     /// Frameworks within each role.
     framework_sorters: BTreeMap<String, DrfSorter>,
     total: Quantities,
+    /// Bumped whenever a framework change could unblock an agent.
+    frameworks_epoch: u64,
     rng: u64,
 }
 
@@ -158,19 +181,49 @@ fn quantity(resources: &Resources, name: &str) -> Scalar {
         .sum()
 }
 
+/// The framework chosen for an agent's resources in one role.
+struct Choice {
+    framework: u32,
+    offerable: Resources,
+}
+
 impl Allocator {
     /// An allocator with no agents and no frameworks.
     pub fn new(config: AllocatorConfig) -> Allocator {
         let rng = config.seed;
         Allocator {
             config,
-            agents: BTreeMap::new(),
-            frameworks: BTreeMap::new(),
+            agents: Vec::new(),
+            agent_index: HashMap::new(),
+            frameworks: Vec::new(),
+            framework_index: HashMap::new(),
+            role_index: HashMap::new(),
             roles: DrfSorter::new(),
             framework_sorters: BTreeMap::new(),
             total: Quantities::new(),
+            frameworks_epoch: 0,
             rng,
         }
+    }
+
+    fn role_idx(&mut self, role: &str) -> u32 {
+        if let Some(idx) = self.role_index.get(role) {
+            return *idx;
+        }
+        let idx = self.role_index.len() as u32;
+        self.role_index.insert(role.to_string(), idx);
+        idx
+    }
+
+    fn framework(&self, id: &FrameworkId) -> Option<(u32, &Framework)> {
+        let idx = *self.framework_index.get(id.as_str())?;
+        self.frameworks[idx as usize].as_ref().map(|f| (idx, f))
+    }
+
+    fn framework_mut(&mut self, id: &FrameworkId) -> Option<&mut Framework> {
+        let idx = *self.framework_index.get(id.as_str())?;
+        self.frameworks_epoch += 1;
+        self.frameworks[idx as usize].as_mut()
     }
 
     fn framework_sorter(&mut self, role: &str) -> &mut DrfSorter {
@@ -185,6 +238,7 @@ impl Allocator {
     }
 
     fn track(&mut self, framework: &str, role: &str) {
+        self.role_idx(role);
         self.roles.add_client(role);
         self.framework_sorter(role).add_client(framework);
     }
@@ -209,6 +263,16 @@ impl Allocator {
         }
     }
 
+    fn framework_idx_or_insert(&mut self, id: &str) -> u32 {
+        if let Some(idx) = self.framework_index.get(id) {
+            return *idx;
+        }
+        let idx = self.frameworks.len() as u32;
+        self.frameworks.push(None);
+        self.framework_index.insert(id.to_string(), idx);
+        idx
+    }
+
     /// Adds a framework, active. Resources it already uses arrive with
     /// their agents ([`Allocator::add_agent`]).
     pub fn add_framework(&mut self, id: FrameworkId, options: FrameworkOptions) {
@@ -216,13 +280,13 @@ impl Allocator {
         for role in &options.roles {
             self.track(&key, role);
         }
-        self.frameworks.insert(
-            key,
-            Framework {
-                options,
-                active: true,
-            },
-        );
+        let idx = self.framework_idx_or_insert(&key);
+        self.frameworks[idx as usize] = Some(Framework {
+            id: key,
+            options,
+            active: true,
+        });
+        self.frameworks_epoch += 1;
     }
 
     /// Changes a framework's roles, suppressed roles or capabilities.
@@ -230,43 +294,45 @@ impl Allocator {
         for role in &options.roles {
             self.track(id.as_str(), role);
         }
-        if let Some(f) = self.frameworks.get_mut(id.as_str()) {
+        if let Some(f) = self.framework_mut(id) {
             f.options = options;
         }
     }
 
     /// Stops offering to a framework (disconnected) without forgetting it.
     pub fn deactivate_framework(&mut self, id: &FrameworkId) {
-        if let Some(f) = self.frameworks.get_mut(id.as_str()) {
+        if let Some(f) = self.framework_mut(id) {
             f.active = false;
         }
     }
 
     /// Offers to a framework again.
     pub fn activate_framework(&mut self, id: &FrameworkId) {
-        if let Some(f) = self.frameworks.get_mut(id.as_str()) {
+        if let Some(f) = self.framework_mut(id) {
             f.active = true;
         }
     }
 
     /// Removes a framework, releasing everything allocated to it.
     pub fn remove_framework(&mut self, id: &FrameworkId) {
+        let Some(idx) = self.framework_index.remove(id.as_str()) else {
+            return;
+        };
         let key = id.as_str().to_string();
-        let agent_ids: Vec<AgentId> = self.agents.keys().cloned().collect();
-        for agent_id in agent_ids {
-            let released = self
-                .agents
-                .get_mut(&agent_id)
-                .and_then(|a| a.allocated.remove(&key));
-            if let Some(released) = released {
-                if let Some(agent) = self.agents.get_mut(&agent_id) {
-                    agent.used -= &released.unallocate();
-                    agent.filters.retain(|(f, _), _| *f != key);
-                }
-                self.untrack_allocation(&key, &released);
+        self.frameworks[idx as usize] = None;
+        self.frameworks_epoch += 1;
+        let mut released_all = Vec::new();
+        for agent in &mut self.agents {
+            agent.filters.retain(|(f, _), _| *f != idx);
+            if let Some(released) = agent.allocated.remove(&idx) {
+                agent.used -= &released.unallocate();
+                agent.epoch += 1;
+                released_all.push(released);
             }
         }
-        self.frameworks.remove(&key);
+        for released in released_all {
+            self.untrack_allocation(&key, &released);
+        }
         let roles: Vec<String> = self.framework_sorters.keys().cloned().collect();
         for role in roles {
             let empty = self.framework_sorters.get_mut(&role).is_some_and(|s| {
@@ -283,7 +349,7 @@ impl Allocator {
     /// Suppresses offers to a framework for `roles` (all its roles when
     /// empty).
     pub fn suppress(&mut self, id: &FrameworkId, roles: &[String]) {
-        if let Some(f) = self.frameworks.get_mut(id.as_str()) {
+        if let Some(f) = self.framework_mut(id) {
             let roles: Vec<String> = if roles.is_empty() {
                 f.options.roles.iter().cloned().collect()
             } else {
@@ -296,7 +362,7 @@ impl Allocator {
     /// Revives offers to a framework for `roles` (all its roles when
     /// empty): unsuppresses them and removes its filters for them.
     pub fn revive(&mut self, id: &FrameworkId, roles: &[String]) {
-        let Some(f) = self.frameworks.get_mut(id.as_str()) else {
+        let Some((idx, f)) = self.framework(id) else {
             return;
         };
         let roles: BTreeSet<String> = if roles.is_empty() {
@@ -304,11 +370,17 @@ impl Allocator {
         } else {
             roles.iter().cloned().collect()
         };
-        f.options.suppressed_roles.retain(|r| !roles.contains(r));
-        for agent in self.agents.values_mut() {
+        let role_idxs: BTreeSet<u32> = roles
+            .iter()
+            .filter_map(|r| self.role_index.get(r).copied())
+            .collect();
+        if let Some(f) = self.framework_mut(id) {
+            f.options.suppressed_roles.retain(|r| !roles.contains(r));
+        }
+        for agent in &mut self.agents {
             agent
                 .filters
-                .retain(|(fw, role), _| fw != id.as_str() || !roles.contains(role));
+                .retain(|(fw, role), _| *fw != idx || !role_idxs.contains(role));
         }
     }
 
@@ -325,6 +397,9 @@ impl Allocator {
         total: Resources,
         used: impl IntoIterator<Item = (FrameworkId, Resources)>,
     ) {
+        if self.agent_index.contains_key(&id) {
+            self.remove_agent(&id);
+        }
         let q = total.scalar_quantities();
         for (name, v) in &q {
             *self.total.entry(name.clone()).or_default() += *v;
@@ -334,22 +409,25 @@ impl Allocator {
             s.add_total(&q);
         }
         let mut agent = Agent {
+            id: id.clone(),
             has_gpus: total.gpus().is_some_and(|g| g > 0.0),
+            has_revocable: !total.revocable().is_empty(),
             total,
             used: Resources::new(),
             allocated: BTreeMap::new(),
             filters: HashMap::new(),
+            epoch: 0,
+            blocked: None,
         };
         let mut tracked = Vec::new();
         for (framework, resources) in used {
+            let idx = self.framework_idx_or_insert(framework.as_str());
             agent.used += &resources.unallocate();
-            *agent
-                .allocated
-                .entry(framework.as_str().to_string())
-                .or_default() += &resources;
+            *agent.allocated.entry(idx).or_default() += &resources;
             tracked.push((framework, resources));
         }
-        self.agents.insert(id, agent);
+        self.agent_index.insert(id, self.agents.len());
+        self.agents.push(agent);
         for (framework, resources) in tracked {
             self.track_allocation(framework.as_str(), &resources);
         }
@@ -357,11 +435,18 @@ impl Allocator {
 
     /// Removes an agent and everything allocated on it.
     pub fn remove_agent(&mut self, id: &AgentId) {
-        let Some(agent) = self.agents.remove(id) else {
+        let Some(i) = self.agent_index.remove(id) else {
             return;
         };
+        let agent = self.agents.swap_remove(i);
+        if let Some(moved) = self.agents.get(i) {
+            self.agent_index.insert(moved.id.clone(), i);
+        }
         for (framework, resources) in &agent.allocated {
-            self.untrack_allocation(framework, resources);
+            if let Some(f) = self.frameworks[*framework as usize].as_ref() {
+                let key = f.id.clone();
+                self.untrack_allocation(&key, resources);
+            }
         }
         let q = agent.total.scalar_quantities();
         for (name, v) in &q {
@@ -386,39 +471,75 @@ impl Allocator {
         filter: Option<Duration>,
         now: Duration,
     ) {
-        let key = framework.as_str();
-        let Some(agent) = self.agents.get_mut(agent_id) else {
+        let (Some(&fw), Some(&ai)) = (
+            self.framework_index.get(framework.as_str()),
+            self.agent_index.get(agent_id),
+        ) else {
             return;
         };
-        let Some(held) = agent.allocated.get_mut(key) else {
+        let mut filters = Vec::new();
+        let agent = &mut self.agents[ai];
+        let Some(held) = agent.allocated.get_mut(&fw) else {
             return;
         };
         // Only what is really held comes back.
         let released = &*held - &(&*held - resources);
         *held -= &released;
         if held.is_empty() {
-            agent.allocated.remove(key);
+            agent.allocated.remove(&fw);
         }
         agent.used -= &released.unallocate();
+        agent.epoch += 1;
         if let Some(duration) = filter {
             for (role, refused) in released.allocations() {
-                agent.filters.insert(
-                    (key.to_string(), role),
-                    OfferFilter {
-                        resources: refused.unallocate(),
-                        expires: now + duration,
-                    },
-                );
+                filters.push((role, Arc::new(refused.unallocate()), now + duration));
             }
         }
-        self.untrack_allocation(key, &released);
+        for (role, resources, expires) in filters {
+            let role = self.role_idx(&role);
+            self.agents[ai]
+                .filters
+                .insert((fw, role), OfferFilter { resources, expires });
+        }
+        self.untrack_allocation(framework.as_str(), &released);
+    }
+
+    /// Installs a refusal filter directly, as a decline with
+    /// `refuse_seconds` would: `framework` is not offered any subset of
+    /// `resources` (without allocation info) in `role` on `agent` before
+    /// `expires`. For restoring state and for benchmarks.
+    pub fn add_offer_filter(
+        &mut self,
+        framework: &FrameworkId,
+        agent: &AgentId,
+        role: &str,
+        resources: impl Into<Arc<Resources>>,
+        expires: Duration,
+    ) {
+        let resources = resources.into();
+        let (Some(&fw), Some(&ai)) = (
+            self.framework_index.get(framework.as_str()),
+            self.agent_index.get(agent),
+        ) else {
+            return;
+        };
+        let role = self.role_idx(role);
+        self.agents[ai]
+            .filters
+            .insert((fw, role), OfferFilter { resources, expires });
     }
 
     /// What is allocated on an agent to a framework.
     pub fn allocated(&self, framework: &FrameworkId, agent: &AgentId) -> Resources {
-        self.agents
-            .get(agent)
-            .and_then(|a| a.allocated.get(framework.as_str()))
+        let (Some(fw), Some(ai)) = (
+            self.framework_index.get(framework.as_str()),
+            self.agent_index.get(agent),
+        ) else {
+            return Resources::new();
+        };
+        self.agents[*ai]
+            .allocated
+            .get(fw)
             .cloned()
             .unwrap_or_default()
     }
@@ -440,112 +561,155 @@ impl Allocator {
                 .any(|min| min.iter().all(|(name, v)| quantity(resources, name) >= *v))
     }
 
-    fn shuffled_agents(&mut self) -> Vec<AgentId> {
-        let mut ids: Vec<AgentId> = self.agents.keys().cloned().collect();
-        for i in (1..ids.len()).rev() {
-            // splitmix64
-            self.rng = self.rng.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = self.rng;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^= z >> 31;
-            ids.swap(i, (z % (i as u64 + 1)) as usize);
+    fn next_random(&mut self) -> u64 {
+        // splitmix64
+        self.rng = self.rng.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.rng;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// The first framework, in DRF order, that may have `offerable_role`
+    /// (what agent `ai` can give to `role`). Records in `until` when a
+    /// filter that said no expires.
+    fn choose(
+        &self,
+        ai: usize,
+        role: &str,
+        order: &[String],
+        offerable_role: &Resources,
+        now: Duration,
+        until: &mut Duration,
+    ) -> Option<Choice> {
+        let agent = &self.agents[ai];
+        let role_idx = self.role_index.get(role).copied();
+        for fw_id in order {
+            let Some(&idx) = self.framework_index.get(fw_id.as_str()) else {
+                continue;
+            };
+            let Some(framework) = self.frameworks[idx as usize].as_ref() else {
+                continue;
+            };
+            let options = &framework.options;
+            if !framework.active
+                || !options.roles.contains(role)
+                || options.suppressed_roles.contains(role)
+                || (agent.has_gpus && self.config.filter_gpu_resources && !options.gpu_resources)
+            {
+                continue;
+            }
+            let narrowed;
+            let offerable = if agent.has_revocable && !options.revocable_resources {
+                narrowed = offerable_role.non_revocable();
+                if !self.allocatable(&narrowed) {
+                    continue;
+                }
+                &narrowed
+            } else {
+                offerable_role
+            };
+            let filter = role_idx.and_then(|r| agent.filters.get(&(idx, r)));
+            if let Some(f) = filter.filter(|f| f.filters(offerable, now)) {
+                *until = (*until).min(f.expires);
+                continue;
+            }
+            return Some(Choice {
+                framework: idx,
+                offerable: offerable.clone(),
+            });
         }
-        ids
+        None
     }
 
     /// One allocation cycle at time `now`: what to offer to whom.
     pub fn allocate(&mut self, now: Duration) -> Vec<Allocation> {
-        let mut out: BTreeMap<(String, AgentId), Resources> = BTreeMap::new();
+        let mut out: BTreeMap<(u32, usize), Resources> = BTreeMap::new();
         let mut role_order: Option<Vec<String>> = None;
         let mut framework_orders: HashMap<String, Vec<String>> = HashMap::new();
 
-        for agent_id in self.shuffled_agents() {
-            let Some(agent) = self.agents.get(&agent_id) else {
-                continue;
-            };
-            let mut available = &agent.total - &agent.used;
-            if !self.allocatable(&available) {
-                continue;
-            }
-            let roles = role_order.get_or_insert_with(|| self.roles.sort()).clone();
-            for role in roles {
-                let offerable_role = available.allocatable_to(&role);
-                if !self.allocatable(&offerable_role) {
+        let mut order: Vec<usize> = (0..self.agents.len()).collect();
+        for i in (1..order.len()).rev() {
+            let j = (self.next_random() % (i as u64 + 1)) as usize;
+            order.swap(i, j);
+        }
+
+        for ai in order {
+            let agent = &self.agents[ai];
+            if let Some(b) = agent.blocked {
+                if b.epoch == agent.epoch
+                    && b.frameworks_epoch == self.frameworks_epoch
+                    && now < b.until
+                {
                     continue;
                 }
-                let order = framework_orders
-                    .entry(role.clone())
-                    .or_insert_with(|| {
+            }
+            let mut available = &agent.total - &agent.used;
+            let mut until = Duration::MAX;
+            let mut offered = false;
+            if self.allocatable(&available) {
+                let roles = role_order.get_or_insert_with(|| self.roles.sort()).clone();
+                for role in roles {
+                    let offerable_role = available.allocatable_to(&role);
+                    if !self.allocatable(&offerable_role) {
+                        continue;
+                    }
+                    let fw_order = framework_orders.entry(role.clone()).or_insert_with(|| {
                         self.framework_sorters
                             .get(&role)
                             .map(DrfSorter::sort)
                             .unwrap_or_default()
-                    })
-                    .clone();
-                for fw in order {
-                    let Some(framework) = self.frameworks.get(&fw) else {
+                    });
+                    let choice = self.choose(ai, &role, fw_order, &offerable_role, now, &mut until);
+                    let Some(Choice {
+                        framework,
+                        offerable,
+                    }) = choice
+                    else {
                         continue;
                     };
-                    let options = &framework.options;
-                    if !framework.active
-                        || !options.roles.contains(&role)
-                        || options.suppressed_roles.contains(&role)
-                    {
-                        continue;
-                    }
-                    let Some(agent) = self.agents.get(&agent_id) else {
-                        break;
-                    };
-                    if agent.has_gpus && self.config.filter_gpu_resources && !options.gpu_resources
-                    {
-                        continue;
-                    }
-                    let offerable = if options.revocable_resources {
-                        offerable_role.clone()
-                    } else {
-                        offerable_role.non_revocable()
-                    };
-                    if !self.allocatable(&offerable) {
-                        continue;
-                    }
-                    if agent
-                        .filters
-                        .get(&(fw.clone(), role.clone()))
-                        .is_some_and(|f| f.filters(&offerable, now))
-                    {
-                        continue;
-                    }
-
                     let allocated = offerable.allocate(&role);
-                    if let Some(agent) = self.agents.get_mut(&agent_id) {
-                        agent.used += &offerable;
-                        *agent.allocated.entry(fw.clone()).or_default() += &allocated;
-                    }
+                    let agent = &mut self.agents[ai];
+                    agent.used += &offerable;
+                    *agent.allocated.entry(framework).or_default() += &allocated;
+                    agent.epoch += 1;
                     available -= &offerable;
-                    self.track_allocation(&fw, &allocated);
-                    *out.entry((fw, agent_id.clone())).or_default() += &allocated;
+                    offered = true;
+                    let key = self.frameworks[framework as usize]
+                        .as_ref()
+                        .map(|f| f.id.clone())
+                        .unwrap_or_default();
+                    self.track_allocation(&key, &allocated);
+                    *out.entry((framework, ai)).or_default() += &allocated;
                     role_order = None;
                     framework_orders.remove(&role);
-                    break;
-                }
-                if available.is_empty() {
-                    break;
+                    if available.is_empty() {
+                        break;
+                    }
                 }
             }
+            let agent = &mut self.agents[ai];
+            agent.blocked = (!offered).then_some(Blocked {
+                epoch: agent.epoch,
+                frameworks_epoch: self.frameworks_epoch,
+                until,
+            });
         }
         out.into_iter()
-            .map(|((fw, agent_id), resources)| Allocation {
-                framework_id: FrameworkId::new(fw),
-                agent_id,
-                resources,
+            .filter_map(|((fw, ai), resources)| {
+                let framework = self.frameworks[fw as usize].as_ref()?;
+                Some(Allocation {
+                    framework_id: FrameworkId::new(framework.id.clone()),
+                    agent_id: self.agents[ai].id.clone(),
+                    resources,
+                })
             })
             .collect()
     }
 
     /// Drops expired filters; call now and then to bound memory.
     pub fn expire_filters(&mut self, now: Duration) {
-        for agent in self.agents.values_mut() {
+        for agent in &mut self.agents {
             agent.filters.retain(|_, f| now < f.expires);
         }
     }

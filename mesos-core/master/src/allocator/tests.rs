@@ -318,3 +318,64 @@ fn allocation_is_deterministic_for_a_seed() {
     assert_eq!(run(7), run(7));
     assert_ne!(run(7), run(8), "the seed changes the agent order");
 }
+
+#[test]
+fn a_blocked_agent_is_reconsidered_when_anything_could_unblock_it() {
+    // One agent that nobody may take: f1 has declined it for a long time
+    // and f2 has suppressed. Each change that could unblock it must.
+    let mut a = cluster(1, "cpus:4;mem:1024");
+    a.add_framework(fw("f1"), FrameworkOptions::with_roles(["r"]));
+    let o = a.allocate(secs(0)).remove(0);
+    a.recover_resources(
+        &fw("f1"),
+        &o.agent_id,
+        &o.resources,
+        Some(secs(1000)),
+        secs(0),
+    );
+    a.add_framework(fw("f2"), FrameworkOptions::with_roles(["r"]));
+    a.suppress(&fw("f2"), &[]);
+    assert!(a.allocate(secs(1)).is_empty());
+    assert!(a.allocate(secs(2)).is_empty(), "still blocked");
+
+    // Revive unblocks.
+    a.revive(&fw("f2"), &[]);
+    let o = a.allocate(secs(3)).remove(0);
+    assert_eq!(o.framework_id.as_str(), "f2");
+
+    // Declined by f2 too: blocked again; a new framework unblocks.
+    a.recover_resources(
+        &fw("f2"),
+        &o.agent_id,
+        &o.resources,
+        Some(secs(1000)),
+        secs(3),
+    );
+    assert!(a.allocate(secs(4)).is_empty());
+    a.add_framework(fw("f3"), FrameworkOptions::with_roles(["r"]));
+    let o = a.allocate(secs(5)).remove(0);
+    assert_eq!(o.framework_id.as_str(), "f3");
+
+    // Declined by all three; the earliest filter's expiry unblocks.
+    a.recover_resources(
+        &fw("f3"),
+        &o.agent_id,
+        &o.resources,
+        Some(secs(10)),
+        secs(5),
+    );
+    assert!(a.allocate(secs(14)).is_empty());
+    let o = a.allocate(secs(15)).remove(0);
+    assert_eq!(o.framework_id.as_str(), "f3");
+
+    // Resources freed on the agent unblock it too.
+    let mut b = cluster(1, "cpus:4;mem:1024");
+    b.add_framework(fw("f"), FrameworkOptions::with_roles(["r"]));
+    let o = b.allocate(secs(0)).remove(0);
+    let part = res("cpus:1;mem:512").allocate("r");
+    b.recover_resources(&fw("f"), &o.agent_id, &part, Some(secs(100)), secs(0));
+    assert!(b.allocate(secs(1)).is_empty());
+    let rest = &o.resources - &part;
+    b.recover_resources(&fw("f"), &o.agent_id, &rest, None, secs(2));
+    assert_eq!(b.allocate(secs(3)).len(), 1);
+}

@@ -1,0 +1,111 @@
+//! Allocation cycles with every framework declining, as Mesos' DeclineOffers
+//! benchmark (`HierarchicalAllocator_BENCHMARK_Test.DeclineOffers`).
+//!
+//! ```text
+//! cargo bench -p mesos-master --bench allocator
+//! ```
+//!
+//! Every framework has declined every agent with a long filter, so a cycle
+//! offers nothing. `steady`: nothing changed since the last cycle (the
+//! common case). `cold`: a framework changed just before the cycle, so every
+//! agent is evaluated against every framework's filter (the worst case).
+//! `allocate_all`: one cycle that hands out every agent of a fresh cluster.
+
+use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
+use mesos_master::allocator::{Allocator, AllocatorConfig, FrameworkOptions};
+use mesos_proto::resources::Resources;
+use mesos_proto::v1::{AgentId, FrameworkId};
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::Duration;
+
+const AGENT: &str = "cpus:16;mem:65536;disk:1000000;ports:[31000-32000]";
+const ROLES: usize = 10;
+
+fn cluster(agents: usize, frameworks: usize) -> (Allocator, Vec<AgentId>, Vec<FrameworkId>) {
+    let mut a = Allocator::new(AllocatorConfig::default());
+    let total: Resources = AGENT.parse().unwrap();
+    let agent_ids: Vec<AgentId> = (0..agents)
+        .map(|i| AgentId::new(format!("agent-{i}")))
+        .collect();
+    let fw_ids: Vec<FrameworkId> = (0..frameworks)
+        .map(|j| FrameworkId::new(format!("fw-{j}")))
+        .collect();
+    for id in &agent_ids {
+        a.add_agent(id.clone(), total.clone(), []);
+    }
+    for (j, id) in fw_ids.iter().enumerate() {
+        a.add_framework(
+            id.clone(),
+            FrameworkOptions::with_roles([format!("role-{}", j % ROLES)]),
+        );
+    }
+    (a, agent_ids, fw_ids)
+}
+
+fn declined(agents: usize, frameworks: usize) -> (Allocator, FrameworkId) {
+    let (mut a, agent_ids, fw_ids) = cluster(agents, frameworks);
+    let refused = Arc::new(AGENT.parse::<Resources>().unwrap());
+    let forever = Duration::from_secs(365 * 24 * 3600);
+    let roles: Vec<String> = (0..ROLES).map(|r| format!("role-{r}")).collect();
+    for agent in &agent_ids {
+        for (j, fw) in fw_ids.iter().enumerate() {
+            a.add_offer_filter(fw, agent, &roles[j % ROLES], Arc::clone(&refused), forever);
+        }
+    }
+    assert!(
+        a.allocate(Duration::ZERO).is_empty(),
+        "everything is declined"
+    );
+    (a, fw_ids[0].clone())
+}
+
+const SIZES: &[(usize, usize)] = &[(1_000, 100), (1_000, 1_000), (10_000, 100), (10_000, 1_000)];
+
+fn decline_offers(c: &mut Criterion) {
+    let mut g = c.benchmark_group("decline_offers");
+    g.sample_size(10);
+    for &(agents, frameworks) in SIZES {
+        let (mut a, first) = declined(agents, frameworks);
+        let id = format!("{agents}x{frameworks}");
+        g.bench_function(BenchmarkId::new("steady", &id), |b| {
+            b.iter(|| black_box(a.allocate(Duration::from_secs(1))))
+        });
+        g.bench_function(BenchmarkId::new("cold", &id), |b| {
+            b.iter(|| {
+                a.activate_framework(&first);
+                black_box(a.allocate(Duration::from_secs(1)))
+            })
+        });
+    }
+    g.finish();
+}
+
+fn allocate_all(c: &mut Criterion) {
+    let mut g = c.benchmark_group("allocate_all");
+    g.sample_size(10);
+    for &(agents, frameworks) in SIZES {
+        let id = format!("{agents}x{frameworks}");
+        g.bench_function(BenchmarkId::from_parameter(&id), |b| {
+            b.iter_batched(
+                || cluster(agents, frameworks).0,
+                |mut a| {
+                    let offers = a.allocate(Duration::ZERO);
+                    assert_eq!(offers.len(), agents);
+                    offers
+                },
+                BatchSize::PerIteration,
+            )
+        });
+    }
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(5));
+    targets = decline_offers, allocate_all
+}
+criterion_main!(benches);
