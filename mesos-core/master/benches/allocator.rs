@@ -6,10 +6,12 @@
 //! ```
 //!
 //! Every framework has declined every agent with a long filter, so a cycle
-//! offers nothing. `steady`: nothing changed since the last cycle (the
-//! common case). `cold`: a framework changed just before the cycle, so every
-//! agent is evaluated against every framework's filter (the worst case).
-//! `allocate_all`: one cycle that hands out every agent of a fresh cluster.
+//! offers nothing. `steady`: nothing changed since the last cycle.
+//! `one_changed`: one framework changed (say, re-subscribed) just before the
+//! cycle. `all_changed`: every framework changed before the cycle, so every
+//! agent is checked against every framework's filter (the worst case, and
+//! what Mesos does every cycle). `allocate_all`: one cycle that hands out
+//! every agent of a fresh cluster.
 
 use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
 use mesos_master::allocator::{Allocator, AllocatorConfig, FrameworkOptions};
@@ -43,7 +45,7 @@ fn cluster(agents: usize, frameworks: usize) -> (Allocator, Vec<AgentId>, Vec<Fr
     (a, agent_ids, fw_ids)
 }
 
-fn declined(agents: usize, frameworks: usize) -> (Allocator, FrameworkId) {
+fn declined(agents: usize, frameworks: usize) -> (Allocator, Vec<FrameworkId>) {
     let (mut a, agent_ids, fw_ids) = cluster(agents, frameworks);
     let refused = Arc::new(AGENT.parse::<Resources>().unwrap());
     let forever = Duration::from_secs(365 * 24 * 3600);
@@ -57,7 +59,7 @@ fn declined(agents: usize, frameworks: usize) -> (Allocator, FrameworkId) {
         a.allocate(Duration::ZERO).is_empty(),
         "everything is declined"
     );
-    (a, fw_ids[0].clone())
+    (a, fw_ids)
 }
 
 const SIZES: &[(usize, usize)] = &[(1_000, 100), (1_000, 1_000), (10_000, 100), (10_000, 1_000)];
@@ -66,15 +68,25 @@ fn decline_offers(c: &mut Criterion) {
     let mut g = c.benchmark_group("decline_offers");
     g.sample_size(10);
     for &(agents, frameworks) in SIZES {
-        let (mut a, first) = declined(agents, frameworks);
+        let (mut a, fw_ids) = declined(agents, frameworks);
         let id = format!("{agents}x{frameworks}");
         g.bench_function(BenchmarkId::new("steady", &id), |b| {
             b.iter(|| black_box(a.allocate(Duration::from_secs(1))))
         });
-        g.bench_function(BenchmarkId::new("cold", &id), |b| {
+        g.bench_function(BenchmarkId::new("one_changed", &id), |b| {
             b.iter(|| {
-                a.activate_framework(&first);
+                a.activate_framework(&fw_ids[0]);
                 black_box(a.allocate(Duration::from_secs(1)))
+            })
+        });
+        g.bench_function(BenchmarkId::new("all_changed", &id), |b| {
+            b.iter(|| {
+                for fw in &fw_ids {
+                    a.activate_framework(fw);
+                }
+                let offers = a.allocate(Duration::from_secs(1));
+                assert!(offers.is_empty());
+                black_box(offers)
             })
         });
     }

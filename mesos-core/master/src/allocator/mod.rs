@@ -42,9 +42,40 @@ use mesos_proto::resources::{Resources, Scalar};
 use mesos_proto::v1::value::Type as ValueType;
 use mesos_proto::v1::{AgentId, FrameworkId};
 use sorter::{DrfSorter, Quantities};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
+
+/// Filters by `(framework index << 32) | role index`.
+type FilterMap = HashMap<u64, OfferFilter, BuildHasherDefault<IdHasher>>;
+
+fn filter_key(framework: u32, role: u32) -> u64 {
+    (u64::from(framework) << 32) | u64::from(role)
+}
+
+/// A multiplicative hasher for the allocator's integer keys: SipHash's
+/// resistance to chosen keys is not needed for indices we assign ourselves.
+#[derive(Debug, Default, Clone, Copy)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(u64::from(*b));
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+/// How many framework changes the allocator remembers for targeted
+/// re-evaluation of blocked agents; older memos fall back to a full look.
+const CHANGE_LOG: usize = 4096;
 
 /// Allocator settings (the master's allocation flags).
 #[derive(Debug, Clone)]
@@ -115,7 +146,7 @@ struct Agent {
     /// Allocations by framework index, with allocation info.
     allocated: BTreeMap<u32, Resources>,
     /// Offer filters by (framework index, role index).
-    filters: HashMap<(u32, u32), OfferFilter>,
+    filters: FilterMap,
     has_gpus: bool,
     has_revocable: bool,
     /// Bumped whenever what this agent could offer changes.
@@ -157,6 +188,10 @@ pub struct Allocator {
     total: Quantities,
     /// Bumped whenever a framework change could unblock an agent.
     frameworks_epoch: u64,
+    /// Recent framework changes: (epoch, framework index).
+    changes: VecDeque<(u64, u32)>,
+    /// Every change after this epoch is in `changes`.
+    changes_start: u64,
     rng: u64,
 }
 
@@ -181,6 +216,13 @@ fn quantity(resources: &Resources, name: &str) -> Scalar {
         .sum()
 }
 
+/// What an agent can give one role in this cycle.
+struct RoleOffer<'a> {
+    name: &'a str,
+    idx: Option<u32>,
+    offerable: &'a Resources,
+}
+
 /// The framework chosen for an agent's resources in one role.
 struct Choice {
     framework: u32,
@@ -202,6 +244,8 @@ impl Allocator {
             framework_sorters: BTreeMap::new(),
             total: Quantities::new(),
             frameworks_epoch: 0,
+            changes: VecDeque::new(),
+            changes_start: 0,
             rng,
         }
     }
@@ -222,8 +266,20 @@ impl Allocator {
 
     fn framework_mut(&mut self, id: &FrameworkId) -> Option<&mut Framework> {
         let idx = *self.framework_index.get(id.as_str())?;
-        self.frameworks_epoch += 1;
+        self.framework_changed(idx);
         self.frameworks[idx as usize].as_mut()
+    }
+
+    /// Notes that a framework changed in a way that may let it take an
+    /// agent it could not take before.
+    fn framework_changed(&mut self, idx: u32) {
+        self.frameworks_epoch += 1;
+        self.changes.push_back((self.frameworks_epoch, idx));
+        if self.changes.len() > CHANGE_LOG {
+            if let Some((epoch, _)) = self.changes.pop_front() {
+                self.changes_start = epoch;
+            }
+        }
     }
 
     fn framework_sorter(&mut self, role: &str) -> &mut DrfSorter {
@@ -286,7 +342,7 @@ impl Allocator {
             options,
             active: true,
         });
-        self.frameworks_epoch += 1;
+        self.framework_changed(idx);
     }
 
     /// Changes a framework's roles, suppressed roles or capabilities.
@@ -319,11 +375,12 @@ impl Allocator {
             return;
         };
         let key = id.as_str().to_string();
+        // Removing a framework unblocks nothing but the agents whose
+        // resources it releases, and those get new epochs.
         self.frameworks[idx as usize] = None;
-        self.frameworks_epoch += 1;
         let mut released_all = Vec::new();
         for agent in &mut self.agents {
-            agent.filters.retain(|(f, _), _| *f != idx);
+            agent.filters.retain(|k, _| (k >> 32) as u32 != idx);
             if let Some(released) = agent.allocated.remove(&idx) {
                 agent.used -= &released.unallocate();
                 agent.epoch += 1;
@@ -380,7 +437,7 @@ impl Allocator {
         for agent in &mut self.agents {
             agent
                 .filters
-                .retain(|(fw, role), _| *fw != idx || !role_idxs.contains(role));
+                .retain(|k, _| (k >> 32) as u32 != idx || !role_idxs.contains(&(*k as u32)));
         }
     }
 
@@ -415,7 +472,7 @@ impl Allocator {
             total,
             used: Resources::new(),
             allocated: BTreeMap::new(),
-            filters: HashMap::new(),
+            filters: FilterMap::default(),
             epoch: 0,
             blocked: None,
         };
@@ -499,7 +556,7 @@ impl Allocator {
             let role = self.role_idx(&role);
             self.agents[ai]
                 .filters
-                .insert((fw, role), OfferFilter { resources, expires });
+                .insert(filter_key(fw, role), OfferFilter { resources, expires });
         }
         self.untrack_allocation(framework.as_str(), &released);
     }
@@ -526,7 +583,7 @@ impl Allocator {
         let role = self.role_idx(role);
         self.agents[ai]
             .filters
-            .insert((fw, role), OfferFilter { resources, expires });
+            .insert(filter_key(fw, role), OfferFilter { resources, expires });
     }
 
     /// What is allocated on an agent to a framework.
@@ -570,63 +627,122 @@ impl Allocator {
         z ^ (z >> 31)
     }
 
+    /// What framework `idx` may be offered in `role` from what agent `ai`
+    /// can give the role, if anything. A filter that says no lowers
+    /// `until` to its expiry.
+    fn eligible(
+        &self,
+        ai: usize,
+        idx: u32,
+        role: &RoleOffer<'_>,
+        now: Duration,
+        until: &mut Duration,
+    ) -> Option<Resources> {
+        let offerable_role = role.offerable;
+        let agent = &self.agents[ai];
+        let framework = self.frameworks[idx as usize].as_ref()?;
+        let options = &framework.options;
+        if !framework.active
+            || !options.roles.contains(role.name)
+            || options.suppressed_roles.contains(role.name)
+            || (agent.has_gpus && self.config.filter_gpu_resources && !options.gpu_resources)
+        {
+            return None;
+        }
+        let narrowed;
+        let offerable = if agent.has_revocable && !options.revocable_resources {
+            narrowed = offerable_role.non_revocable();
+            if !self.allocatable(&narrowed) {
+                return None;
+            }
+            &narrowed
+        } else {
+            offerable_role
+        };
+        let filter = role
+            .idx
+            .and_then(|r| agent.filters.get(&filter_key(idx, r)));
+        if let Some(f) = filter.filter(|f| f.filters(offerable, now)) {
+            *until = (*until).min(f.expires);
+            return None;
+        }
+        Some(offerable.clone())
+    }
+
     /// The first framework, in DRF order, that may have `offerable_role`
-    /// (what agent `ai` can give to `role`). Records in `until` when a
-    /// filter that said no expires.
+    /// (what agent `ai` can give to `role`).
     fn choose(
         &self,
         ai: usize,
         role: &str,
-        order: &[String],
+        order: &[u32],
         offerable_role: &Resources,
         now: Duration,
         until: &mut Duration,
     ) -> Option<Choice> {
+        let role = RoleOffer {
+            name: role,
+            idx: self.role_index.get(role).copied(),
+            offerable: offerable_role,
+        };
+        order.iter().find_map(|&idx| {
+            self.eligible(ai, idx, &role, now, until)
+                .map(|offerable| Choice {
+                    framework: idx,
+                    offerable,
+                })
+        })
+    }
+
+    /// For an agent found blocked at frameworks epoch `since`: true when it
+    /// still is, judging only the frameworks changed since then (the others
+    /// are blocked for the reasons they were). `None` when the change log no
+    /// longer reaches back that far.
+    fn still_blocked(
+        &self,
+        ai: usize,
+        since: u64,
+        now: Duration,
+        until: &mut Duration,
+    ) -> Option<bool> {
+        if since < self.changes_start {
+            return None;
+        }
         let agent = &self.agents[ai];
-        let role_idx = self.role_index.get(role).copied();
-        for fw_id in order {
-            let Some(&idx) = self.framework_index.get(fw_id.as_str()) else {
+        let available = &agent.total - &agent.used;
+        let first = self.changes.partition_point(|(epoch, _)| *epoch <= since);
+        let mut seen: Vec<u32> = Vec::new();
+        for &(_, idx) in self.changes.range(first..) {
+            if seen.contains(&idx) {
                 continue;
-            };
+            }
+            seen.push(idx);
             let Some(framework) = self.frameworks[idx as usize].as_ref() else {
                 continue;
             };
-            let options = &framework.options;
-            if !framework.active
-                || !options.roles.contains(role)
-                || options.suppressed_roles.contains(role)
-                || (agent.has_gpus && self.config.filter_gpu_resources && !options.gpu_resources)
-            {
-                continue;
-            }
-            let narrowed;
-            let offerable = if agent.has_revocable && !options.revocable_resources {
-                narrowed = offerable_role.non_revocable();
-                if !self.allocatable(&narrowed) {
+            for role in &framework.options.roles {
+                let offerable_role = available.allocatable_to(role);
+                if !self.allocatable(&offerable_role) {
                     continue;
                 }
-                &narrowed
-            } else {
-                offerable_role
-            };
-            let filter = role_idx.and_then(|r| agent.filters.get(&(idx, r)));
-            if let Some(f) = filter.filter(|f| f.filters(offerable, now)) {
-                *until = (*until).min(f.expires);
-                continue;
+                let role = RoleOffer {
+                    name: role,
+                    idx: self.role_index.get(role.as_str()).copied(),
+                    offerable: &offerable_role,
+                };
+                if self.eligible(ai, idx, &role, now, until).is_some() {
+                    return Some(false);
+                }
             }
-            return Some(Choice {
-                framework: idx,
-                offerable: offerable.clone(),
-            });
         }
-        None
+        Some(true)
     }
 
     /// One allocation cycle at time `now`: what to offer to whom.
     pub fn allocate(&mut self, now: Duration) -> Vec<Allocation> {
         let mut out: BTreeMap<(u32, usize), Resources> = BTreeMap::new();
         let mut role_order: Option<Vec<String>> = None;
-        let mut framework_orders: HashMap<String, Vec<String>> = HashMap::new();
+        let mut framework_orders: HashMap<String, Vec<u32>> = HashMap::new();
 
         let mut order: Vec<usize> = (0..self.agents.len()).collect();
         for i in (1..order.len()).rev() {
@@ -637,13 +753,22 @@ impl Allocator {
         for ai in order {
             let agent = &self.agents[ai];
             if let Some(b) = agent.blocked {
-                if b.epoch == agent.epoch
-                    && b.frameworks_epoch == self.frameworks_epoch
-                    && now < b.until
-                {
-                    continue;
+                if b.epoch == agent.epoch && now < b.until {
+                    if b.frameworks_epoch == self.frameworks_epoch {
+                        continue;
+                    }
+                    let mut until = b.until;
+                    if self.still_blocked(ai, b.frameworks_epoch, now, &mut until) == Some(true) {
+                        self.agents[ai].blocked = Some(Blocked {
+                            frameworks_epoch: self.frameworks_epoch,
+                            until,
+                            ..b
+                        });
+                        continue;
+                    }
                 }
             }
+            let agent = &self.agents[ai];
             let mut available = &agent.total - &agent.used;
             let mut until = Duration::MAX;
             let mut offered = false;
@@ -659,6 +784,9 @@ impl Allocator {
                             .get(&role)
                             .map(DrfSorter::sort)
                             .unwrap_or_default()
+                            .iter()
+                            .filter_map(|id| self.framework_index.get(id.as_str()).copied())
+                            .collect()
                     });
                     let choice = self.choose(ai, &role, fw_order, &offerable_role, now, &mut until);
                     let Some(Choice {

@@ -379,3 +379,31 @@ fn a_blocked_agent_is_reconsidered_when_anything_could_unblock_it() {
     b.recover_resources(&fw("f"), &o.agent_id, &rest, None, secs(2));
     assert_eq!(b.allocate(secs(3)).len(), 1);
 }
+
+#[test]
+fn blocked_agents_are_judged_right_after_the_change_log_overflows() {
+    let mut a = cluster(2, "cpus:4;mem:1024");
+    a.add_framework(fw("f1"), FrameworkOptions::with_roles(["r"]));
+    for o in a.allocate(secs(0)) {
+        a.recover_resources(
+            &fw("f1"),
+            &o.agent_id,
+            &o.resources,
+            Some(secs(1000)),
+            secs(0),
+        );
+    }
+    a.add_framework(fw("f2"), FrameworkOptions::with_roles(["r"]));
+    a.suppress(&fw("f2"), &[]);
+    assert!(a.allocate(secs(1)).is_empty());
+    // Far more changes than the log holds, none of which unblocks.
+    for _ in 0..(CHANGE_LOG + 10) {
+        a.deactivate_framework(&fw("f2"));
+        a.activate_framework(&fw("f2"));
+    }
+    assert!(a.allocate(secs(2)).is_empty(), "f1 filtered, f2 suppressed");
+    a.revive(&fw("f2"), &[]);
+    let offers = a.allocate(secs(3));
+    assert_eq!(offers.len(), 2);
+    assert!(offers.iter().all(|o| o.framework_id.as_str() == "f2"));
+}
