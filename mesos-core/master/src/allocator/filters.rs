@@ -2,6 +2,7 @@
 //! offered any subset of them there again until the filter expires.
 
 use mesos_proto::resources::Resources;
+use std::cell::Cell;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -44,12 +45,36 @@ pub(crate) struct OfferFilter {
     pub(crate) resources: Arc<Resources>,
     /// When the filter stops applying (allocator time).
     pub(crate) expires: Duration,
+    /// The agent epoch at which the refused resources were last found to
+    /// cover what the agent offers the role: while the epoch holds, the
+    /// answer holds, and the containment check is skipped.
+    pub(crate) covers_at: Cell<Option<u64>>,
 }
 
 impl OfferFilter {
+    /// A filter refusing `resources` until `expires`.
+    pub(crate) fn new(resources: Arc<Resources>, expires: Duration) -> OfferFilter {
+        OfferFilter {
+            resources,
+            expires,
+            covers_at: Cell::new(None),
+        }
+    }
+
     /// True when an offer of `resources` at `now` is filtered: the filter is
-    /// live and the refused resources cover the offer.
-    pub(crate) fn filters(&self, resources: &Resources, now: Duration) -> bool {
-        now < self.expires && self.resources.contains(resources)
+    /// live and the refused resources cover the offer. `epoch` identifies
+    /// the offer's content (`None`: do not cache).
+    pub(crate) fn filters(&self, resources: &Resources, now: Duration, epoch: Option<u64>) -> bool {
+        if now >= self.expires {
+            return false;
+        }
+        if epoch.is_some() && self.covers_at.get() == epoch {
+            return true;
+        }
+        let covers = self.resources.contains(resources);
+        if covers && epoch.is_some() {
+            self.covers_at.set(epoch);
+        }
+        covers
     }
 }

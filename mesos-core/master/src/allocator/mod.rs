@@ -77,6 +77,9 @@ impl Hasher for IdHasher {
 /// re-evaluation of blocked agents; older memos fall back to a full look.
 const CHANGE_LOG: usize = 4096;
 
+/// How many framework changes a blocked agent is re-judged by alone.
+const TARGETED_LIMIT: usize = 32;
+
 /// Allocator settings (the master's allocation flags).
 #[derive(Debug, Clone)]
 pub struct AllocatorConfig {
@@ -170,6 +173,9 @@ struct Framework {
     id: String,
     options: FrameworkOptions,
     active: bool,
+    /// `options.roles` minus `options.suppressed_roles`, as role indices:
+    /// the roles it may be offered resources for.
+    offer_roles: Vec<u32>,
 }
 
 /// The hierarchical DRF allocator. See the module docs.
@@ -218,7 +224,6 @@ fn quantity(resources: &Resources, name: &str) -> Scalar {
 
 /// What an agent can give one role in this cycle.
 struct RoleOffer<'a> {
-    name: &'a str,
     idx: Option<u32>,
     offerable: &'a Resources,
 }
@@ -268,6 +273,23 @@ impl Allocator {
         let idx = *self.framework_index.get(id.as_str())?;
         self.framework_changed(idx);
         self.frameworks[idx as usize].as_mut()
+    }
+
+    fn refresh_offer_roles(&mut self, idx: u32) {
+        let Some(f) = self.frameworks[idx as usize].as_ref() else {
+            return;
+        };
+        let roles: Vec<String> = f
+            .options
+            .roles
+            .iter()
+            .filter(|r| !f.options.suppressed_roles.contains(*r))
+            .cloned()
+            .collect();
+        let offer_roles = roles.iter().map(|r| self.role_idx(r)).collect();
+        if let Some(f) = self.frameworks[idx as usize].as_mut() {
+            f.offer_roles = offer_roles;
+        }
     }
 
     /// Notes that a framework changed in a way that may let it take an
@@ -341,7 +363,9 @@ impl Allocator {
             id: key,
             options,
             active: true,
+            offer_roles: Vec::new(),
         });
+        self.refresh_offer_roles(idx);
         self.framework_changed(idx);
     }
 
@@ -352,6 +376,9 @@ impl Allocator {
         }
         if let Some(f) = self.framework_mut(id) {
             f.options = options;
+        }
+        if let Some(&idx) = self.framework_index.get(id.as_str()) {
+            self.refresh_offer_roles(idx);
         }
     }
 
@@ -414,6 +441,9 @@ impl Allocator {
             };
             f.options.suppressed_roles.extend(roles);
         }
+        if let Some(&idx) = self.framework_index.get(id.as_str()) {
+            self.refresh_offer_roles(idx);
+        }
     }
 
     /// Revives offers to a framework for `roles` (all its roles when
@@ -434,6 +464,7 @@ impl Allocator {
         if let Some(f) = self.framework_mut(id) {
             f.options.suppressed_roles.retain(|r| !roles.contains(r));
         }
+        self.refresh_offer_roles(idx);
         for agent in &mut self.agents {
             agent
                 .filters
@@ -556,7 +587,7 @@ impl Allocator {
             let role = self.role_idx(&role);
             self.agents[ai]
                 .filters
-                .insert(filter_key(fw, role), OfferFilter { resources, expires });
+                .insert(filter_key(fw, role), OfferFilter::new(resources, expires));
         }
         self.untrack_allocation(framework.as_str(), &released);
     }
@@ -583,7 +614,7 @@ impl Allocator {
         let role = self.role_idx(role);
         self.agents[ai]
             .filters
-            .insert(filter_key(fw, role), OfferFilter { resources, expires });
+            .insert(filter_key(fw, role), OfferFilter::new(resources, expires));
     }
 
     /// What is allocated on an agent to a framework.
@@ -642,29 +673,31 @@ impl Allocator {
         let agent = &self.agents[ai];
         let framework = self.frameworks[idx as usize].as_ref()?;
         let options = &framework.options;
+        let role_idx = role.idx?;
         if !framework.active
-            || !options.roles.contains(role.name)
-            || options.suppressed_roles.contains(role.name)
+            || !framework.offer_roles.contains(&role_idx)
             || (agent.has_gpus && self.config.filter_gpu_resources && !options.gpu_resources)
         {
             return None;
         }
         let narrowed;
-        let offerable = if agent.has_revocable && !options.revocable_resources {
+        // What the agent offers the role is fixed by its epoch, unless
+        // narrowed for this framework: only then is the filter's answer
+        // not cached.
+        let (offerable, epoch) = if agent.has_revocable && !options.revocable_resources {
             narrowed = offerable_role.non_revocable();
             if !self.allocatable(&narrowed) {
                 return None;
             }
-            &narrowed
+            (&narrowed, None)
         } else {
-            offerable_role
+            (offerable_role, Some(agent.epoch))
         };
-        let filter = role
-            .idx
-            .and_then(|r| agent.filters.get(&filter_key(idx, r)));
-        if let Some(f) = filter.filter(|f| f.filters(offerable, now)) {
-            *until = (*until).min(f.expires);
-            return None;
+        if let Some(f) = agent.filters.get(&filter_key(idx, role_idx)) {
+            if f.filters(offerable, now, epoch) {
+                *until = (*until).min(f.expires);
+                return None;
+            }
         }
         Some(offerable.clone())
     }
@@ -681,7 +714,6 @@ impl Allocator {
         until: &mut Duration,
     ) -> Option<Choice> {
         let role = RoleOffer {
-            name: role,
             idx: self.role_index.get(role).copied(),
             offerable: offerable_role,
         };
@@ -711,6 +743,11 @@ impl Allocator {
         let agent = &self.agents[ai];
         let available = &agent.total - &agent.used;
         let first = self.changes.partition_point(|(epoch, _)| *epoch <= since);
+        // Past a few changed frameworks, one full look (per role, not per
+        // framework) is cheaper.
+        if self.changes.len() - first > TARGETED_LIMIT {
+            return None;
+        }
         let mut seen: Vec<u32> = Vec::new();
         for &(_, idx) in self.changes.range(first..) {
             if seen.contains(&idx) {
@@ -726,7 +763,6 @@ impl Allocator {
                     continue;
                 }
                 let role = RoleOffer {
-                    name: role,
                     idx: self.role_index.get(role.as_str()).copied(),
                     offerable: &offerable_role,
                 };
