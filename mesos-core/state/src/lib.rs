@@ -1,6 +1,244 @@
-//! Durable, versioned key-value storage and leader election.
+//! Durable, versioned key-value storage for Mesos masters and frameworks.
 //!
-//! Backends: an embedded file store (the default, used by `mesos local`) and ZooKeeper for production. The master's registry, Marathon and Chronos keep their state here.
+//! A [`Store`] holds small values under `/`-separated keys
+//! (`registry/agents/S1`). Every write names the version it expects
+//! ([`Expect`]), so concurrent writers cannot lose each other's updates:
+//! the semantics of ZooKeeper's versioned `setData`, which the ZooKeeper
+//! backend maps onto directly. The master's registry, Marathon and Chronos
+//! keep their state here.
 //!
-//! **Status:** a skeleton. The issue that builds this crate fills it in; until
-//! then it exports nothing but this documentation.
+//! Backends: [`MemoryStore`] (tests, `--registry=in_memory`) and
+//! [`FileStore`] (one file, written atomically; the default of `mesos
+//! local` and `--registry=local`). ZooKeeper comes with the HA issue.
+//!
+//! ```
+//! use mesos_state::{Expect, MemoryStore, Store, StateError};
+//! # fn block_on<F: std::future::Future>(f: F) -> F::Output {
+//! #     let mut f = std::pin::pin!(f);
+//! #     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+//! #     loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v; } }
+//! # }
+//! # block_on(async {
+//! let store = MemoryStore::new();
+//! let v1 = store.put("registry/weights", b"web=3".to_vec(), Expect::Absent).await?;
+//! // A writer holding an old version is refused instead of overwriting.
+//! store.put("registry/weights", b"web=2".to_vec(), Expect::Version(v1)).await?;
+//! let stale = store.put("registry/weights", b"web=9".to_vec(), Expect::Version(v1)).await;
+//! assert!(matches!(stale, Err(StateError::Conflict { .. })));
+//! assert_eq!(store.get("registry/weights").await?.unwrap().value, b"web=2");
+//! # Ok::<(), StateError>(())
+//! # }).unwrap();
+//! ```
+
+mod crc;
+mod file;
+mod memory;
+
+pub use file::FileStore;
+pub use memory::MemoryStore;
+
+use std::fmt;
+use std::future::Future;
+use std::path::PathBuf;
+
+/// The largest value a store accepts: ZooKeeper's default znode limit
+/// (`jute.maxbuffer`, 1 MiB), so every backend behaves alike.
+pub const MAX_VALUE_SIZE: usize = 1024 * 1024;
+
+/// The longest key a store accepts.
+pub const MAX_KEY_LEN: usize = 1024;
+
+/// What a write expects to find.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// Whatever is there (or nothing).
+    Any,
+    /// Nothing: create only.
+    Absent,
+    /// Exactly this version.
+    Version(u64),
+}
+
+impl fmt::Display for Expect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Expect::Any => f.write_str("any version"),
+            Expect::Absent => f.write_str("no entry"),
+            Expect::Version(v) => write!(f, "version {v}"),
+        }
+    }
+}
+
+/// A stored value and its version (1 when created, +1 per write).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// The bytes stored.
+    pub value: Vec<u8>,
+    /// The version of these bytes.
+    pub version: u64,
+}
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StateError {
+    /// The entry is not at the version the write expected.
+    #[error("version conflict on `{key}`: expected {expected}, found {}", found.map_or("no entry".to_string(), |v| format!("version {v}")))]
+    Conflict {
+        /// The key written.
+        key: String,
+        /// What the write expected.
+        expected: Expect,
+        /// The version found, if any.
+        found: Option<u64>,
+    },
+    /// The key is not a valid key.
+    #[error("invalid key {key:?}: {reason}")]
+    InvalidKey {
+        /// The key given.
+        key: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The value is over [`MAX_VALUE_SIZE`].
+    #[error("value for `{key}` is {size} bytes, over the limit of {MAX_VALUE_SIZE}")]
+    TooLarge {
+        /// The key written.
+        key: String,
+        /// The value's size.
+        size: usize,
+    },
+    /// Reading or writing the backing file failed.
+    #[error("state store I/O failed on {}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The backing file is not a store file or is damaged; nothing was
+    /// overwritten.
+    #[error("state file {} is corrupt: {reason}", path.display())]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// A versioned key-value store. Keys are `/`-separated paths of non-empty
+/// components, at most [`MAX_KEY_LEN`] bytes; values at most
+/// [`MAX_VALUE_SIZE`] bytes.
+pub trait Store: Send + Sync + fmt::Debug {
+    /// The entry under `key`, if any.
+    fn get(&self, key: &str) -> impl Future<Output = Result<Option<Entry>, StateError>> + Send;
+
+    /// Writes `value` under `key` if the entry is as `expect`ed; returns
+    /// the new version. Durable when it returns.
+    fn put(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        expect: Expect,
+    ) -> impl Future<Output = Result<u64, StateError>> + Send;
+
+    /// Deletes `key` if the entry is as `expect`ed; returns whether there
+    /// was one. `Expect::Absent` is refused as meaningless.
+    fn delete(
+        &self,
+        key: &str,
+        expect: Expect,
+    ) -> impl Future<Output = Result<bool, StateError>> + Send;
+
+    /// Every key that starts with `prefix`, sorted.
+    fn list(&self, prefix: &str) -> impl Future<Output = Result<Vec<String>, StateError>> + Send;
+}
+
+/// Checks a key: non-empty `/`-separated components, no NUL, bounded.
+pub fn validate_key(key: &str) -> Result<(), StateError> {
+    let reason = if key.is_empty() {
+        "empty"
+    } else if key.len() > MAX_KEY_LEN {
+        "longer than 1024 bytes"
+    } else if key.split('/').any(str::is_empty) {
+        "has an empty component (leading, trailing or double `/`)"
+    } else if key.contains('\0') {
+        "contains NUL"
+    } else if key.split('/').any(|c| c == "." || c == "..") {
+        "has a `.` or `..` component"
+    } else {
+        return Ok(());
+    };
+    Err(StateError::InvalidKey {
+        key: key.chars().take(80).collect(),
+        reason,
+    })
+}
+
+/// The map every backend keeps, with the write rules in one place.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Entries {
+    pub(crate) map: std::collections::BTreeMap<String, Entry>,
+}
+
+impl Entries {
+    /// Applies a put to the map; returns the new version.
+    pub(crate) fn put(
+        &mut self,
+        key: &str,
+        value: Vec<u8>,
+        expect: Expect,
+    ) -> Result<u64, StateError> {
+        validate_key(key)?;
+        if value.len() > MAX_VALUE_SIZE {
+            return Err(StateError::TooLarge {
+                key: key.to_string(),
+                size: value.len(),
+            });
+        }
+        let found = self.map.get(key).map(|e| e.version);
+        let ok = match (expect, found) {
+            (Expect::Any, _) | (Expect::Absent, None) => true,
+            (Expect::Version(v), Some(f)) => v == f,
+            _ => false,
+        };
+        if !ok {
+            return Err(StateError::Conflict {
+                key: key.to_string(),
+                expected: expect,
+                found,
+            });
+        }
+        let version = found.map_or(1, |v| v + 1);
+        self.map.insert(key.to_string(), Entry { value, version });
+        Ok(version)
+    }
+
+    /// Applies a delete to the map; returns whether there was an entry.
+    pub(crate) fn delete(&mut self, key: &str, expect: Expect) -> Result<bool, StateError> {
+        validate_key(key)?;
+        let found = self.map.get(key).map(|e| e.version);
+        let ok = match (expect, found) {
+            (Expect::Any, _) => true,
+            (Expect::Version(v), Some(f)) => v == f,
+            _ => false,
+        };
+        if !ok {
+            return Err(StateError::Conflict {
+                key: key.to_string(),
+                expected: expect,
+                found,
+            });
+        }
+        Ok(self.map.remove(key).is_some())
+    }
+
+    pub(crate) fn list(&self, prefix: &str) -> Vec<String> {
+        self.map
+            .range(prefix.to_string()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .map(|(k, _)| k.clone())
+            .collect()
+    }
+}
