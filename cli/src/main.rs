@@ -1,16 +1,16 @@
 //! `mesos`: one binary for every role of the cluster.
-//!
-//! Today it knows `version` and `help`; the server and inspection commands
-//! (`master`, `agent`, `local`, `execute`, `tasks`, ...) arrive with their
-//! issues and say so plainly until then.
 
+mod flags;
+
+use anyhow::Result;
+use flags::Flags;
 use std::process::ExitCode;
 
 const USAGE: &str = "\
 Usage: mesos <command> [options]
 
 Commands:
-  master     run a master            (not built yet)
+  master     run a master (--ip, --port, --hostname; MESOS_* variables too)
   agent      run an agent            (not built yet)
   local      run a whole cluster on this machine (not built yet)
   execute    run one task and follow it (not built yet)
@@ -26,10 +26,15 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Some("version" | "--version" | "-V") => {
-            println!("mesos {}", env!("CARGO_PKG_VERSION"));
+            println!(
+                "mesos {} (Mesos API {})",
+                env!("CARGO_PKG_VERSION"),
+                mesos_master::MESOS_VERSION
+            );
             ExitCode::SUCCESS
         }
-        Some(cmd @ ("master" | "agent" | "local" | "execute")) => {
+        Some("master") => report(master(&args[1..])),
+        Some(cmd @ ("agent" | "local" | "execute")) => {
             eprintln!("mesos {cmd}: not built yet; see the project's open issues");
             ExitCode::from(2)
         }
@@ -38,4 +43,45 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+fn report(result: Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mesos: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging() {
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(tracing::Level::INFO)
+        .try_init();
+}
+
+fn master(args: &[String]) -> Result<()> {
+    let flags = Flags::parse(args, &["ip", "port", "hostname"])?;
+    let mut config = mesos_master::MasterConfig::default();
+    if let Some(ip) = flags.get("ip")? {
+        config.ip = ip;
+    }
+    if let Some(port) = flags.get("port")? {
+        config.port = port;
+    }
+    config.hostname = flags.get("hostname")?;
+    init_logging();
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        let master = mesos_master::Master::start(config.clone())
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}:{}: {e}", config.ip, config.port))?;
+        // The one line scripts and tests read to find the master.
+        println!("master listening on http://{}", master.addr());
+        tokio::signal::ctrl_c().await?;
+        master.stop().await;
+        Ok(())
+    })
 }

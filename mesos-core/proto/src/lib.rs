@@ -6,6 +6,7 @@
 //! - [`json`]: Mesos' JSON form of every message, both directions.
 //! - [`dynamic`]: any message by its fully qualified name.
 //! - [`recordio`]: the framing of Mesos' event streams.
+//! - [`media`]: `application/json` and `application/x-protobuf`, negotiated.
 //! - [`ids`]: the id messages as typed ids (`TaskId: Display + FromStr`).
 //! - [`resources`]: the Resources algebra (add, subtract, contains,
 //!   reservations, fixed-point scalars) and `--resources`/`--attributes`.
@@ -26,6 +27,7 @@ pub mod dynamic;
 mod generated;
 pub mod ids;
 pub mod json;
+pub mod media;
 pub mod recordio;
 pub mod resources;
 

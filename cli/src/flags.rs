@@ -1,0 +1,65 @@
+//! Flags the way Mesos reads them: `--name=value` or `--name value`, and
+//! `MESOS_NAME` in the environment when the flag is not given.
+
+use anyhow::{Context, Result, bail};
+use std::collections::BTreeMap;
+
+/// Parsed `--flag` values of one command.
+#[derive(Debug, Default)]
+pub(crate) struct Flags {
+    values: BTreeMap<String, String>,
+}
+
+impl Flags {
+    /// Parses `args`, accepting only the flags in `known`.
+    pub(crate) fn parse(args: &[String], known: &[&str]) -> Result<Flags> {
+        let mut values = BTreeMap::new();
+        let mut i = 0;
+        while i < args.len() {
+            let arg = &args[i];
+            let Some(flag) = arg.strip_prefix("--") else {
+                bail!("unexpected argument `{arg}`; flags look like --name=value");
+            };
+            let (name, value) = match flag.split_once('=') {
+                Some((n, v)) => (n.to_string(), v.to_string()),
+                None => {
+                    i += 1;
+                    let v = args
+                        .get(i)
+                        .with_context(|| format!("flag --{flag} needs a value"))?;
+                    (flag.to_string(), v.clone())
+                }
+            };
+            if !known.contains(&name.as_str()) {
+                bail!(
+                    "unknown flag --{name}; known flags: --{}",
+                    known.join(", --")
+                );
+            }
+            values.insert(name, value);
+            i += 1;
+        }
+        for name in known {
+            if !values.contains_key(*name) {
+                if let Ok(v) = std::env::var(format!("MESOS_{}", name.to_ascii_uppercase())) {
+                    values.insert((*name).to_string(), v);
+                }
+            }
+        }
+        Ok(Flags { values })
+    }
+
+    /// The value of `--name`, parsed.
+    pub(crate) fn get<T: std::str::FromStr>(&self, name: &str) -> Result<Option<T>>
+    where
+        T::Err: std::fmt::Display,
+    {
+        self.values
+            .get(name)
+            .map(|v| {
+                v.parse()
+                    .map_err(|e| anyhow::anyhow!("invalid --{name}={v}: {e}"))
+            })
+            .transpose()
+    }
+}

@@ -1,0 +1,93 @@
+//! The built `mesos` binary: `mesos master` serves, and bad flags fail
+//! with a message a person can act on.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+/// Kills the child when the test ends, passing or failing.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn mesos() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_mesos"))
+}
+
+/// A GET over a plain socket: the status line and the body.
+fn get(addr: &str, path: &str) -> (String, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let status = out.lines().next().unwrap_or_default().to_string();
+    let body = out.split("\r\n\r\n").nth(1).unwrap_or_default().to_string();
+    (status, body)
+}
+
+#[test]
+fn master_serves_health_and_version() {
+    let mut child = KillOnDrop(
+        mesos()
+            .args(["master", "--port=0", "--ip", "127.0.0.1"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut line = String::new();
+    BufReader::new(child.0.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("master listening on http://")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_string();
+    let (status, _) = get(&addr, "/health");
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    let (status, body) = get(&addr, "/version");
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    assert!(body.contains(r#""version":"1.11.0""#), "{body}");
+}
+
+#[test]
+fn bad_flags_are_explained() {
+    let out = mesos().args(["master", "--port=http"]).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("invalid --port=http"), "{err}");
+
+    let out = mesos().args(["master", "--bogus=1"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unknown flag --bogus"), "{err}");
+
+    let out = mesos()
+        .args(["master"])
+        .env("MESOS_PORT", "99999")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("invalid --port=99999"), "{err}");
+}
+
+#[test]
+fn version_and_help() {
+    let out = mesos().arg("version").output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Mesos API 1.11.0"));
+    let out = mesos().arg("local").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not built yet"));
+}

@@ -1,0 +1,129 @@
+//! The master's HTTP endpoints, routed in one place.
+//!
+//! Handlers are small: they check the request the way Mesos does (method,
+//! `Content-Type`, `Accept`, body), turn it into a [`Command`] for the
+//! master actor and its answer into a response.
+
+mod operator;
+mod scheduler;
+
+use crate::actor::{CallError, Command};
+use crate::config::MESOS_VERSION;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use mesos_proto::media::MediaType;
+use tokio::sync::{mpsc, oneshot};
+
+/// What every handler holds: the way to the master actor.
+#[derive(Debug, Clone)]
+pub(crate) struct Http {
+    pub(crate) commands: mpsc::Sender<Command>,
+}
+
+pub(crate) fn router(http: Http, max_body: usize) -> Router {
+    Router::new()
+        .route("/api/v1/scheduler", any(scheduler::handle))
+        .route("/master/api/v1/scheduler", any(scheduler::handle))
+        .route("/api/v1", any(operator::handle))
+        .route("/master/api/v1", any(operator::handle))
+        .route("/version", get(version))
+        .route("/master/version", get(version))
+        .route("/health", get(health))
+        .route("/master/health", get(health))
+        .layer(DefaultBodyLimit::max(max_body))
+        .with_state(http)
+}
+
+/// A plain-text error response, as Mesos answers refused requests.
+pub(crate) fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        message.into(),
+    )
+        .into_response()
+}
+
+impl IntoResponse for CallError {
+    fn into_response(self) -> Response {
+        let status = match &self {
+            CallError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            CallError::Forbidden(_) => StatusCode::FORBIDDEN,
+            CallError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        };
+        error(status, self.to_string())
+    }
+}
+
+/// The checks every v1 API endpoint makes: POST, a known `Content-Type`,
+/// an acceptable `Accept`. Returns (request type, response type), or the
+/// status and message to refuse with.
+pub(crate) fn negotiate(
+    method: &Method,
+    headers: &HeaderMap,
+) -> Result<(MediaType, MediaType), (StatusCode, String)> {
+    if method != Method::POST {
+        return Err((
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!("Expecting a 'POST' request, received '{method}'"),
+        ));
+    }
+    let Some(content_type) = headers.get(header::CONTENT_TYPE) else {
+        return Err((
+            StatusCode::BAD_REQUEST,
+            "Expecting 'Content-Type' to be present".into(),
+        ));
+    };
+    let request = content_type
+        .to_str()
+        .ok()
+        .and_then(MediaType::from_content_type)
+        .ok_or_else(|| {
+            (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "Expecting 'Content-Type' of application/json or application/x-protobuf".into(),
+            )
+        })?;
+    let response = match headers.get(header::ACCEPT) {
+        None => MediaType::Json,
+        Some(accept) => accept
+            .to_str()
+            .ok()
+            .and_then(MediaType::from_accept)
+            .ok_or_else(|| {
+                (
+                    StatusCode::NOT_ACCEPTABLE,
+                    "Expecting 'Accept' to allow application/json or application/x-protobuf".into(),
+                )
+            })?,
+    };
+    Ok((request, response))
+}
+
+/// Sends a command and waits for its answer; 503 if the master is gone.
+pub(crate) async fn ask<T>(
+    http: &Http,
+    make: impl FnOnce(oneshot::Sender<T>) -> Command,
+) -> Result<T, CallError> {
+    let (tx, rx) = oneshot::channel();
+    let gone = || CallError::Unavailable("The master is shutting down".into());
+    http.commands.send(make(tx)).await.map_err(|_| gone())?;
+    rx.await.map_err(|_| gone())
+}
+
+/// `/version`: Mesos' version document; `version` is plain `1.11.0`.
+async fn version() -> Response {
+    let body = format!(
+        r#"{{"version":"{MESOS_VERSION}","build_user":"mesos-rs","git_tag":"{}"}}"#,
+        env!("CARGO_PKG_VERSION")
+    );
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// `/health`: 200 while the master runs.
+async fn health() -> StatusCode {
+    StatusCode::OK
+}
