@@ -6,8 +6,13 @@
 
 use crate::allocator::{Allocator, FrameworkOptions};
 use crate::config::{MESOS_VERSION, MasterConfig};
+use mesos_proto::agent_protocol::{AgentCall, AgentEvent, agent_call};
+use mesos_proto::resources::Resources;
 use mesos_proto::v1::scheduler::{self, Event, event};
-use mesos_proto::v1::{FrameworkId, FrameworkInfo, MasterInfo, framework_info};
+use mesos_proto::v1::{
+    AgentId, AgentInfo, FrameworkId, FrameworkInfo, MasterInfo, OfferId, Task, TaskId,
+    framework_info,
+};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, SocketAddr};
 use tokio::sync::{mpsc, oneshot};
@@ -56,6 +61,52 @@ pub(crate) enum Command {
     GetFrameworks {
         reply: oneshot::Sender<Vec<FrameworkView>>,
     },
+    /// The agents, for the operator API.
+    GetAgents {
+        reply: oneshot::Sender<Vec<mesos_proto::v1::master::response::get_agents::Agent>>,
+    },
+    /// An agent's REGISTER.
+    RegisterAgent {
+        register: Box<agent_call::Register>,
+        reply: oneshot::Sender<Result<AgentSubscription, CallError>>,
+    },
+    /// Any other agent call, with the request's `Mesos-Stream-Id`.
+    AgentCall {
+        stream_id: Option<String>,
+        call: Box<AgentCall>,
+        reply: oneshot::Sender<Result<(), CallError>>,
+    },
+}
+
+/// An agent's accepted registration: where its events come from.
+#[derive(Debug)]
+pub(crate) struct AgentSubscription {
+    pub(crate) stream_id: String,
+    pub(crate) events: mpsc::Receiver<AgentEvent>,
+}
+
+/// An agent the master knows.
+#[derive(Debug)]
+pub(crate) struct Agent {
+    pub(crate) info: AgentInfo,
+    pub(crate) total: Resources,
+    pub(crate) stream_id: Option<String>,
+    pub(crate) events: Option<mpsc::Sender<AgentEvent>>,
+}
+
+impl Agent {
+    pub(crate) fn connected(&self) -> bool {
+        self.events.as_ref().is_some_and(|tx| !tx.is_closed())
+    }
+}
+
+/// An offer outstanding with a framework.
+#[derive(Debug, Clone)]
+pub(crate) struct OutstandingOffer {
+    pub(crate) framework_id: FrameworkId,
+    pub(crate) agent_id: AgentId,
+    /// Allocated to the offer's role.
+    pub(crate) resources: Resources,
 }
 
 /// A framework as the operator API shows it.
@@ -73,6 +124,8 @@ pub(crate) struct Framework {
     pub(crate) stream_id: Option<String>,
     pub(crate) events: Option<mpsc::Sender<Event>>,
     pub(crate) capabilities: BTreeSet<i32>,
+    /// Its tasks the master knows, terminal ones until acknowledged.
+    pub(crate) tasks: BTreeMap<TaskId, Task>,
 }
 
 impl Framework {
@@ -108,7 +161,13 @@ pub(crate) struct MasterActor {
     /// Frameworks torn down: they may not come back.
     pub(crate) removed_frameworks: BTreeSet<FrameworkId>,
     pub(crate) allocator: Allocator,
+    pub(crate) agents: BTreeMap<AgentId, Agent>,
+    pub(crate) offers: BTreeMap<OfferId, OutstandingOffer>,
     pub(crate) next_framework: u64,
+    pub(crate) next_agent: u64,
+    pub(crate) next_offer: u64,
+    /// Allocator time starts here.
+    pub(crate) epoch: tokio::time::Instant,
     /// When the master started (Unix seconds).
     pub(crate) start_time: f64,
 }
@@ -141,13 +200,22 @@ fn master_info(config: &MasterConfig, addr: SocketAddr, id: String) -> MasterInf
 impl MasterActor {
     pub(crate) fn new(config: MasterConfig, addr: SocketAddr) -> MasterActor {
         let id = uuid::Uuid::new_v4().to_string();
+        let mut allocator = Allocator::new(config.allocator.clone());
+        for (role, weight) in &config.weights {
+            allocator.set_weight(role, *weight);
+        }
         MasterActor {
             info: master_info(&config, addr, id),
-            allocator: Allocator::new(config.allocator.clone()),
+            allocator,
             config,
             frameworks: BTreeMap::new(),
             removed_frameworks: BTreeSet::new(),
+            agents: BTreeMap::new(),
+            offers: BTreeMap::new(),
             next_framework: 0,
+            next_agent: 0,
+            next_offer: 0,
+            epoch: tokio::time::Instant::now(),
             start_time: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0.0, |d| d.as_secs_f64()),
@@ -158,6 +226,8 @@ impl MasterActor {
     pub(crate) async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
         let mut heartbeat = tokio::time::interval(self.config.heartbeat_interval);
         heartbeat.tick().await;
+        let mut allocation = tokio::time::interval(self.config.allocation_interval);
+        allocation.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 command = commands.recv() => match command {
@@ -165,6 +235,7 @@ impl MasterActor {
                     None => break,
                 },
                 _ = heartbeat.tick() => self.heartbeat(),
+                _ = allocation.tick() => self.allocate(),
             }
         }
         tracing::info!("master stopped");
@@ -188,6 +259,30 @@ impl MasterActor {
             }
             Command::GetMasterInfo { reply } => {
                 let _ = reply.send((self.info.clone(), self.start_time));
+            }
+            Command::GetAgents { reply } => {
+                let agents = self
+                    .agents
+                    .values()
+                    .map(|a| mesos_proto::v1::master::response::get_agents::Agent {
+                        agent_info: a.info.clone(),
+                        active: a.connected(),
+                        version: MESOS_VERSION.to_string(),
+                        total_resources: a.total.clone().into_vec(),
+                        ..Default::default()
+                    })
+                    .collect();
+                let _ = reply.send(agents);
+            }
+            Command::RegisterAgent { register, reply } => {
+                let _ = reply.send(self.register_agent(*register));
+            }
+            Command::AgentCall {
+                stream_id,
+                call,
+                reply,
+            } => {
+                let _ = reply.send(self.agent_call(stream_id, *call));
             }
             Command::GetFrameworks { reply } => {
                 let views = self
@@ -238,7 +333,13 @@ impl MasterActor {
         }
     }
 
+    /// Allocator time: since the master started.
+    pub(crate) fn now(&self) -> std::time::Duration {
+        self.epoch.elapsed()
+    }
+
     fn heartbeat(&mut self) {
+        self.agent_heartbeat();
         let ids: Vec<FrameworkId> = self.frameworks.keys().cloned().collect();
         for id in ids {
             let connected = self.frameworks.get(&id).is_some_and(Framework::connected);

@@ -1,6 +1,7 @@
 //! The master's settings, named after Mesos' master flags.
 
 use crate::allocator::AllocatorConfig;
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
@@ -19,6 +20,8 @@ pub struct MasterConfig {
     pub hostname: Option<String>,
     /// How often subscribed frameworks get a HEARTBEAT event (Mesos: 15 s).
     pub heartbeat_interval: Duration,
+    /// `--allocation_interval`: how often offers are made (Mesos: 1 s).
+    pub allocation_interval: Duration,
     /// The largest request body accepted; larger ones get 413.
     pub max_request_body: usize,
     /// Events queued for one subscriber before it is judged too slow and
@@ -26,6 +29,8 @@ pub struct MasterConfig {
     pub event_queue: usize,
     /// The allocator's settings.
     pub allocator: AllocatorConfig,
+    /// `--weights`: role weights (default 1 each).
+    pub weights: BTreeMap<String, f64>,
 }
 
 impl Default for MasterConfig {
@@ -35,9 +40,11 @@ impl Default for MasterConfig {
             port: 5050,
             hostname: None,
             heartbeat_interval: Duration::from_secs(15),
+            allocation_interval: Duration::from_secs(1),
             max_request_body: 16 * 1024 * 1024,
             event_queue: 16 * 1024,
             allocator: AllocatorConfig::default(),
+            weights: BTreeMap::new(),
         }
     }
 }

@@ -19,9 +19,11 @@
 //! ```
 
 mod actor;
+mod agents;
 pub mod allocator;
 mod config;
 mod http;
+mod offers;
 mod scheduler;
 
 pub use config::{MESOS_VERSION, MasterConfig};

@@ -1,11 +1,12 @@
 //! The master's handling of scheduler calls (the v1 scheduler API).
 
 use crate::actor::{CallError, Framework, MasterActor, Subscription, roles_of};
-use crate::allocator::filters::refuse_duration;
+use crate::agents::is_terminal;
+use mesos_proto::agent_protocol::{AgentEvent, agent_event};
 use mesos_proto::resources::validate_role;
 use mesos_proto::v1::scheduler::{self, Event, call, event};
 use mesos_proto::v1::{
-    FrameworkId, FrameworkInfo, TaskId, TaskState, TaskStatus, framework_info, task_status,
+    AgentId, FrameworkId, FrameworkInfo, TaskId, TaskState, TaskStatus, framework_info, task_status,
 };
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -103,6 +104,7 @@ impl MasterActor {
                 stream_id: Some(stream_id.clone()),
                 events: Some(tx),
                 capabilities,
+                tasks: Default::default(),
             };
             self.allocator
                 .add_framework(id.clone(), Self::allocator_options(&framework));
@@ -182,27 +184,21 @@ impl MasterActor {
             }
             Some(Type::Decline) => {
                 let decline = call.decline.ok_or_else(|| missing("decline"))?;
-                // No offers are outstanding until agents register, so every
-                // offer id is unknown here; Mesos ignores those too.
-                let _filter = refuse_duration(decline.filters.and_then(|f| f.refuse_seconds));
+                self.decline(&id, decline);
                 Ok(())
             }
             Some(Type::Accept) => {
                 let accept = call.accept.ok_or_else(|| missing("accept"))?;
-                self.accept_invalid_offers(&id, accept);
-                Ok(())
+                self.accept(&id, accept)
             }
             Some(Type::Reconcile) => {
                 let reconcile = call.reconcile.ok_or_else(|| missing("reconcile"))?;
-                for task in reconcile.tasks {
-                    self.send_reconciliation(&id, task.task_id, None);
-                }
+                self.reconcile(&id, reconcile);
                 Ok(())
             }
             Some(Type::Kill) => {
                 let kill = call.kill.ok_or_else(|| missing("kill"))?;
-                // The task is unknown: answer with its reconciled state.
-                self.send_reconciliation(&id, kill.task_id, Some("killed task is unknown"));
+                self.kill(&id, kill);
                 Ok(())
             }
             Some(Type::Acknowledge) => {
@@ -213,7 +209,7 @@ impl MasterActor {
                         ack.uuid.len()
                     )));
                 }
-                // Acknowledgements for unknown tasks are dropped, as Mesos.
+                self.acknowledge(&id, ack);
                 Ok(())
             }
             Some(Type::UpdateFramework) => {
@@ -264,50 +260,130 @@ impl MasterActor {
     pub(crate) fn teardown(&mut self, id: &FrameworkId) {
         if let Some(framework) = self.frameworks.remove(id) {
             drop(framework.events);
+            let agents: BTreeSet<AgentId> = framework
+                .tasks
+                .values()
+                .map(|t| t.agent_id.clone())
+                .collect();
+            for agent in agents {
+                self.send_agent(
+                    &agent,
+                    AgentEvent {
+                        r#type: agent_event::Type::ShutdownFramework as i32,
+                        shutdown_framework: Some(agent_event::ShutdownFramework {
+                            framework_id: id.clone(),
+                        }),
+                        ..Default::default()
+                    },
+                );
+            }
+            self.forget_offers_of(id);
             self.allocator.remove_framework(id);
             self.removed_frameworks.insert(id.clone());
             tracing::info!(framework = %id, "framework torn down");
         }
     }
 
-    /// ACCEPT naming offers the master does not have: each task to launch
-    /// is answered TASK_DROPPED (partition-aware) or TASK_LOST, with
-    /// REASON_INVALID_OFFERS, as Mesos does.
-    fn accept_invalid_offers(&mut self, id: &FrameworkId, accept: call::Accept) {
-        use mesos_proto::v1::offer::operation::Type as Op;
-        let offers: Vec<String> = accept.offer_ids.iter().map(|o| o.value.clone()).collect();
-        let message = format!("Offer(s) {} are no longer valid", offers.join(", "));
-        let mut tasks = Vec::new();
-        for op in accept.operations {
-            match op.r#type.and_then(|t| Op::try_from(t).ok()) {
-                Some(Op::Launch) => {
-                    tasks.extend(op.launch.into_iter().flat_map(|l| l.task_infos));
+    /// RECONCILE: the latest state of each task asked about (all the
+    /// framework's tasks when none are named), with REASON_RECONCILIATION;
+    /// unknown tasks are answered as unknown.
+    fn reconcile(&mut self, id: &FrameworkId, reconcile: call::Reconcile) {
+        let Some(framework) = self.frameworks.get(id) else {
+            return;
+        };
+        let ids: Vec<TaskId> = if reconcile.tasks.is_empty() {
+            framework.tasks.keys().cloned().collect()
+        } else {
+            reconcile.tasks.into_iter().map(|t| t.task_id).collect()
+        };
+        for task_id in ids {
+            let known = self
+                .frameworks
+                .get(id)
+                .and_then(|f| f.tasks.get(&task_id))
+                .cloned();
+            match known {
+                Some(task) => {
+                    let mut status = task.statuses.last().cloned().unwrap_or(TaskStatus {
+                        task_id: task.task_id.clone(),
+                        state: task.state,
+                        agent_id: Some(task.agent_id.clone()),
+                        ..Default::default()
+                    });
+                    status.state = task.state;
+                    status.uuid = None;
+                    status.reason = Some(task_status::Reason::Reconciliation as i32);
+                    status.source = Some(task_status::Source::Master as i32);
+                    status.message = Some("Reconciliation: latest task state".into());
+                    self.send_update(id, status);
                 }
-                Some(Op::LaunchGroup) => {
-                    tasks.extend(op.launch_group.into_iter().flat_map(|l| l.task_group.tasks));
-                }
-                _ => {}
+                None => self.send_reconciliation(id, task_id, None),
             }
-        }
-        for task in tasks {
-            let state = self.lost_or(id, TaskState::TaskDropped);
-            self.send_update(
-                id,
-                TaskStatus {
-                    task_id: task.task_id,
-                    state: state as i32,
-                    reason: Some(task_status::Reason::InvalidOffers as i32),
-                    source: Some(task_status::Source::Master as i32),
-                    message: Some(message.clone()),
-                    agent_id: Some(task.agent_id),
-                    ..Default::default()
-                },
-            );
         }
     }
 
+    /// KILL: sent to the task's agent; an unknown task is answered with
+    /// its reconciled state.
+    fn kill(&mut self, id: &FrameworkId, kill: call::Kill) {
+        let task = self
+            .frameworks
+            .get(id)
+            .and_then(|f| f.tasks.get(&kill.task_id))
+            .cloned();
+        match task {
+            Some(task) if !is_terminal(task.state) => {
+                self.send_agent(
+                    &task.agent_id,
+                    AgentEvent {
+                        r#type: agent_event::Type::KillTask as i32,
+                        kill_task: Some(agent_event::KillTask {
+                            framework_id: id.clone(),
+                            task_id: kill.task_id,
+                            kill_policy: kill.kill_policy,
+                        }),
+                        ..Default::default()
+                    },
+                );
+            }
+            Some(_) => {}
+            None => self.send_reconciliation(id, kill.task_id, Some("killed task is unknown")),
+        }
+    }
+
+    /// ACKNOWLEDGE: routed to the agent, whose status update manager
+    /// stops retrying. A terminal task acknowledged is forgotten.
+    fn acknowledge(&mut self, id: &FrameworkId, ack: call::Acknowledge) {
+        let terminal = self
+            .frameworks
+            .get(id)
+            .and_then(|f| f.tasks.get(&ack.task_id))
+            .is_some_and(|t| {
+                is_terminal(t.state)
+                    && t.statuses
+                        .last()
+                        .is_some_and(|s| s.uuid.as_deref() == Some(ack.uuid.as_slice()))
+            });
+        if terminal {
+            if let Some(f) = self.frameworks.get_mut(id) {
+                f.tasks.remove(&ack.task_id);
+            }
+        }
+        self.send_agent(
+            &ack.agent_id,
+            AgentEvent {
+                r#type: agent_event::Type::Acknowledge as i32,
+                acknowledge: Some(agent_event::Acknowledge {
+                    framework_id: id.clone(),
+                    task_id: ack.task_id,
+                    uuid: ack.uuid,
+                }),
+                ..Default::default()
+            },
+        );
+    }
+
     /// TASK_LOST for frameworks that are not PARTITION_AWARE, else `aware`.
-    fn lost_or(&self, id: &FrameworkId, aware: TaskState) -> TaskState {
+    pub(crate) fn lost_or(&self, id: &FrameworkId, aware: TaskState) -> TaskState {
         let partition_aware = self
             .frameworks
             .get(id)
@@ -355,7 +431,7 @@ fn missing(field: &str) -> CallError {
     CallError::BadRequest(format!("Expecting '{field}' to be present"))
 }
 
-fn unix_now() -> f64 {
+pub(crate) fn unix_now() -> f64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or(Duration::ZERO)

@@ -5,6 +5,7 @@
 //!   with the exact names, numbers and defaults of Mesos' `.proto` files.
 //! - [`json`]: Mesos' JSON form of every message, both directions.
 //! - [`dynamic`]: any message by its fully qualified name.
+//! - [`agent_protocol`]: our master/agent protocol (protobuf).
 //! - [`recordio`]: the framing of Mesos' event streams.
 //! - [`media`]: `application/json` and `application/x-protobuf`, negotiated.
 //! - [`ids`]: the id messages as typed ids (`TaskId: Display + FromStr`).
@@ -23,6 +24,7 @@
 //! assert_eq!(Event::decode(event.encode_to_vec().as_slice()).unwrap(), event);
 //! ```
 
+pub mod agent_protocol;
 pub mod dynamic;
 mod generated;
 pub mod ids;

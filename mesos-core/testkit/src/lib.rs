@@ -1,6 +1,54 @@
-//! In-process Mesos clusters and simulated agents.
+//! In-process Mesos clusters and simulated agents, for our tests and
+//! benchmarks and for framework authors' own tests.
 //!
-//! For our own tests and benchmarks and for framework authors' tests.
-//!
-//! **Status:** a skeleton. The issue that builds this crate fills it in; until
-//! then it exports nothing but this documentation.
+//! - [`SimulatedAgent`]: speaks the real master/agent protocol over HTTP
+//!   and answers launches with scripted status updates, delivered until
+//!   acknowledged.
+//! - [`RawScheduler`]: a v1 scheduler on the wire, for asserting exactly
+//!   what the master sends.
+//! - [`Cluster`]: a master on loopback with simulated agents.
+
+mod agent;
+mod http;
+mod scheduler;
+
+pub use agent::{AgentSpec, SimTask, SimulatedAgent, TaskScript};
+pub use http::{RecordStream, TestClient, TestkitError};
+pub use scheduler::RawScheduler;
+
+use mesos_master::{Master, MasterConfig};
+use std::net::SocketAddr;
+
+/// A master on `127.0.0.1` with simulated agents.
+#[derive(Debug)]
+pub struct Cluster {
+    /// The master.
+    pub master: Master,
+    /// The agents, in the order they registered.
+    pub agents: Vec<SimulatedAgent>,
+}
+
+impl Cluster {
+    /// Starts a master (on a free port) and one agent per spec.
+    pub async fn start(
+        config: MasterConfig,
+        agents: Vec<AgentSpec>,
+    ) -> Result<Cluster, TestkitError> {
+        let master = Master::start(MasterConfig { port: 0, ..config })
+            .await
+            .map_err(|e| TestkitError::Http(e.to_string()))?;
+        let mut started = Vec::new();
+        for spec in agents {
+            started.push(SimulatedAgent::start(master.addr(), spec).await?);
+        }
+        Ok(Cluster {
+            master,
+            agents: started,
+        })
+    }
+
+    /// The master's address.
+    pub fn addr(&self) -> SocketAddr {
+        self.master.addr()
+    }
+}

@@ -4,6 +4,7 @@
 //! `Content-Type`, `Accept`, body), turn it into a [`Command`] for the
 //! master actor and its answer into a response.
 
+mod agent;
 mod operator;
 mod scheduler;
 
@@ -27,6 +28,7 @@ pub(crate) fn router(http: Http, max_body: usize) -> Router {
     Router::new()
         .route("/api/v1/scheduler", any(scheduler::handle))
         .route("/master/api/v1/scheduler", any(scheduler::handle))
+        .route("/api/v1/agent", any(agent::handle))
         .route("/api/v1", any(operator::handle))
         .route("/master/api/v1", any(operator::handle))
         .route("/version", get(version))

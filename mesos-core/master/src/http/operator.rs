@@ -80,6 +80,17 @@ pub(crate) async fn handle(
                 ..Default::default()
             });
         }
+        Some(call::Type::GetAgents) => {
+            let agents = match ask(&http, |reply| Command::GetAgents { reply }).await {
+                Ok(agents) => agents,
+                Err(e) => return e.into_response(),
+            };
+            out.r#type = Some(response::Type::GetAgents as i32);
+            out.get_agents = Some(response::GetAgents {
+                agents,
+                ..Default::default()
+            });
+        }
         Some(other) => {
             return error(
                 StatusCode::BAD_REQUEST,

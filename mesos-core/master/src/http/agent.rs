@@ -1,0 +1,104 @@
+//! `POST /api/v1/agent`: our master/agent protocol (protobuf only).
+
+use super::{Http, ask, error};
+use crate::actor::Command;
+use crate::http::scheduler::STREAM_ID;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use mesos_proto::agent_protocol::{AgentCall, agent_call};
+use mesos_proto::media::MediaType;
+use mesos_proto::prost::Message;
+use mesos_proto::recordio;
+
+pub(crate) async fn handle(
+    State(http): State<Http>,
+    method: Method,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if method != Method::POST {
+        return error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!("Expecting a 'POST' request, received '{method}'"),
+        );
+    }
+    let protobuf = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(MediaType::from_content_type)
+        == Some(MediaType::Protobuf);
+    if !protobuf {
+        return error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "The agent protocol expects 'Content-Type: application/x-protobuf'",
+        );
+    }
+    let call = match AgentCall::decode(body.as_ref()) {
+        Ok(call) => call,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("Failed to parse body into AgentCall: {e}"),
+            );
+        }
+    };
+    let stream_id = headers
+        .get(STREAM_ID)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    if call.r#type == agent_call::Type::Register as i32 {
+        if stream_id.is_some() {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "REGISTER must not include the 'Mesos-Stream-Id' header",
+            );
+        }
+        let Some(register) = call.register else {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "Expecting 'register' to be present",
+            );
+        };
+        let registration = ask(&http, |reply| Command::RegisterAgent {
+            register: Box::new(register),
+            reply,
+        })
+        .await;
+        return match registration {
+            Ok(Ok(sub)) => {
+                let events = futures_util::stream::unfold(sub.events, |mut events| async move {
+                    let event = events.recv().await?;
+                    let mut frame = Vec::new();
+                    recordio::encode(&event.encode_to_vec(), &mut frame);
+                    Some((
+                        Ok::<_, std::convert::Infallible>(Bytes::from(frame)),
+                        events,
+                    ))
+                });
+                let mut response = Response::new(Body::from_stream(events));
+                let headers = response.headers_mut();
+                headers.insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static(MediaType::Protobuf.as_str()),
+                );
+                if let Ok(value) = HeaderValue::from_str(&sub.stream_id) {
+                    headers.insert(STREAM_ID, value);
+                }
+                response
+            }
+            Ok(Err(e)) | Err(e) => e.into_response(),
+        };
+    }
+    match ask(&http, |reply| Command::AgentCall {
+        stream_id,
+        call: Box::new(call),
+        reply,
+    })
+    .await
+    {
+        Ok(Ok(())) => StatusCode::ACCEPTED.into_response(),
+        Ok(Err(e)) | Err(e) => e.into_response(),
+    }
+}

@@ -1,0 +1,380 @@
+//! Simulated agents: the real master/agent protocol, no processes.
+//!
+//! A [`SimulatedAgent`] registers with a master over HTTP, answers each
+//! launch with scripted status updates, and delivers them as Mesos' status
+//! update manager does: per task, in order, the head update resent until the
+//! framework acknowledges it.
+
+use crate::http::{RecordStream, TestClient, TestkitError};
+use mesos_proto::agent_protocol::{
+    AgentCall, AgentEvent, PROTOCOL_VERSION, agent_call, agent_event,
+};
+use mesos_proto::prost::Message;
+use mesos_proto::resources::{Resources, parse_attributes};
+use mesos_proto::v1::{
+    AgentId, AgentInfo, FrameworkId, TaskId, TaskState, TaskStatus, task_status,
+};
+use std::collections::{BTreeMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// What a simulated task does once launched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskScript {
+    /// TASK_RUNNING, then nothing until killed.
+    Run,
+    /// TASK_RUNNING, then TASK_FINISHED after the delay.
+    Finish(Duration),
+    /// TASK_FAILED at once.
+    Fail,
+}
+
+/// How to build a simulated agent.
+#[derive(Debug, Clone)]
+pub struct AgentSpec {
+    /// Advertised hostname.
+    pub hostname: String,
+    /// `--resources` text.
+    pub resources: String,
+    /// `--attributes` text.
+    pub attributes: String,
+    /// What launched tasks do.
+    pub script: TaskScript,
+    /// How long an unacknowledged update waits before it is resent.
+    pub retry: Duration,
+}
+
+impl Default for AgentSpec {
+    fn default() -> Self {
+        AgentSpec {
+            hostname: "sim-agent".into(),
+            resources: "cpus:4;mem:4096;disk:10000;ports:[31000-32000]".into(),
+            attributes: String::new(),
+            script: TaskScript::Run,
+            retry: Duration::from_millis(500),
+        }
+    }
+}
+
+/// A task on a simulated agent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimTask {
+    /// Its framework.
+    pub framework_id: FrameworkId,
+    /// Its latest state.
+    pub state: TaskState,
+    /// Updates not yet acknowledged (the head is the one being resent).
+    pub pending: usize,
+}
+
+#[derive(Debug, Default)]
+struct Shared {
+    agent_id: Option<AgentId>,
+    tasks: BTreeMap<TaskId, SimTask>,
+    acknowledged: usize,
+}
+
+/// A running simulated agent.
+#[derive(Debug)]
+pub struct SimulatedAgent {
+    shared: Arc<Mutex<Shared>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+struct Runner {
+    client: TestClient,
+    url: String,
+    stream_id: String,
+    agent_id: AgentId,
+    script: TaskScript,
+    shared: Arc<Mutex<Shared>>,
+    /// Per task: updates in order, the head awaiting acknowledgement.
+    queues: BTreeMap<TaskId, (FrameworkId, VecDeque<TaskStatus>)>,
+    timers: mpsc::Sender<(FrameworkId, TaskId, TaskState)>,
+}
+
+impl SimulatedAgent {
+    /// Registers with the master at `master` and starts serving.
+    pub async fn start(
+        master: SocketAddr,
+        spec: AgentSpec,
+    ) -> Result<SimulatedAgent, TestkitError> {
+        let client = TestClient::default();
+        let url = format!("http://{master}/api/v1/agent");
+        let resources: Resources = spec
+            .resources
+            .parse()
+            .map_err(|e| TestkitError::Decode(format!("{e}")))?;
+        let attributes =
+            parse_attributes(&spec.attributes).map_err(|e| TestkitError::Decode(format!("{e}")))?;
+        let register = AgentCall {
+            r#type: agent_call::Type::Register as i32,
+            register: Some(agent_call::Register {
+                protocol_version: PROTOCOL_VERSION,
+                agent_info: AgentInfo {
+                    hostname: spec.hostname.clone(),
+                    attributes,
+                    ..Default::default()
+                },
+                resources: resources.into_vec(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let resp = client
+            .post_ok(
+                &url,
+                &[("Content-Type", "application/x-protobuf")],
+                register.encode_to_vec(),
+            )
+            .await?;
+        let stream_id = resp
+            .headers()
+            .get("Mesos-Stream-Id")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let mut stream = RecordStream::new(resp.into_body());
+        let first = stream
+            .next(Duration::from_secs(10))
+            .await?
+            .ok_or(TestkitError::Timeout("REGISTERED"))?;
+        let first = AgentEvent::decode(first.as_slice())
+            .map_err(|e| TestkitError::Decode(e.to_string()))?;
+        let agent_id = first
+            .registered
+            .map(|r| r.agent_id)
+            .ok_or_else(|| TestkitError::Decode("first event is not REGISTERED".into()))?;
+        let shared = Arc::new(Mutex::new(Shared {
+            agent_id: Some(agent_id.clone()),
+            ..Default::default()
+        }));
+        let (timers, timer_rx) = mpsc::channel(1024);
+        let runner = Runner {
+            client,
+            url,
+            stream_id,
+            agent_id,
+            script: spec.script,
+            shared: Arc::clone(&shared),
+            queues: BTreeMap::new(),
+            timers,
+        };
+        let task = tokio::spawn(runner.run(stream, timer_rx, spec.retry));
+        Ok(SimulatedAgent { shared, task })
+    }
+
+    /// The id the master gave this agent.
+    pub fn agent_id(&self) -> AgentId {
+        self.lock().agent_id.clone().unwrap_or_default()
+    }
+
+    /// The tasks it has been asked to run.
+    pub fn tasks(&self) -> BTreeMap<TaskId, SimTask> {
+        self.lock().tasks.clone()
+    }
+
+    /// How many updates frameworks have acknowledged.
+    pub fn acknowledged(&self) -> usize {
+        self.lock().acknowledged
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Shared> {
+        self.shared.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Stops the agent: its stream to the master closes.
+    pub async fn stop(self) {
+        self.task.abort();
+        let _ = self.task.await;
+    }
+}
+
+impl Runner {
+    async fn run(
+        mut self,
+        mut stream: RecordStream,
+        mut timers: mpsc::Receiver<(FrameworkId, TaskId, TaskState)>,
+        retry: Duration,
+    ) {
+        let mut resend = tokio::time::interval(retry);
+        resend.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                record = stream.next(Duration::from_secs(3600)) => match record {
+                    Ok(Some(bytes)) => {
+                        if let Ok(event) = AgentEvent::decode(bytes.as_slice()) {
+                            self.on_event(event).await;
+                        }
+                    }
+                    _ => break,
+                },
+                Some((framework_id, task_id, state)) = timers.recv() => {
+                    self.enqueue(framework_id, task_id, state).await;
+                }
+                _ = resend.tick() => self.resend_heads().await,
+            }
+        }
+    }
+
+    async fn on_event(&mut self, event: AgentEvent) {
+        match agent_event::Type::try_from(event.r#type) {
+            Ok(agent_event::Type::RunTask) => {
+                let Some(run) = event.run_task else { return };
+                let framework_id = run.framework_info.id.clone().unwrap_or_default();
+                self.launch(framework_id, run.task.task_id).await;
+            }
+            Ok(agent_event::Type::RunTaskGroup) => {
+                let Some(run) = event.run_task_group else {
+                    return;
+                };
+                let framework_id = run.framework_info.id.clone().unwrap_or_default();
+                for task in run.task_group.tasks {
+                    self.launch(framework_id.clone(), task.task_id).await;
+                }
+            }
+            Ok(agent_event::Type::KillTask) => {
+                let Some(kill) = event.kill_task else { return };
+                self.enqueue(kill.framework_id, kill.task_id, TaskState::TaskKilled)
+                    .await;
+            }
+            Ok(agent_event::Type::ShutdownFramework) => {
+                let Some(shutdown) = event.shutdown_framework else {
+                    return;
+                };
+                let tasks: Vec<TaskId> = {
+                    let shared = self.shared.lock().unwrap_or_else(|p| p.into_inner());
+                    shared
+                        .tasks
+                        .iter()
+                        .filter(|(_, t)| t.framework_id == shutdown.framework_id)
+                        .map(|(id, _)| id.clone())
+                        .collect()
+                };
+                for task_id in tasks {
+                    self.queues.remove(&task_id);
+                    let mut shared = self.shared.lock().unwrap_or_else(|p| p.into_inner());
+                    if let Some(t) = shared.tasks.get_mut(&task_id) {
+                        t.state = TaskState::TaskKilled;
+                        t.pending = 0;
+                    }
+                }
+            }
+            Ok(agent_event::Type::Acknowledge) => {
+                let Some(ack) = event.acknowledge else { return };
+                self.acknowledge(ack.task_id, ack.uuid).await;
+            }
+            _ => {}
+        }
+    }
+
+    async fn launch(&mut self, framework_id: FrameworkId, task_id: TaskId) {
+        let first = match self.script {
+            TaskScript::Fail => TaskState::TaskFailed,
+            TaskScript::Run | TaskScript::Finish(_) => TaskState::TaskRunning,
+        };
+        if let TaskScript::Finish(after) = self.script {
+            let timers = self.timers.clone();
+            let (f, t) = (framework_id.clone(), task_id.clone());
+            tokio::spawn(async move {
+                tokio::time::sleep(after).await;
+                let _ = timers.send((f, t, TaskState::TaskFinished)).await;
+            });
+        }
+        self.enqueue(framework_id, task_id, first).await;
+    }
+
+    /// Queues an update; sends it at once if nothing is ahead of it.
+    async fn enqueue(&mut self, framework_id: FrameworkId, task_id: TaskId, state: TaskState) {
+        let status = TaskStatus {
+            task_id: task_id.clone(),
+            state: state as i32,
+            source: Some(task_status::Source::Executor as i32),
+            uuid: Some(uuid::Uuid::new_v4().as_bytes().to_vec()),
+            timestamp: Some(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0.0, |d| d.as_secs_f64()),
+            ),
+            ..Default::default()
+        };
+        {
+            let mut shared = self.shared.lock().unwrap_or_else(|p| p.into_inner());
+            let task = shared.tasks.entry(task_id.clone()).or_insert(SimTask {
+                framework_id: framework_id.clone(),
+                state,
+                pending: 0,
+            });
+            task.state = state;
+            task.pending += 1;
+        }
+        let queue = &mut self
+            .queues
+            .entry(task_id.clone())
+            .or_insert_with(|| (framework_id, VecDeque::new()))
+            .1;
+        queue.push_back(status);
+        if queue.len() == 1 {
+            self.send_head(&task_id).await;
+        }
+    }
+
+    async fn acknowledge(&mut self, task_id: TaskId, uuid: Vec<u8>) {
+        let Some((_, queue)) = self.queues.get_mut(&task_id) else {
+            return;
+        };
+        if queue.front().and_then(|s| s.uuid.as_deref()) != Some(uuid.as_slice()) {
+            return;
+        }
+        queue.pop_front();
+        let more = !queue.is_empty();
+        {
+            let mut shared = self.shared.lock().unwrap_or_else(|p| p.into_inner());
+            shared.acknowledged += 1;
+            if let Some(t) = shared.tasks.get_mut(&task_id) {
+                t.pending = t.pending.saturating_sub(1);
+            }
+        }
+        if more {
+            self.send_head(&task_id).await;
+        }
+    }
+
+    async fn resend_heads(&mut self) {
+        let ids: Vec<TaskId> = self.queues.keys().cloned().collect();
+        for id in ids {
+            self.send_head(&id).await;
+        }
+    }
+
+    async fn send_head(&mut self, task_id: &TaskId) {
+        let Some((framework_id, queue)) = self.queues.get(task_id) else {
+            return;
+        };
+        let Some(status) = queue.front() else {
+            return;
+        };
+        let call = AgentCall {
+            r#type: agent_call::Type::Update as i32,
+            agent_id: Some(self.agent_id.clone()),
+            update: Some(agent_call::Update {
+                framework_id: framework_id.clone(),
+                status: status.clone(),
+            }),
+            ..Default::default()
+        };
+        let headers = [
+            ("Content-Type", "application/x-protobuf"),
+            ("Mesos-Stream-Id", self.stream_id.as_str()),
+        ];
+        if let Err(e) = self
+            .client
+            .post_ok(&self.url, &headers, call.encode_to_vec())
+            .await
+        {
+            tracing::debug!("simulated agent: update not delivered, will retry: {e}");
+        }
+    }
+}

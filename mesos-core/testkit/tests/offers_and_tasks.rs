@@ -1,0 +1,500 @@
+//! Whole-cluster tests: a master on loopback, simulated agents speaking the
+//! real protocol, and frameworks on the wire.
+
+use mesos_master::MasterConfig;
+use mesos_proto::media::MediaType;
+use mesos_proto::resources::Resources;
+use mesos_proto::v1::offer::{Operation, operation};
+use mesos_proto::v1::scheduler::{Event, call};
+use mesos_proto::v1::{
+    AgentId, CommandInfo, Filters, FrameworkInfo, Offer, OfferId, TaskId, TaskInfo, TaskState,
+    task_status,
+};
+use mesos_testkit::{AgentSpec, Cluster, RawScheduler, TaskScript};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+fn config() -> MasterConfig {
+    MasterConfig {
+        allocation_interval: Duration::from_millis(20),
+        heartbeat_interval: Duration::from_secs(1),
+        ..Default::default()
+    }
+}
+
+fn agents(n: usize, resources: &str, script: TaskScript) -> Vec<AgentSpec> {
+    (0..n)
+        .map(|i| AgentSpec {
+            hostname: format!("agent-{i}"),
+            resources: resources.into(),
+            attributes: format!("rack:r{}", i % 2),
+            script,
+            retry: Duration::from_millis(200),
+        })
+        .collect()
+}
+
+fn framework(name: &str, role: &str) -> FrameworkInfo {
+    FrameworkInfo {
+        user: "root".into(),
+        name: name.into(),
+        role: Some(role.into()),
+        ..Default::default()
+    }
+}
+
+fn offers(e: &Event) -> Vec<Offer> {
+    e.offers.clone().map(|o| o.offers).unwrap_or_default()
+}
+
+async fn next_offers(s: &mut RawScheduler) -> Vec<Offer> {
+    offers(&s.wait_for(WAIT, |e| e.offers.is_some()).await.unwrap())
+}
+
+fn task(id: &str, agent: &AgentId, resources: &str) -> TaskInfo {
+    TaskInfo {
+        name: id.into(),
+        task_id: TaskId::new(id),
+        agent_id: agent.clone(),
+        resources: resources.parse::<Resources>().unwrap().into_vec(),
+        command: Some(CommandInfo {
+            value: Some("sleep 1000".into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn launch(
+    s: &RawScheduler,
+    offer_ids: &[&OfferId],
+    tasks: Vec<TaskInfo>,
+    refuse: Option<f64>,
+) -> mesos_proto::v1::scheduler::Call {
+    let mut c = s.call_of(call::Type::Accept);
+    c.accept = Some(call::Accept {
+        offer_ids: offer_ids.iter().map(|o| (*o).clone()).collect(),
+        operations: vec![Operation {
+            r#type: Some(operation::Type::Launch as i32),
+            launch: Some(operation::Launch { task_infos: tasks }),
+            ..Default::default()
+        }],
+        filters: refuse.map(|r| Filters {
+            refuse_seconds: Some(r),
+        }),
+    });
+    c
+}
+
+async fn next_update(s: &mut RawScheduler) -> mesos_proto::v1::TaskStatus {
+    s.wait_for(WAIT, |e| e.update.is_some())
+        .await
+        .unwrap()
+        .update
+        .unwrap()
+        .status
+}
+
+async fn ack(s: &RawScheduler, status: &mesos_proto::v1::TaskStatus) {
+    let mut c = s.call_of(call::Type::Acknowledge);
+    c.acknowledge = Some(call::Acknowledge {
+        agent_id: status.agent_id.clone().unwrap(),
+        task_id: status.task_id.clone(),
+        uuid: status.uuid.clone().unwrap(),
+    });
+    assert_eq!(s.call(&c).await.unwrap().0, 202);
+}
+
+#[tokio::test]
+async fn offers_launch_updates_and_acknowledgements_flow_end_to_end() {
+    let cluster = Cluster::start(
+        config(),
+        agents(
+            2,
+            "cpus:4;mem:4096;ports:[31000-31010]",
+            TaskScript::Finish(Duration::from_millis(300)),
+        ),
+    )
+    .await
+    .unwrap();
+    for media in [MediaType::Json, MediaType::Protobuf] {
+        let mut s = RawScheduler::subscribe(cluster.addr(), framework("e2e", "web"), media)
+            .await
+            .unwrap();
+        let first = next_offers(&mut s).await;
+        let mut all = first.clone();
+        while all.len() < 2 {
+            all.extend(next_offers(&mut s).await);
+        }
+        let offer = &all[0];
+        assert_eq!(offer.framework_id, *s.framework_id());
+        assert!(offer.hostname.starts_with("agent-"));
+        assert_eq!(offer.attributes.len(), 1);
+        assert_eq!(
+            offer.allocation_info.as_ref().unwrap().role.as_deref(),
+            Some("web")
+        );
+        let offered = Resources::from_resources(offer.resources.clone()).unwrap();
+        assert_eq!(offered.cpus(), Some(4.0));
+        assert!(offered.allocations().contains_key("web"));
+
+        // Launch one task; its updates arrive with uuids and are
+        // acknowledged back to the agent.
+        let task_id = format!("t-{}", media.as_str().len());
+        let c = launch(
+            &s,
+            &[&offer.id],
+            vec![task(&task_id, &offer.agent_id, "cpus:1;mem:128")],
+            Some(0.0),
+        );
+        assert_eq!(s.call(&c).await.unwrap(), (202, String::new()));
+        let running = next_update(&mut s).await;
+        assert_eq!(running.task_id.as_str(), task_id);
+        assert_eq!(running.state, TaskState::TaskRunning as i32);
+        assert_eq!(running.agent_id.as_ref(), Some(&offer.agent_id));
+        assert_eq!(running.uuid.as_ref().map(Vec::len), Some(16));
+        ack(&s, &running).await;
+        let finished = next_update(&mut s).await;
+        assert_eq!(finished.state, TaskState::TaskFinished as i32);
+        ack(&s, &finished).await;
+
+        // Reconciling a finished, acknowledged task: it is forgotten.
+        let mut r = s.call_of(call::Type::Reconcile);
+        r.reconcile = Some(call::Reconcile {
+            tasks: vec![call::reconcile::Task {
+                task_id: TaskId::new(task_id.clone()),
+                ..Default::default()
+            }],
+        });
+        s.call(&r).await.unwrap();
+        let reconciled = next_update(&mut s).await;
+        assert_eq!(reconciled.state, TaskState::TaskLost as i32);
+        assert_eq!(
+            reconciled.reason,
+            Some(task_status::Reason::Reconciliation as i32)
+        );
+
+        s.call(&s.call_of(call::Type::Teardown)).await.unwrap();
+    }
+    let agent = cluster
+        .agents
+        .iter()
+        .find(|a| !a.tasks().is_empty())
+        .expect("an agent ran the tasks");
+    // Every update was acknowledged: none is still being resent.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while agent.tasks().values().any(|t| t.pending > 0) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{:?}",
+            agent.tasks()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(agent.acknowledged() >= 2);
+}
+
+#[tokio::test]
+async fn unacknowledged_updates_are_resent_until_acknowledged() {
+    let cluster = Cluster::start(config(), agents(1, "cpus:2;mem:1024", TaskScript::Run))
+        .await
+        .unwrap();
+    let mut s = RawScheduler::subscribe(
+        cluster.addr(),
+        framework("slow-acker", "r"),
+        MediaType::Json,
+    )
+    .await
+    .unwrap();
+    let offer = next_offers(&mut s).await.remove(0);
+    s.call(&launch(
+        &s,
+        &[&offer.id],
+        vec![task("t", &offer.agent_id, "cpus:1;mem:64")],
+        None,
+    ))
+    .await
+    .unwrap();
+    let first = next_update(&mut s).await;
+    // Not acknowledged: the agent sends the same update (same uuid) again.
+    let again = next_update(&mut s).await;
+    assert_eq!(again.uuid, first.uuid);
+    assert_eq!(again.state, TaskState::TaskRunning as i32);
+    ack(&s, &again).await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while cluster.agents[0].tasks()[&TaskId::new("t")].pending > 0 {
+        assert!(tokio::time::Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_decline_filter_is_honoured_for_its_duration_and_revive_clears_it() {
+    let cluster = Cluster::start(config(), agents(1, "cpus:2;mem:1024", TaskScript::Run))
+        .await
+        .unwrap();
+    let mut s =
+        RawScheduler::subscribe(cluster.addr(), framework("decliner", "r"), MediaType::Json)
+            .await
+            .unwrap();
+    let offer = next_offers(&mut s).await.remove(0);
+    let mut d = s.call_of(call::Type::Decline);
+    d.decline = Some(call::Decline {
+        offer_ids: vec![offer.id.clone()],
+        filters: Some(Filters {
+            refuse_seconds: Some(0.5),
+        }),
+    });
+    let declined_at = tokio::time::Instant::now();
+    assert_eq!(s.call(&d).await.unwrap().0, 202);
+    let again = next_offers(&mut s).await;
+    assert!(
+        declined_at.elapsed() >= Duration::from_millis(500),
+        "re-offered after {:?}",
+        declined_at.elapsed()
+    );
+    assert_eq!(again[0].agent_id, offer.agent_id);
+
+    // A long filter, then REVIVE: offered again at once.
+    d.decline = Some(call::Decline {
+        offer_ids: vec![again[0].id.clone()],
+        filters: Some(Filters {
+            refuse_seconds: Some(3600.0),
+        }),
+    });
+    s.call(&d).await.unwrap();
+    assert!(
+        s.drain(Duration::from_millis(300))
+            .await
+            .iter()
+            .all(|e| e.offers.is_none()),
+        "filtered"
+    );
+    s.call(&s.call_of(call::Type::Revive)).await.unwrap();
+    next_offers(&mut s).await;
+}
+
+#[tokio::test]
+async fn suppress_stops_offers_and_revive_resumes_them() {
+    let cluster = Cluster::start(config(), agents(1, "cpus:2;mem:1024", TaskScript::Run))
+        .await
+        .unwrap();
+    let mut s = RawScheduler::subscribe(
+        cluster.addr(),
+        framework("suppressor", "r"),
+        MediaType::Json,
+    )
+    .await
+    .unwrap();
+    let offer = next_offers(&mut s).await.remove(0);
+    assert_eq!(
+        s.call(&s.call_of(call::Type::Suppress)).await.unwrap().0,
+        202
+    );
+    let mut d = s.call_of(call::Type::Decline);
+    d.decline = Some(call::Decline {
+        offer_ids: vec![offer.id.clone()],
+        filters: Some(Filters {
+            refuse_seconds: Some(0.0),
+        }),
+    });
+    s.call(&d).await.unwrap();
+    // Ten allocation cycles and more: nothing is offered while suppressed.
+    assert!(
+        s.drain(Duration::from_millis(300))
+            .await
+            .iter()
+            .all(|e| e.offers.is_none())
+    );
+    s.call(&s.call_of(call::Type::Revive)).await.unwrap();
+    let again = next_offers(&mut s).await;
+    assert_eq!(again[0].agent_id, offer.agent_id);
+}
+
+#[tokio::test]
+async fn accept_validation_answers_per_task_and_keeps_serving() {
+    let cluster = Cluster::start(config(), agents(1, "cpus:2;mem:1024", TaskScript::Run))
+        .await
+        .unwrap();
+    let mut s =
+        RawScheduler::subscribe(cluster.addr(), framework("validator", "r"), MediaType::Json)
+            .await
+            .unwrap();
+    let offer = next_offers(&mut s).await.remove(0);
+    let agent = offer.agent_id.clone();
+    let c = launch(
+        &s,
+        &[&offer.id],
+        vec![
+            task("ok", &agent, "cpus:1;mem:100"),
+            task("ok", &agent, "cpus:0.1;mem:10"),
+            task("greedy", &agent, "cpus:5;mem:100"),
+            task("elsewhere", &AgentId::new("other"), "cpus:0.1;mem:10"),
+            TaskInfo {
+                command: None,
+                ..task("no-command", &agent, "cpus:0.1;mem:10")
+            },
+        ],
+        Some(0.0),
+    );
+    assert_eq!(s.call(&c).await.unwrap().0, 202);
+    // Updates arrive in any order: the master's own at once, the agent's
+    // after the launch.
+    let mut got: BTreeMap<String, Vec<mesos_proto::v1::TaskStatus>> = BTreeMap::new();
+    for _ in 0..5 {
+        let status = next_update(&mut s).await;
+        got.entry(status.task_id.to_string())
+            .or_default()
+            .push(status);
+    }
+    let states = |k: &str| -> Vec<TaskState> {
+        let mut v: Vec<TaskState> = got[k]
+            .iter()
+            .map(|s| TaskState::try_from(s.state).unwrap())
+            .collect();
+        v.sort_by_key(|s| *s as i32);
+        v
+    };
+    assert_eq!(states("ok"), [TaskState::TaskRunning, TaskState::TaskError]);
+    let duplicate = got["ok"]
+        .iter()
+        .find(|s| s.state == TaskState::TaskError as i32)
+        .unwrap();
+    assert!(
+        duplicate
+            .message
+            .as_ref()
+            .unwrap()
+            .contains("already in use")
+    );
+    assert_eq!(states("greedy"), [TaskState::TaskError]);
+    assert!(
+        got["greedy"][0]
+            .message
+            .as_ref()
+            .unwrap()
+            .contains("more resources")
+    );
+    assert_eq!(
+        got["greedy"][0].reason,
+        Some(task_status::Reason::TaskInvalid as i32)
+    );
+    assert_eq!(states("elsewhere"), [TaskState::TaskError]);
+    assert_eq!(states("no-command"), [TaskState::TaskError]);
+
+    // The same offer again (double accept): the task is answered LOST.
+    let c = launch(
+        &s,
+        &[&offer.id],
+        vec![task("late", &agent, "cpus:0.1;mem:10")],
+        None,
+    );
+    assert_eq!(s.call(&c).await.unwrap().0, 202);
+    let late = next_update(&mut s).await;
+    assert_eq!(late.state, TaskState::TaskLost as i32);
+    assert_eq!(late.reason, Some(task_status::Reason::InvalidOffers as i32));
+
+    // Unsupported operations are refused plainly.
+    let mut c = s.call_of(call::Type::Accept);
+    c.accept = Some(call::Accept {
+        offer_ids: vec![],
+        operations: vec![Operation {
+            r#type: Some(operation::Type::Reserve as i32),
+            ..Default::default()
+        }],
+        filters: None,
+    });
+    let (status, body) = s.call(&c).await.unwrap();
+    assert_eq!(status, 400);
+    assert!(
+        body.contains("RESERVE operations are not supported yet"),
+        "{body}"
+    );
+
+    // Known tasks reconcile to their latest state; KILL reaches the agent.
+    let mut r = s.call_of(call::Type::Reconcile);
+    r.reconcile = Some(call::Reconcile { tasks: vec![] });
+    s.call(&r).await.unwrap();
+    let reconciled = next_update(&mut s).await;
+    assert_eq!(reconciled.task_id.as_str(), "ok");
+    assert_eq!(reconciled.state, TaskState::TaskRunning as i32);
+    assert_eq!(
+        reconciled.reason,
+        Some(task_status::Reason::Reconciliation as i32)
+    );
+    // Updates are delivered in order: TASK_KILLED waits behind the
+    // unacknowledged TASK_RUNNING until that is acknowledged.
+    let running = got["ok"]
+        .iter()
+        .find(|s| s.state == TaskState::TaskRunning as i32)
+        .unwrap()
+        .clone();
+    let mut k = s.call_of(call::Type::Kill);
+    k.kill = Some(call::Kill {
+        task_id: TaskId::new("ok"),
+        ..Default::default()
+    });
+    s.call(&k).await.unwrap();
+    assert!(
+        s.drain(Duration::from_millis(300)).await.iter().all(|e| e
+            .update
+            .as_ref()
+            .is_none_or(|u| u.status.state != TaskState::TaskKilled as i32)),
+        "TASK_KILLED must not overtake the unacknowledged TASK_RUNNING"
+    );
+    ack(&s, &running).await;
+    let killed = s
+        .wait_for(WAIT, |e| {
+            e.update
+                .as_ref()
+                .is_some_and(|u| u.status.state == TaskState::TaskKilled as i32)
+        })
+        .await
+        .unwrap();
+    assert_eq!(killed.update.unwrap().status.task_id.as_str(), "ok");
+}
+
+#[tokio::test]
+async fn weights_one_and_three_converge_to_shares_one_to_three() {
+    let mut cfg = config();
+    cfg.weights = BTreeMap::from([("light".to_string(), 1.0), ("heavy".to_string(), 3.0)]);
+    let cluster = Cluster::start(cfg, agents(8, "cpus:1;mem:1024", TaskScript::Run))
+        .await
+        .unwrap();
+    // Each framework takes every offer it gets with one task using it all.
+    let mut light =
+        RawScheduler::subscribe(cluster.addr(), framework("light", "light"), MediaType::Json)
+            .await
+            .unwrap();
+    let mut heavy = RawScheduler::subscribe(
+        cluster.addr(),
+        framework("heavy", "heavy"),
+        MediaType::Protobuf,
+    )
+    .await
+    .unwrap();
+    let mut held = BTreeMap::from([("light", 0), ("heavy", 0)]);
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while held.values().sum::<usize>() < 8 {
+        assert!(tokio::time::Instant::now() < deadline, "only {held:?}");
+        for (name, s) in [("light", &mut light), ("heavy", &mut heavy)] {
+            for e in s.drain(Duration::from_millis(30)).await {
+                for o in offers(&e) {
+                    let id = format!("{name}-{}", held[name]);
+                    let all = Resources::from_resources(o.resources.clone())
+                        .unwrap()
+                        .unallocate();
+                    let t = task(&id, &o.agent_id, &all.to_string());
+                    assert_eq!(
+                        s.call(&launch(s, &[&o.id], vec![t], None)).await.unwrap().0,
+                        202
+                    );
+                    *held.get_mut(name).unwrap() += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(held, BTreeMap::from([("light", 2), ("heavy", 6)]));
+}
