@@ -92,6 +92,10 @@ pub(crate) struct Agent {
     pub(crate) total: Resources,
     pub(crate) stream_id: Option<String>,
     pub(crate) events: Option<mpsc::Sender<AgentEvent>>,
+    /// When the agent was last heard from.
+    pub(crate) last_seen: tokio::time::Instant,
+    /// Marked unreachable: its tasks were reported lost or unreachable.
+    pub(crate) unreachable: bool,
 }
 
 impl Agent {
@@ -126,6 +130,9 @@ pub(crate) struct Framework {
     pub(crate) capabilities: BTreeSet<i32>,
     /// Its tasks the master knows, terminal ones until acknowledged.
     pub(crate) tasks: BTreeMap<TaskId, Task>,
+    /// Set while disconnected: when the framework is removed unless it
+    /// subscribes again.
+    pub(crate) failover_deadline: Option<tokio::time::Instant>,
 }
 
 impl Framework {
@@ -228,6 +235,8 @@ impl MasterActor {
         heartbeat.tick().await;
         let mut allocation = tokio::time::interval(self.config.allocation_interval);
         allocation.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut housekeeping = tokio::time::interval(std::time::Duration::from_millis(100));
+        housekeeping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 command = commands.recv() => match command {
@@ -236,6 +245,7 @@ impl MasterActor {
                 },
                 _ = heartbeat.tick() => self.heartbeat(),
                 _ = allocation.tick() => self.allocate(),
+                _ = housekeeping.tick() => self.housekeeping(),
             }
         }
         tracing::info!("master stopped");
@@ -324,13 +334,41 @@ impl MasterActor {
         }
     }
 
-    /// Marks a framework disconnected: no stream, no offers.
+    /// Marks a framework disconnected: no stream, no offers (outstanding
+    /// ones go back), and its failover timeout starts.
     pub(crate) fn disconnect(&mut self, framework_id: &FrameworkId) {
         if let Some(framework) = self.frameworks.get_mut(framework_id) {
             framework.events = None;
             framework.stream_id = None;
+            let timeout = framework
+                .info
+                .failover_timeout
+                .filter(|t| t.is_finite() && *t > 0.0)
+                .map_or(std::time::Duration::ZERO, |t| {
+                    std::time::Duration::try_from_secs_f64(t).unwrap_or(std::time::Duration::MAX)
+                });
+            framework.failover_deadline = tokio::time::Instant::now().checked_add(timeout);
             self.allocator.deactivate_framework(framework_id);
+            tracing::info!(framework = %framework_id, ?timeout, "framework disconnected");
         }
+        self.recover_offers_of(framework_id);
+    }
+
+    /// Timers: frameworks past their failover timeout are removed; agents
+    /// silent too long are marked unreachable.
+    fn housekeeping(&mut self) {
+        let now = tokio::time::Instant::now();
+        let expired: Vec<FrameworkId> = self
+            .frameworks
+            .iter()
+            .filter(|(_, f)| f.failover_deadline.is_some_and(|d| d <= now))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in expired {
+            tracing::info!(framework = %id, "framework failover timeout elapsed; removing it");
+            self.teardown(&id);
+        }
+        self.check_agents(now);
     }
 
     /// Allocator time: since the master started.

@@ -60,14 +60,25 @@ impl MasterActor {
         info.resources = total.clone().into_vec();
 
         // A re-registration replaces the old stream and the old view.
+        let was_unreachable = self.agents.get(&id).is_some_and(|a| a.unreachable);
         if self.agents.contains_key(&id) {
             self.remove_agent_from_allocation(&id);
         }
 
-        // What the agent's running tasks use counts as allocated.
+        // What the agent's running tasks use counts as allocated. Back from
+        // unreachable, tasks of frameworks that are not PARTITION_AWARE were
+        // already reported lost: they are shut down, as Mesos does.
         let mut used: BTreeMap<FrameworkId, Resources> = BTreeMap::new();
+        let mut shutdown = std::collections::BTreeSet::new();
         for mut task in register.tasks {
             if is_terminal(task.state) {
+                continue;
+            }
+            let partition_aware = self.frameworks.get(&task.framework_id).is_some_and(|f| {
+                f.has(mesos_proto::v1::framework_info::capability::Type::PartitionAware)
+            });
+            if was_unreachable && !partition_aware {
+                shutdown.insert(task.framework_id.clone());
                 continue;
             }
             let task_resources = Resources::from_resources(task.resources.clone())
@@ -90,6 +101,11 @@ impl MasterActor {
         });
         let _ = tx.try_send(registered);
         tracing::info!(agent = %id, hostname = %info.hostname, resources = %total, "agent registered");
+        for framework_id in shutdown {
+            let mut event = agent_event(agent_event::Type::ShutdownFramework);
+            event.shutdown_framework = Some(agent_event::ShutdownFramework { framework_id });
+            let _ = tx.try_send(event);
+        }
         self.agents.insert(
             id,
             Agent {
@@ -97,6 +113,8 @@ impl MasterActor {
                 total,
                 stream_id: Some(stream_id.clone()),
                 events: Some(tx),
+                last_seen: tokio::time::Instant::now(),
+                unreachable: false,
             },
         );
         Ok(AgentSubscription {
@@ -125,6 +143,9 @@ impl MasterActor {
             return Err(CallError::BadRequest(format!(
                 "The stream ID included in this request does not match agent {id}'s stream"
             )));
+        }
+        if let Some(agent) = self.agents.get_mut(&id) {
+            agent.last_seen = tokio::time::Instant::now();
         }
         match agent_call::Type::try_from(call.r#type) {
             Ok(agent_call::Type::Update) => {
@@ -210,6 +231,89 @@ impl MasterActor {
             tracing::info!(agent = %id, "agent disconnected");
         }
         self.remove_agent_from_allocation(id);
+    }
+
+    /// Marks agents unreachable that have been silent for
+    /// `agent_ping_timeout * max_agent_ping_timeouts`.
+    pub(crate) fn check_agents(&mut self, now: tokio::time::Instant) {
+        let limit = self
+            .config
+            .agent_ping_timeout
+            .saturating_mul(self.config.max_agent_ping_timeouts.max(1));
+        let silent: Vec<AgentId> = self
+            .agents
+            .iter()
+            .filter(|(_, a)| !a.unreachable && now.duration_since(a.last_seen) > limit)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in silent {
+            self.mark_unreachable(&id);
+        }
+    }
+
+    /// The agent is unreachable: its tasks become TASK_UNREACHABLE for
+    /// PARTITION_AWARE frameworks and TASK_LOST for others, and every
+    /// framework hears of the agent's FAILURE.
+    fn mark_unreachable(&mut self, id: &AgentId) {
+        tracing::warn!(agent = %id, "agent unreachable");
+        if let Some(agent) = self.agents.get_mut(id) {
+            agent.unreachable = true;
+        }
+        self.disconnect_agent(id);
+        let message = format!("Agent {id} is unreachable");
+        let framework_ids: Vec<FrameworkId> = self.frameworks.keys().cloned().collect();
+        for framework_id in framework_ids {
+            let state = self.lost_or(&framework_id, TaskState::TaskUnreachable);
+            let tasks: Vec<mesos_proto::v1::Task> = self
+                .frameworks
+                .get_mut(&framework_id)
+                .map(|f| {
+                    let ids: Vec<_> = f
+                        .tasks
+                        .iter()
+                        .filter(|(_, t)| t.agent_id == *id && !is_terminal(t.state))
+                        .map(|(k, _)| k.clone())
+                        .collect();
+                    ids.into_iter()
+                        .filter_map(|k| {
+                            let task = f.tasks.get_mut(&k)?;
+                            task.state = state as i32;
+                            Some(task.clone())
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            for task in &tasks {
+                let info = mesos_proto::v1::TaskInfo {
+                    name: task.name.clone(),
+                    task_id: task.task_id.clone(),
+                    agent_id: id.clone(),
+                    ..Default::default()
+                };
+                self.master_update(
+                    &framework_id,
+                    &info,
+                    state,
+                    mesos_proto::v1::task_status::Reason::AgentRemoved,
+                    &message,
+                );
+            }
+            if let Some(f) = self.frameworks.get_mut(&framework_id) {
+                // Lost tasks are terminal and need no acknowledgement.
+                f.tasks.retain(|_, t| t.state != TaskState::TaskLost as i32);
+            }
+            self.send(
+                &framework_id,
+                Event {
+                    r#type: Some(event::Type::Failure as i32),
+                    failure: Some(event::Failure {
+                        agent_id: Some(id.clone()),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                },
+            );
+        }
     }
 
     fn remove_agent_from_allocation(&mut self, id: &AgentId) {

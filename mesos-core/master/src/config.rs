@@ -22,6 +22,12 @@ pub struct MasterConfig {
     pub heartbeat_interval: Duration,
     /// `--allocation_interval`: how often offers are made (Mesos: 1 s).
     pub allocation_interval: Duration,
+    /// `--agent_ping_timeout`: how long an agent may be silent before a
+    /// ping counts as missed (Mesos: 15 s).
+    pub agent_ping_timeout: Duration,
+    /// `--max_agent_ping_timeouts`: missed pings before an agent is marked
+    /// unreachable (Mesos: 5).
+    pub max_agent_ping_timeouts: u32,
     /// The largest request body accepted; larger ones get 413.
     pub max_request_body: usize,
     /// Events queued for one subscriber before it is judged too slow and
@@ -41,6 +47,8 @@ impl Default for MasterConfig {
             hostname: None,
             heartbeat_interval: Duration::from_secs(15),
             allocation_interval: Duration::from_secs(1),
+            agent_ping_timeout: Duration::from_secs(15),
+            max_agent_ping_timeouts: 5,
             max_request_body: 16 * 1024 * 1024,
             event_queue: 16 * 1024,
             allocator: AllocatorConfig::default(),

@@ -91,6 +91,29 @@ impl MasterActor {
         self.offers.retain(|_, o| o.framework_id != *framework_id);
     }
 
+    /// Takes a framework's outstanding offers back into the pool (it
+    /// disconnected).
+    pub(crate) fn recover_offers_of(&mut self, framework_id: &FrameworkId) {
+        let ids: Vec<OfferId> = self
+            .offers
+            .iter()
+            .filter(|(_, o)| o.framework_id == *framework_id)
+            .map(|(id, _)| id.clone())
+            .collect();
+        let now = self.now();
+        for id in ids {
+            if let Some(o) = self.offers.remove(&id) {
+                self.allocator.recover_resources(
+                    framework_id,
+                    &o.agent_id,
+                    &o.resources,
+                    None,
+                    now,
+                );
+            }
+        }
+    }
+
     /// DECLINE: the offers' resources go back, filtered for the framework
     /// as `filters.refuse_seconds` says. Unknown offers are ignored, as
     /// Mesos does.
@@ -354,7 +377,7 @@ impl MasterActor {
             timestamp: Some(crate::scheduler::unix_now()),
             ..Default::default()
         };
-        debug_assert!(is_terminal(status.state));
+        debug_assert!(is_terminal(status.state) || state == TaskState::TaskUnreachable);
         self.send(
             framework_id,
             Event {

@@ -94,6 +94,7 @@ impl MasterActor {
             old.capabilities = capabilities;
             old.stream_id = Some(stream_id.clone());
             old.events = Some(tx);
+            old.failover_deadline = None;
             let options = Self::allocator_options(old);
             self.allocator.update_framework(&id, options);
             self.allocator.activate_framework(&id);
@@ -105,6 +106,7 @@ impl MasterActor {
                 events: Some(tx),
                 capabilities,
                 tasks: Default::default(),
+                failover_deadline: None,
             };
             self.allocator
                 .add_framework(id.clone(), Self::allocator_options(&framework));

@@ -465,9 +465,9 @@ async fn bad_requests_get_clear_errors_and_the_master_keeps_serving() {
 async fn operator_api_and_legacy_endpoints() {
     use mesos_proto::v1::master::{Call as MCall, Response as MResponse, call as mcall};
     let h = Harness::start().await;
-    let mut sub = h
-        .subscribe(MediaType::Json, framework("visible", &[]))
-        .await;
+    let mut visible = framework("visible", &[]);
+    visible.failover_timeout = Some(3600.0);
+    let mut sub = h.subscribe(MediaType::Json, visible).await;
     let ask = |ty: mcall::Type, media: MediaType| {
         let body = media.encode(&MCall {
             r#type: Some(ty as i32),
@@ -542,24 +542,44 @@ async fn operator_api_and_legacy_endpoints() {
     );
 
     // A closed stream disconnects the framework (seen within a few
-    // heartbeats).
+    // heartbeats); with an hour of failover timeout it stays known.
     let _ = sub.next().await;
     drop(sub);
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
+    let frameworks = || async {
         let (_, body) = ask(mcall::Type::GetFrameworks, MediaType::Json).await;
-        let frameworks = MediaType::Json
+        MediaType::Json
             .decode::<MResponse>(&body)
             .unwrap()
             .get_frameworks
             .unwrap()
-            .frameworks;
-        if !frameworks[0].connected {
+            .frameworks
+    };
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let list = frameworks().await;
+        assert_eq!(list.len(), 1);
+        if !list[0].connected {
             break;
         }
         assert!(
             tokio::time::Instant::now() < deadline,
             "framework still connected"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // With the default failover timeout (0), a disconnected framework is
+    // removed.
+    let short = h
+        .subscribe(MediaType::Json, framework("short-lived", &[]))
+        .await;
+    assert_eq!(frameworks().await.len(), 2);
+    drop(short);
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while frameworks().await.len() != 1 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "framework not removed"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

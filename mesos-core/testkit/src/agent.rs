@@ -214,7 +214,10 @@ impl Runner {
                 Some((framework_id, task_id, state)) = timers.recv() => {
                     self.enqueue(framework_id, task_id, state).await;
                 }
-                _ = resend.tick() => self.resend_heads().await,
+                _ = resend.tick() => {
+                    self.heartbeat().await;
+                    self.resend_heads().await;
+                }
             }
         }
     }
@@ -340,6 +343,23 @@ impl Runner {
         if more {
             self.send_head(&task_id).await;
         }
+    }
+
+    /// Tells the master the agent is alive.
+    async fn heartbeat(&mut self) {
+        let call = AgentCall {
+            r#type: agent_call::Type::Heartbeat as i32,
+            agent_id: Some(self.agent_id.clone()),
+            ..Default::default()
+        };
+        let headers = [
+            ("Content-Type", "application/x-protobuf"),
+            ("Mesos-Stream-Id", self.stream_id.as_str()),
+        ];
+        let _ = self
+            .client
+            .post(&self.url, &headers, call.encode_to_vec())
+            .await;
     }
 
     async fn resend_heads(&mut self) {

@@ -1,0 +1,202 @@
+//! Framework failover timeouts and lost agents, through the whole cluster.
+
+use mesos_master::MasterConfig;
+use mesos_proto::media::MediaType;
+use mesos_proto::resources::Resources;
+use mesos_proto::v1::offer::{Operation, operation};
+use mesos_proto::v1::scheduler::call;
+use mesos_proto::v1::{
+    CommandInfo, FrameworkInfo, TaskId, TaskInfo, TaskState, TaskStatus, framework_info,
+    task_status,
+};
+use mesos_testkit::{AgentSpec, Cluster, RawScheduler, TaskScript};
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+fn framework(failover_timeout: f64, partition_aware: bool) -> FrameworkInfo {
+    FrameworkInfo {
+        user: "root".into(),
+        name: "survivor".into(),
+        failover_timeout: Some(failover_timeout),
+        capabilities: if partition_aware {
+            vec![framework_info::Capability {
+                r#type: Some(framework_info::capability::Type::PartitionAware as i32),
+            }]
+        } else {
+            vec![]
+        },
+        ..Default::default()
+    }
+}
+
+/// Subscribes, launches task `t` on the first offer, acknowledges its
+/// TASK_RUNNING.
+async fn with_running_task(cluster: &Cluster, info: FrameworkInfo) -> RawScheduler {
+    let mut s = RawScheduler::subscribe(cluster.addr(), info, MediaType::Json)
+        .await
+        .unwrap();
+    let e = s.wait_for(WAIT, |e| e.offers.is_some()).await.unwrap();
+    let offer = e.offers.unwrap().offers.remove(0);
+    let mut accept = s.call_of(call::Type::Accept);
+    accept.accept = Some(call::Accept {
+        offer_ids: vec![offer.id],
+        operations: vec![Operation {
+            r#type: Some(operation::Type::Launch as i32),
+            launch: Some(operation::Launch {
+                task_infos: vec![TaskInfo {
+                    name: "t".into(),
+                    task_id: TaskId::new("t"),
+                    agent_id: offer.agent_id,
+                    resources: "cpus:1;mem:64".parse::<Resources>().unwrap().into_vec(),
+                    command: Some(CommandInfo {
+                        value: Some("sleep 1000".into()),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }],
+            }),
+            ..Default::default()
+        }],
+        filters: None,
+    });
+    assert_eq!(s.call(&accept).await.unwrap().0, 202);
+    let running = update(&mut s).await;
+    assert_eq!(running.state, TaskState::TaskRunning as i32);
+    let mut ack = s.call_of(call::Type::Acknowledge);
+    ack.acknowledge = Some(call::Acknowledge {
+        agent_id: running.agent_id.unwrap(),
+        task_id: running.task_id,
+        uuid: running.uuid.unwrap(),
+    });
+    assert_eq!(s.call(&ack).await.unwrap().0, 202);
+    s
+}
+
+async fn update(s: &mut RawScheduler) -> TaskStatus {
+    s.wait_for(WAIT, |e| e.update.is_some())
+        .await
+        .unwrap()
+        .update
+        .unwrap()
+        .status
+}
+
+fn config() -> MasterConfig {
+    MasterConfig {
+        allocation_interval: Duration::from_millis(20),
+        heartbeat_interval: Duration::from_millis(200),
+        ..Default::default()
+    }
+}
+
+fn one_agent() -> Vec<AgentSpec> {
+    vec![AgentSpec {
+        resources: "cpus:2;mem:1024".into(),
+        script: TaskScript::Run,
+        retry: Duration::from_millis(100),
+        ..Default::default()
+    }]
+}
+
+async fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !f() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what} did not happen"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_framework_failing_over_within_its_timeout_keeps_its_tasks() {
+    let cluster = Cluster::start(config(), one_agent()).await.unwrap();
+    let s = with_running_task(&cluster, framework(60.0, false)).await;
+    let id = s.framework_id().clone();
+    drop(s);
+    // Gone long enough for the master to notice (a few heartbeats).
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let mut info = framework(60.0, false);
+    info.id = Some(id.clone());
+    let mut s = RawScheduler::subscribe(cluster.addr(), info, MediaType::Protobuf)
+        .await
+        .unwrap();
+    assert_eq!(*s.framework_id(), id, "the same framework");
+    let mut r = s.call_of(call::Type::Reconcile);
+    r.reconcile = Some(call::Reconcile { tasks: vec![] });
+    s.call(&r).await.unwrap();
+    let status = update(&mut s).await;
+    assert_eq!(status.task_id.as_str(), "t");
+    assert_eq!(status.state, TaskState::TaskRunning as i32);
+    assert_eq!(
+        cluster.agents[0].tasks()[&TaskId::new("t")].state,
+        TaskState::TaskRunning
+    );
+}
+
+#[tokio::test]
+async fn past_its_failover_timeout_a_framework_is_removed_and_its_tasks_killed() {
+    let cluster = Cluster::start(config(), one_agent()).await.unwrap();
+    let s = with_running_task(&cluster, framework(0.3, false)).await;
+    let id = s.framework_id().clone();
+    drop(s);
+    let agent = &cluster.agents[0];
+    eventually("the task is killed", || {
+        agent.tasks()[&TaskId::new("t")].state == TaskState::TaskKilled
+    })
+    .await;
+    let mut info = framework(0.3, false);
+    info.id = Some(id);
+    let err = RawScheduler::subscribe(cluster.addr(), info, MediaType::Json)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("has been removed"), "{err}");
+}
+
+async fn lose_the_agent(partition_aware: bool) -> (TaskStatus, bool) {
+    let cfg = MasterConfig {
+        agent_ping_timeout: Duration::from_millis(100),
+        max_agent_ping_timeouts: 3,
+        ..config()
+    };
+    let mut cluster = Cluster::start(cfg, one_agent()).await.unwrap();
+    let mut s = with_running_task(&cluster, framework(60.0, partition_aware)).await;
+    let agent = cluster.agents.remove(0);
+    let agent_id = agent.agent_id();
+    let stopped = tokio::time::Instant::now();
+    agent.stop().await;
+    let status = update(&mut s).await;
+    // Not before the agent has been silent for 3 x 100 ms.
+    assert!(
+        stopped.elapsed() >= Duration::from_millis(300),
+        "{:?}",
+        stopped.elapsed()
+    );
+    assert_eq!(status.agent_id.as_ref(), Some(&agent_id));
+    let failure = s.wait_for(WAIT, |e| e.failure.is_some()).await.unwrap();
+    let saw_failure = failure.failure.unwrap().agent_id == Some(agent_id);
+    (status, saw_failure)
+}
+
+#[tokio::test]
+async fn a_lost_agent_gives_task_unreachable_to_partition_aware_frameworks() {
+    let (status, failure) = lose_the_agent(true).await;
+    assert_eq!(status.state, TaskState::TaskUnreachable as i32);
+    assert_eq!(
+        status.reason,
+        Some(task_status::Reason::AgentRemoved as i32)
+    );
+    assert_eq!(status.source, Some(task_status::Source::Master as i32));
+    assert!(failure);
+}
+
+#[tokio::test]
+async fn a_lost_agent_gives_task_lost_to_other_frameworks() {
+    let (status, failure) = lose_the_agent(false).await;
+    assert_eq!(status.state, TaskState::TaskLost as i32);
+    assert!(status.message.unwrap().contains("unreachable"));
+    assert!(failure);
+}
