@@ -1,16 +1,15 @@
 //! `POST /api/v1/agent`: our master/agent protocol (protobuf only).
 
-use super::{Http, ask, error};
+use super::{Http, ask, error, record_stream};
 use crate::actor::Command;
 use crate::http::scheduler::STREAM_ID;
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use mesos_proto::agent_protocol::{AgentCall, agent_call};
 use mesos_proto::media::MediaType;
 use mesos_proto::prost::Message;
-use mesos_proto::recordio;
 
 pub(crate) async fn handle(
     State(http): State<Http>,
@@ -67,27 +66,12 @@ pub(crate) async fn handle(
         })
         .await;
         return match registration {
-            Ok(Ok(sub)) => {
-                let events = futures_util::stream::unfold(sub.events, |mut events| async move {
-                    let event = events.recv().await?;
-                    let mut frame = Vec::new();
-                    recordio::encode(&event.encode_to_vec(), &mut frame);
-                    Some((
-                        Ok::<_, std::convert::Infallible>(Bytes::from(frame)),
-                        events,
-                    ))
-                });
-                let mut response = Response::new(Body::from_stream(events));
-                let headers = response.headers_mut();
-                headers.insert(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static(MediaType::Protobuf.as_str()),
-                );
-                if let Ok(value) = HeaderValue::from_str(&sub.stream_id) {
-                    headers.insert(STREAM_ID, value);
-                }
-                response
-            }
+            Ok(Ok(sub)) => record_stream(
+                sub.events,
+                Message::encode_to_vec,
+                MediaType::Protobuf,
+                &sub.stream_id,
+            ),
             Ok(Err(e)) | Err(e) => e.into_response(),
         };
     }

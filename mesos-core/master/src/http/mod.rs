@@ -105,6 +105,39 @@ pub(crate) fn negotiate(
     Ok((request, response))
 }
 
+/// A 200 response streaming `events`, each encoded and RecordIO-framed,
+/// with the subscription's `Mesos-Stream-Id`.
+pub(crate) fn record_stream<T: Send + 'static>(
+    events: mpsc::Receiver<T>,
+    encode: impl Fn(&T) -> Vec<u8> + Send + Sync + 'static,
+    media: MediaType,
+    stream_id: &str,
+) -> Response {
+    let encode = std::sync::Arc::new(encode);
+    let body = futures_util::stream::unfold(events, move |mut events| {
+        let encode = std::sync::Arc::clone(&encode);
+        async move {
+            let event = events.recv().await?;
+            let mut frame = Vec::new();
+            mesos_proto::recordio::encode(&encode(&event), &mut frame);
+            Some((
+                Ok::<_, std::convert::Infallible>(axum::body::Bytes::from(frame)),
+                events,
+            ))
+        }
+    });
+    let mut response = Response::new(axum::body::Body::from_stream(body));
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static(media.as_str()),
+    );
+    if let Ok(value) = axum::http::HeaderValue::from_str(stream_id) {
+        headers.insert(scheduler::STREAM_ID, value);
+    }
+    response
+}
+
 /// Sends a command and waits for its answer; 503 if the master is gone.
 pub(crate) async fn ask<T>(
     http: &Http,

@@ -1,14 +1,12 @@
 //! `POST /api/v1/scheduler`.
 
-use super::{Http, ask, error, negotiate};
+use super::{Http, ask, error, negotiate, record_stream};
 use crate::actor::Command;
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use mesos_proto::media::MediaType;
-use mesos_proto::recordio;
-use mesos_proto::v1::scheduler::{Call, Event, call};
+use mesos_proto::v1::scheduler::{Call, call};
 
 /// The header naming a subscription's stream.
 pub(crate) const STREAM_ID: &str = "Mesos-Stream-Id";
@@ -57,7 +55,12 @@ pub(crate) async fn handle(
         })
         .await;
         return match subscription {
-            Ok(Ok(sub)) => stream(response, sub.stream_id, sub.events),
+            Ok(Ok(sub)) => record_stream(
+                sub.events,
+                move |event| response.encode(event),
+                response,
+                &sub.stream_id,
+            ),
             Ok(Err(e)) | Err(e) => e.into_response(),
         };
     }
@@ -74,31 +77,4 @@ pub(crate) async fn handle(
         Ok(Ok(())) => StatusCode::ACCEPTED.into_response(),
         Ok(Err(e)) | Err(e) => e.into_response(),
     }
-}
-
-/// The SUBSCRIBE response: 200, chunked, RecordIO-framed events.
-fn stream(
-    media: MediaType,
-    stream_id: String,
-    events: tokio::sync::mpsc::Receiver<Event>,
-) -> Response {
-    let body = futures_util::stream::unfold(events, move |mut events| async move {
-        let event = events.recv().await?;
-        let mut frame = Vec::new();
-        recordio::encode(&media.encode(&event), &mut frame);
-        Some((
-            Ok::<_, std::convert::Infallible>(Bytes::from(frame)),
-            events,
-        ))
-    });
-    let mut response = Response::new(Body::from_stream(body));
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(media.as_str()),
-    );
-    if let Ok(value) = HeaderValue::from_str(&stream_id) {
-        headers.insert(STREAM_ID, value);
-    }
-    response
 }
