@@ -1,8 +1,7 @@
 //! `POST /api/v1/agent`: our master/agent protocol (protobuf only).
 
-use super::{Http, ask, error, record_stream};
+use super::{Http, ask, error, record_stream, stream_id};
 use crate::actor::Command;
-use crate::http::scheduler::STREAM_ID;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, header};
@@ -43,10 +42,7 @@ pub(crate) async fn handle(
             );
         }
     };
-    let stream_id = headers
-        .get(STREAM_ID)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
+    let stream_id = stream_id(&headers);
     if call.r#type == agent_call::Type::Register as i32 {
         if stream_id.is_some() {
             return error(

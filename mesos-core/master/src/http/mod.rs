@@ -138,6 +138,35 @@ pub(crate) fn record_stream<T: Send + 'static>(
     response
 }
 
+/// Negotiates a v1 API request and decodes its body as a `T` call.
+/// Returns the call and the media type to answer in, or the status and
+/// message to refuse with.
+pub(crate) fn read_call<T>(
+    method: &Method,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(T, MediaType), (StatusCode, String)>
+where
+    T: mesos_proto::prost::Message + Default + mesos_proto::json::MesosJson,
+{
+    let (request, response) = negotiate(method, headers)?;
+    let call = request.decode(body).map_err(|e| {
+        (
+            StatusCode::BAD_REQUEST,
+            format!("Failed to parse body into Call protobuf: {e}"),
+        )
+    })?;
+    Ok((call, response))
+}
+
+/// The request's `Mesos-Stream-Id`, if it has one.
+pub(crate) fn stream_id(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(scheduler::STREAM_ID)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
 /// Sends a command and waits for its answer; 503 if the master is gone.
 pub(crate) async fn ask<T>(
     http: &Http,

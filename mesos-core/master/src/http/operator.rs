@@ -1,7 +1,7 @@
 //! `POST /api/v1`: the operator API. Calls not built yet are refused with
 //! a message saying so.
 
-use super::{Http, ask, error, negotiate};
+use super::{Http, ask, error, read_call};
 use crate::actor::Command;
 use crate::config::MESOS_VERSION;
 use axum::body::Bytes;
@@ -17,18 +17,9 @@ pub(crate) async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (request, media) = match negotiate(&method, &headers) {
-        Ok(types) => types,
+    let (call, media): (Call, _) = match read_call(&method, &headers, &body) {
+        Ok(read) => read,
         Err((status, message)) => return error(status, message),
-    };
-    let call: Call = match request.decode(&body) {
-        Ok(call) => call,
-        Err(e) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                format!("Failed to parse body into Call protobuf: {e}"),
-            );
-        }
     };
     let ty = call.r#type.and_then(|t| call::Type::try_from(t).ok());
     let mut out = MasterResponse::default();

@@ -1,6 +1,6 @@
 //! `POST /api/v1/scheduler`.
 
-use super::{Http, ask, error, negotiate, record_stream};
+use super::{Http, ask, error, read_call, record_stream, stream_id};
 use crate::actor::Command;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -17,23 +17,11 @@ pub(crate) async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (request, response) = match negotiate(&method, &headers) {
-        Ok(types) => types,
+    let (call, response): (Call, _) = match read_call(&method, &headers, &body) {
+        Ok(read) => read,
         Err((status, message)) => return error(status, message),
     };
-    let call: Call = match request.decode(&body) {
-        Ok(call) => call,
-        Err(e) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                format!("Failed to parse body into Call protobuf: {e}"),
-            );
-        }
-    };
-    let stream_id = headers
-        .get(STREAM_ID)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
+    let stream_id = stream_id(&headers);
 
     if call.r#type == Some(call::Type::Subscribe as i32) {
         if stream_id.is_some() {
