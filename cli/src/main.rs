@@ -56,10 +56,23 @@ fn report(result: Result<()>) -> ExitCode {
 }
 
 fn init_logging() {
+    use std::io::IsTerminal;
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        // Colour only on a terminal, never in files or pipes.
+        .with_ansi(std::io::stderr().is_terminal())
         .with_max_level(tracing::Level::INFO)
         .try_init();
+}
+
+/// Waits for Ctrl-C or SIGTERM.
+async fn shutdown_signal() -> Result<()> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r?,
+        _ = term.recv() => {}
+    }
+    Ok(())
 }
 
 fn master(args: &[String]) -> Result<()> {
@@ -80,7 +93,7 @@ fn master(args: &[String]) -> Result<()> {
             .map_err(|e| anyhow::anyhow!("cannot listen on {}:{}: {e}", config.ip, config.port))?;
         // The one line scripts and tests read to find the master.
         println!("master listening on http://{}", master.addr());
-        tokio::signal::ctrl_c().await?;
+        shutdown_signal().await?;
         master.stop().await;
         Ok(())
     })

@@ -42,7 +42,7 @@ fn master_serves_health_and_version() {
         mesos()
             .args(["master", "--port=0", "--ip", "127.0.0.1"])
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap(),
     );
@@ -60,6 +60,32 @@ fn master_serves_health_and_version() {
     let (status, body) = get(&addr, "/version");
     assert_eq!(status, "HTTP/1.1 200 OK");
     assert!(body.contains(r#""version":"1.11.0""#), "{body}");
+
+    // SIGTERM stops it cleanly (exit 0), and its log has no colour codes
+    // when stderr is not a terminal.
+    let pid = child.0.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = child.0.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    let mut log = String::new();
+    child
+        .0
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
+    assert!(log.contains("master started"), "{log}");
+    assert!(
+        !log.contains('\u{1b}'),
+        "ANSI codes in a non-terminal log: {log:?}"
+    );
 }
 
 #[test]
