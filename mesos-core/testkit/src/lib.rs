@@ -37,14 +37,21 @@ impl Cluster {
         let master = Master::start(MasterConfig { port: 0, ..config })
             .await
             .map_err(|e| TestkitError::Http(e.to_string()))?;
-        let mut started = Vec::new();
-        for spec in agents {
-            started.push(SimulatedAgent::start(master.addr(), spec).await?);
-        }
-        Ok(Cluster {
+        let mut cluster = Cluster {
             master,
-            agents: started,
-        })
+            agents: Vec::new(),
+        };
+        cluster.add_agents(agents).await?;
+        Ok(cluster)
+    }
+
+    /// Starts one more agent per spec, registered with this master.
+    pub async fn add_agents(&mut self, agents: Vec<AgentSpec>) -> Result<(), TestkitError> {
+        for spec in agents {
+            self.agents
+                .push(SimulatedAgent::start(self.master.addr(), spec).await?);
+        }
+        Ok(())
     }
 
     /// The master's address.

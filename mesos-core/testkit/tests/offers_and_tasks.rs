@@ -460,9 +460,9 @@ async fn accept_validation_answers_per_task_and_keeps_serving() {
 async fn weights_one_and_three_converge_to_shares_one_to_three() {
     let mut cfg = config();
     cfg.weights = BTreeMap::from([("light".to_string(), 1.0), ("heavy".to_string(), 3.0)]);
-    let cluster = Cluster::start(cfg, agents(8, "cpus:1;mem:1024", TaskScript::Run))
-        .await
-        .unwrap();
+    // Both frameworks subscribe before any agent exists, so neither gets a
+    // head start; then the agents arrive one at a time.
+    let mut cluster = Cluster::start(cfg, Vec::new()).await.unwrap();
     // Each framework takes every offer it gets with one task using it all.
     let mut light =
         RawScheduler::subscribe(cluster.addr(), framework("light", "light"), MediaType::Json)
@@ -475,6 +475,10 @@ async fn weights_one_and_three_converge_to_shares_one_to_three() {
     )
     .await
     .unwrap();
+    cluster
+        .add_agents(agents(8, "cpus:1;mem:1024", TaskScript::Run))
+        .await
+        .unwrap();
     let mut held = BTreeMap::from([("light", 0), ("heavy", 0)]);
     let deadline = tokio::time::Instant::now() + WAIT;
     while held.values().sum::<usize>() < 8 {
