@@ -6,14 +6,17 @@
 
 use crate::allocator::{Allocator, FrameworkOptions};
 use crate::config::{MESOS_VERSION, MasterConfig};
+use crate::registry::{AgentStanding, Recovered, Registry};
+use crate::scheduler::unix_now;
 use mesos_proto::agent_protocol::{AgentCall, AgentEvent, agent_call};
 use mesos_proto::resources::Resources;
+use mesos_proto::v1::quota::QuotaConfig;
 use mesos_proto::v1::scheduler::{self, Event, event};
 use mesos_proto::v1::{
-    AgentId, AgentInfo, FrameworkId, FrameworkInfo, MasterInfo, OfferId, Task, TaskId,
-    framework_info,
+    AgentId, AgentInfo, ExecutorId, ExecutorInfo, FrameworkId, FrameworkInfo, MasterInfo, OfferId,
+    Task, TaskId, framework_info,
 };
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use tokio::sync::{mpsc, oneshot};
 
@@ -26,6 +29,12 @@ pub(crate) enum CallError {
     /// 403: the framework may not make the call.
     #[error("{0}")]
     Forbidden(String),
+    /// 501: the call is valid Mesos but this master does not do it yet.
+    #[error("{0}")]
+    NotImplemented(String),
+    /// 404: the call names something the master does not know.
+    #[error("{0}")]
+    NotFound(String),
     /// 503: the master is shutting down.
     #[error("{0}")]
     Unavailable(String),
@@ -53,17 +62,10 @@ pub(crate) enum Command {
         call: Box<scheduler::Call>,
         reply: oneshot::Sender<Result<(), CallError>>,
     },
-    /// The master's `MasterInfo` and start time.
-    GetMasterInfo {
-        reply: oneshot::Sender<(MasterInfo, f64)>,
-    },
-    /// The frameworks, for the operator API.
-    GetFrameworks {
-        reply: oneshot::Sender<Vec<FrameworkView>>,
-    },
-    /// The agents, for the operator API.
-    GetAgents {
-        reply: oneshot::Sender<Vec<mesos_proto::v1::master::response::get_agents::Agent>>,
+    /// An operator API call.
+    Operator {
+        call: Box<mesos_proto::v1::master::Call>,
+        reply: oneshot::Sender<Result<crate::operator::OperatorAnswer, CallError>>,
     },
     /// An agent's REGISTER.
     RegisterAgent {
@@ -83,6 +85,9 @@ pub(crate) enum Command {
 pub(crate) struct AgentSubscription {
     pub(crate) stream_id: String,
     pub(crate) events: mpsc::Receiver<AgentEvent>,
+    /// Fires once the admission is in the registry: only then is the
+    /// agent told it is registered.
+    pub(crate) committed: oneshot::Receiver<()>,
 }
 
 /// An agent the master knows.
@@ -96,6 +101,12 @@ pub(crate) struct Agent {
     pub(crate) last_seen: tokio::time::Instant,
     /// Marked unreachable: its tasks were reported lost or unreachable.
     pub(crate) unreachable: bool,
+    /// Executors on it, by framework and id.
+    pub(crate) executors: BTreeMap<(FrameworkId, ExecutorId), ExecutorInfo>,
+    /// When it first registered with this master (Unix seconds).
+    pub(crate) registered_time: f64,
+    /// When it last re-registered, if it did.
+    pub(crate) reregistered_time: Option<f64>,
 }
 
 impl Agent {
@@ -113,14 +124,6 @@ pub(crate) struct OutstandingOffer {
     pub(crate) resources: Resources,
 }
 
-/// A framework as the operator API shows it.
-#[derive(Debug, Clone)]
-pub(crate) struct FrameworkView {
-    pub(crate) info: FrameworkInfo,
-    pub(crate) active: bool,
-    pub(crate) connected: bool,
-}
-
 /// A framework the master knows.
 #[derive(Debug)]
 pub(crate) struct Framework {
@@ -133,9 +136,43 @@ pub(crate) struct Framework {
     /// Set while disconnected: when the framework is removed unless it
     /// subscribes again.
     pub(crate) failover_deadline: Option<tokio::time::Instant>,
+    /// Its latest terminal tasks, oldest first, at most
+    /// `--max_completed_tasks_per_framework`.
+    pub(crate) completed_tasks: VecDeque<Task>,
+    /// When it subscribed with this master (unset: recovered from the
+    /// registry, not subscribed since).
+    pub(crate) registered_time: Option<f64>,
+    /// When it last subscribed again.
+    pub(crate) reregistered_time: Option<f64>,
+    /// When it disconnected or was removed.
+    pub(crate) unregistered_time: Option<f64>,
 }
 
 impl Framework {
+    /// A framework as it subscribes.
+    pub(crate) fn new(info: FrameworkInfo) -> Framework {
+        Framework {
+            capabilities: info.capabilities.iter().filter_map(|c| c.r#type).collect(),
+            info,
+            stream_id: None,
+            events: None,
+            tasks: BTreeMap::new(),
+            failover_deadline: None,
+            completed_tasks: VecDeque::new(),
+            registered_time: None,
+            reregistered_time: None,
+            unregistered_time: None,
+        }
+    }
+
+    /// Moves a task to the bounded history of completed tasks.
+    pub(crate) fn complete(&mut self, task: Task, limit: usize) {
+        self.completed_tasks.push_back(task);
+        while self.completed_tasks.len() > limit {
+            self.completed_tasks.pop_front();
+        }
+    }
+
     pub(crate) fn has(&self, capability: framework_info::capability::Type) -> bool {
         self.capabilities.contains(&(capability as i32))
     }
@@ -167,8 +204,25 @@ pub(crate) struct MasterActor {
     pub(crate) frameworks: BTreeMap<FrameworkId, Framework>,
     /// Frameworks torn down: they may not come back.
     pub(crate) removed_frameworks: BTreeSet<FrameworkId>,
+    /// The latest removed frameworks, oldest first, at most
+    /// `--max_completed_frameworks`.
+    pub(crate) completed_frameworks: VecDeque<Framework>,
+    /// Counters for `/metrics/snapshot`.
+    pub(crate) metrics: Counters,
     pub(crate) allocator: Allocator,
+    /// What must survive the master.
+    pub(crate) registry: Registry,
     pub(crate) agents: BTreeMap<AgentId, Agent>,
+    /// Agents of the registry that have not re-registered since the
+    /// master started; marked unreachable at `reregister_deadline`.
+    pub(crate) recovered_agents: BTreeMap<AgentId, AgentInfo>,
+    pub(crate) reregister_deadline: tokio::time::Instant,
+    /// Agents an operator marked gone, and when (Unix seconds).
+    pub(crate) gone_agents: BTreeMap<AgentId, f64>,
+    /// Role weights that differ from 1.
+    pub(crate) weights: BTreeMap<String, f64>,
+    /// Quota per role.
+    pub(crate) quotas: BTreeMap<String, QuotaConfig>,
     pub(crate) offers: BTreeMap<OfferId, OutstandingOffer>,
     pub(crate) next_framework: u64,
     pub(crate) next_agent: u64,
@@ -177,6 +231,31 @@ pub(crate) struct MasterActor {
     pub(crate) epoch: tokio::time::Instant,
     /// When the master started (Unix seconds).
     pub(crate) start_time: f64,
+}
+
+/// Cumulative counts for the metrics endpoints.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) agent_registrations: u64,
+    pub(crate) agent_reregistrations: u64,
+    pub(crate) agent_removals: u64,
+    pub(crate) valid_status_updates: u64,
+    pub(crate) invalid_status_updates: u64,
+    pub(crate) declines: u64,
+    pub(crate) accepts: u64,
+    pub(crate) allocation_runs: u64,
+    pub(crate) last_allocation_ms: f64,
+    /// Tasks that reached each terminal state.
+    pub(crate) terminal: BTreeMap<i32, u64>,
+}
+
+/// A framework's failover timeout (0 when unset or invalid).
+pub(crate) fn failover_timeout(info: &FrameworkInfo) -> std::time::Duration {
+    info.failover_timeout
+        .filter(|t| t.is_finite() && *t > 0.0)
+        .map_or(std::time::Duration::ZERO, |t| {
+            std::time::Duration::try_from_secs_f64(t).unwrap_or(std::time::Duration::MAX)
+        })
 }
 
 fn master_info(config: &MasterConfig, addr: SocketAddr, id: String) -> MasterInfo {
@@ -205,28 +284,112 @@ fn master_info(config: &MasterConfig, addr: SocketAddr, id: String) -> MasterInf
 }
 
 impl MasterActor {
-    pub(crate) fn new(config: MasterConfig, addr: SocketAddr) -> MasterActor {
+    /// A master with what the registry recovered: agents wait to
+    /// re-register, frameworks to resubscribe (their failover deadlines
+    /// still running), weights and quota in force.
+    pub(crate) fn new(
+        config: MasterConfig,
+        addr: SocketAddr,
+        registry: Registry,
+        recovered: Recovered,
+    ) -> MasterActor {
         let id = uuid::Uuid::new_v4().to_string();
         let mut allocator = Allocator::new(config.allocator.clone());
-        for (role, weight) in &config.weights {
+        let mut weights: BTreeMap<String, f64> = config.weights.clone();
+        weights.extend(recovered.weights);
+        for (role, weight) in &weights {
             allocator.set_weight(role, *weight);
         }
-        MasterActor {
+        let now = tokio::time::Instant::now();
+        let mut actor = MasterActor {
             info: master_info(&config, addr, id),
             allocator,
+            registry,
+            reregister_deadline: now + config.agent_reregister_timeout,
             config,
             frameworks: BTreeMap::new(),
             removed_frameworks: BTreeSet::new(),
+            completed_frameworks: VecDeque::new(),
+            metrics: Counters::default(),
             agents: BTreeMap::new(),
+            recovered_agents: BTreeMap::new(),
+            gone_agents: BTreeMap::new(),
+            weights,
+            quotas: BTreeMap::new(),
             offers: BTreeMap::new(),
             next_framework: 0,
             next_agent: 0,
             next_offer: 0,
-            epoch: tokio::time::Instant::now(),
-            start_time: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0.0, |d| d.as_secs_f64()),
+            epoch: now,
+            start_time: unix_now(),
+        };
+        for quota in recovered.quotas {
+            actor.apply_quota(&quota);
+            actor.quotas.insert(quota.role.clone(), quota);
         }
+        for stored in recovered.agents {
+            let Some(id) = stored.info.id.clone() else {
+                continue;
+            };
+            match AgentStanding::try_from(stored.standing) {
+                Ok(AgentStanding::Admitted) => {
+                    actor.recovered_agents.insert(id, stored.info);
+                }
+                Ok(AgentStanding::Unreachable) => {
+                    let total = Resources::from_resources(stored.info.resources.clone())
+                        .unwrap_or_default();
+                    actor.agents.insert(
+                        id,
+                        Agent {
+                            info: stored.info,
+                            total,
+                            stream_id: None,
+                            events: None,
+                            last_seen: now,
+                            unreachable: true,
+                            executors: BTreeMap::new(),
+                            registered_time: unix_now(),
+                            reregistered_time: None,
+                        },
+                    );
+                }
+                Ok(AgentStanding::Gone) | Err(_) => {
+                    actor.gone_agents.insert(id, stored.since.unwrap_or(0.0));
+                }
+            }
+        }
+        let unix = unix_now();
+        for stored in recovered.frameworks {
+            let Some(id) = stored.info.id.clone() else {
+                continue;
+            };
+            // Connected when the old master stopped: its clock starts now.
+            let deadline_unix = stored
+                .failover_deadline
+                .unwrap_or_else(|| unix + failover_timeout(&stored.info).as_secs_f64());
+            let left = std::time::Duration::try_from_secs_f64((deadline_unix - unix).max(0.0))
+                .unwrap_or(std::time::Duration::MAX);
+            let mut framework = Framework::new(stored.info);
+            framework.failover_deadline = Some(now.checked_add(left).unwrap_or(now));
+            actor
+                .allocator
+                .add_framework(id.clone(), Self::allocator_options(&framework));
+            actor.allocator.deactivate_framework(&id);
+            if stored.failover_deadline.is_none() {
+                let _ = actor
+                    .registry
+                    .put_framework(&framework.info, Some(deadline_unix));
+            }
+            actor.frameworks.insert(id, framework);
+        }
+        if !actor.recovered_agents.is_empty() || !actor.frameworks.is_empty() {
+            tracing::info!(
+                agents = actor.recovered_agents.len(),
+                frameworks = actor.frameworks.len(),
+                "recovered the registry; waiting for agents to re-register"
+            );
+        }
+        actor
     }
 
     /// Runs until every command sender is gone.
@@ -237,6 +400,8 @@ impl MasterActor {
         allocation.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut housekeeping = tokio::time::interval(std::time::Duration::from_millis(100));
         housekeeping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // Frameworks whose deadline passed while no master ran go first.
+        self.housekeeping();
         loop {
             tokio::select! {
                 command = commands.recv() => match command {
@@ -267,22 +432,8 @@ impl MasterActor {
             } => {
                 let _ = reply.send(self.call(stream_id, *call));
             }
-            Command::GetMasterInfo { reply } => {
-                let _ = reply.send((self.info.clone(), self.start_time));
-            }
-            Command::GetAgents { reply } => {
-                let agents = self
-                    .agents
-                    .values()
-                    .map(|a| mesos_proto::v1::master::response::get_agents::Agent {
-                        agent_info: a.info.clone(),
-                        active: a.connected(),
-                        version: MESOS_VERSION.to_string(),
-                        total_resources: a.total.clone().into_vec(),
-                        ..Default::default()
-                    })
-                    .collect();
-                let _ = reply.send(agents);
+            Command::Operator { call, reply } => {
+                let _ = reply.send(self.operator_call(*call));
             }
             Command::RegisterAgent { register, reply } => {
                 let _ = reply.send(self.register_agent(*register));
@@ -293,18 +444,6 @@ impl MasterActor {
                 reply,
             } => {
                 let _ = reply.send(self.agent_call(stream_id, *call));
-            }
-            Command::GetFrameworks { reply } => {
-                let views = self
-                    .frameworks
-                    .values()
-                    .map(|f| FrameworkView {
-                        info: f.info.clone(),
-                        active: f.connected(),
-                        connected: f.connected(),
-                    })
-                    .collect();
-                let _ = reply.send(views);
             }
         }
     }
@@ -340,14 +479,13 @@ impl MasterActor {
         if let Some(framework) = self.frameworks.get_mut(framework_id) {
             framework.events = None;
             framework.stream_id = None;
-            let timeout = framework
-                .info
-                .failover_timeout
-                .filter(|t| t.is_finite() && *t > 0.0)
-                .map_or(std::time::Duration::ZERO, |t| {
-                    std::time::Duration::try_from_secs_f64(t).unwrap_or(std::time::Duration::MAX)
-                });
+            framework.unregistered_time = Some(unix_now());
+            let timeout = failover_timeout(&framework.info);
             framework.failover_deadline = tokio::time::Instant::now().checked_add(timeout);
+            let deadline_unix = unix_now() + timeout.as_secs_f64();
+            let _ = self
+                .registry
+                .put_framework(&framework.info, Some(deadline_unix));
             self.allocator.deactivate_framework(framework_id);
             tracing::info!(framework = %framework_id, ?timeout, "framework disconnected");
         }
@@ -358,6 +496,17 @@ impl MasterActor {
     /// silent too long are marked unreachable.
     fn housekeeping(&mut self) {
         let now = tokio::time::Instant::now();
+        // Streams the client closed: the framework disconnected now, not
+        // at the next heartbeat.
+        let closed: Vec<FrameworkId> = self
+            .frameworks
+            .iter()
+            .filter(|(_, f)| f.events.as_ref().is_some_and(mpsc::Sender::is_closed))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in closed {
+            self.disconnect(&id);
+        }
         let expired: Vec<FrameworkId> = self
             .frameworks
             .iter()
@@ -369,6 +518,9 @@ impl MasterActor {
             self.teardown(&id);
         }
         self.check_agents(now);
+        if now >= self.reregister_deadline && !self.recovered_agents.is_empty() {
+            self.expire_recovered_agents();
+        }
     }
 
     /// Allocator time: since the master started.

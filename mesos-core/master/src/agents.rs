@@ -2,6 +2,8 @@
 //! updates, heartbeats and disconnection.
 
 use crate::actor::{Agent, AgentSubscription, CallError, MasterActor};
+use crate::registry::AgentStanding;
+use crate::scheduler::unix_now;
 use mesos_proto::agent_protocol::{
     AgentCall, AgentEvent, PROTOCOL_VERSION, agent_call, agent_event,
 };
@@ -48,6 +50,7 @@ impl MasterActor {
         let total = Resources::from_resources(register.resources)
             .map_err(|e| CallError::BadRequest(format!("agent resources: {e}")))?;
         let mut info = register.agent_info;
+        let info_had_id = info.id.is_some();
         let id = match info.id.clone() {
             Some(id) => id,
             None => {
@@ -56,11 +59,23 @@ impl MasterActor {
                 id
             }
         };
+        if self.gone_agents.contains_key(&id) {
+            return Err(CallError::Forbidden(format!(
+                "Agent {id} has been marked gone and may not register again; \
+                 restart it with a fresh work directory to join as a new agent"
+            )));
+        }
         info.id = Some(id.clone());
         info.resources = total.clone().into_vec();
+        self.recovered_agents.remove(&id);
 
         // A re-registration replaces the old stream and the old view.
         let was_unreachable = self.agents.get(&id).is_some_and(|a| a.unreachable);
+        let reregistering = info_had_id;
+        let registered_time = self
+            .agents
+            .get(&id)
+            .map_or_else(unix_now, |a| a.registered_time);
         if self.agents.contains_key(&id) {
             self.remove_agent_from_allocation(&id);
         }
@@ -74,9 +89,14 @@ impl MasterActor {
             if is_terminal(task.state) {
                 continue;
             }
-            let partition_aware = self.frameworks.get(&task.framework_id).is_some_and(|f| {
-                f.has(mesos_proto::v1::framework_info::capability::Type::PartitionAware)
-            });
+            let Some(framework) = self.frameworks.get(&task.framework_id) else {
+                // Torn down, or past its failover timeout (possibly while
+                // the master was down): the registry no longer has it.
+                shutdown.insert(task.framework_id.clone());
+                continue;
+            };
+            let partition_aware =
+                framework.has(mesos_proto::v1::framework_info::capability::Type::PartitionAware);
             if was_unreachable && !partition_aware {
                 shutdown.insert(task.framework_id.clone());
                 continue;
@@ -101,10 +121,27 @@ impl MasterActor {
         });
         let _ = tx.try_send(registered);
         tracing::info!(agent = %id, hostname = %info.hostname, resources = %total, "agent registered");
-        for framework_id in shutdown {
+        let committed = self
+            .registry
+            .put_agent(&info, AgentStanding::Admitted, None);
+        for framework_id in shutdown.iter().cloned() {
             let mut event = agent_event(agent_event::Type::ShutdownFramework);
             event.shutdown_framework = Some(agent_event::ShutdownFramework { framework_id });
             let _ = tx.try_send(event);
+        }
+        let executors = register
+            .executors
+            .into_iter()
+            .filter_map(|e| {
+                let framework_id = e.framework_id.clone()?;
+                (!shutdown.contains(&framework_id))
+                    .then(|| ((framework_id, e.executor_id.clone()), e))
+            })
+            .collect();
+        if reregistering {
+            self.metrics.agent_reregistrations += 1;
+        } else {
+            self.metrics.agent_registrations += 1;
         }
         self.agents.insert(
             id,
@@ -115,11 +152,15 @@ impl MasterActor {
                 events: Some(tx),
                 last_seen: tokio::time::Instant::now(),
                 unreachable: false,
+                executors,
+                registered_time,
+                reregistered_time: reregistering.then(unix_now),
             },
         );
         Ok(AgentSubscription {
             stream_id,
             events: rx,
+            committed,
         })
     }
 
@@ -172,6 +213,7 @@ impl MasterActor {
         status.agent_id = Some(agent_id.clone());
         let framework_id = update.framework_id;
         let mut released = None;
+        self.metrics.valid_status_updates += 1;
         if let Some(framework) = self.frameworks.get_mut(&framework_id) {
             if let Some(task) = framework.tasks.get_mut(&status.task_id) {
                 let was_terminal = is_terminal(task.state);
@@ -179,6 +221,7 @@ impl MasterActor {
                 task.statuses = vec![status.clone()];
                 if is_terminal(status.state) && !was_terminal {
                     released = Resources::from_resources(task.resources.clone()).ok();
+                    *self.metrics.terminal.entry(status.state).or_default() += 1;
                 }
             }
         }
@@ -258,12 +301,93 @@ impl MasterActor {
         tracing::warn!(agent = %id, "agent unreachable");
         if let Some(agent) = self.agents.get_mut(id) {
             agent.unreachable = true;
+            let _ =
+                self.registry
+                    .put_agent(&agent.info, AgentStanding::Unreachable, Some(unix_now()));
         }
         self.disconnect_agent(id);
-        let message = format!("Agent {id} is unreachable");
+        self.agent_failed(
+            id,
+            TaskState::TaskUnreachable,
+            &format!("Agent {id} is unreachable"),
+        );
+    }
+
+    /// Agents of the registry that did not re-register within
+    /// `--agent_reregister_timeout` of the master's start: unreachable.
+    /// The master never knew their tasks, so no task updates are sent;
+    /// reconciliation answers for them.
+    pub(crate) fn expire_recovered_agents(&mut self) {
+        let expired = std::mem::take(&mut self.recovered_agents);
+        tracing::warn!(
+            agents = expired.len(),
+            "agents did not re-register within --agent_reregister_timeout; marking them unreachable"
+        );
+        let now = tokio::time::Instant::now();
+        for (id, info) in expired {
+            let _ = self
+                .registry
+                .put_agent(&info, AgentStanding::Unreachable, Some(unix_now()));
+            let total = Resources::from_resources(info.resources.clone()).unwrap_or_default();
+            self.agents.insert(
+                id,
+                Agent {
+                    info,
+                    total,
+                    stream_id: None,
+                    events: None,
+                    last_seen: now,
+                    unreachable: true,
+                    executors: BTreeMap::new(),
+                    registered_time: unix_now(),
+                    reregistered_time: None,
+                },
+            );
+        }
+    }
+
+    /// MARK_AGENT_GONE: the agent's tasks become TASK_GONE_BY_OPERATOR
+    /// (TASK_LOST for frameworks not PARTITION_AWARE), its stream ends and
+    /// it may never register again.
+    pub(crate) fn mark_gone(&mut self, id: &AgentId) -> Result<(), CallError> {
+        if self.gone_agents.contains_key(id) {
+            return Ok(());
+        }
+        let info = match (self.agents.get(id), self.recovered_agents.get(id)) {
+            (Some(agent), _) => agent.info.clone(),
+            (None, Some(info)) => info.clone(),
+            (None, None) => {
+                return Err(CallError::NotFound(format!("Agent {id} is unknown")));
+            }
+        };
+        tracing::warn!(agent = %id, "agent marked gone by the operator");
+        let since = unix_now();
+        let _ = self
+            .registry
+            .put_agent(&info, AgentStanding::Gone, Some(since));
+        self.gone_agents.insert(id.clone(), since);
+        self.recovered_agents.remove(id);
+        let mut error = agent_event(agent_event::Type::Error);
+        error.error = Some(format!("Agent {id} has been marked gone by an operator"));
+        self.send_agent(id, error);
+        self.disconnect_agent(id);
+        self.agent_failed(
+            id,
+            TaskState::TaskGoneByOperator,
+            &format!("Agent {id} has been marked gone"),
+        );
+        self.agents.remove(id);
+        self.metrics.agent_removals += 1;
+        Ok(())
+    }
+
+    /// The agent's non-terminal tasks become `aware` (TASK_LOST for
+    /// frameworks that are not PARTITION_AWARE) and every framework hears
+    /// of the agent's FAILURE.
+    fn agent_failed(&mut self, id: &AgentId, aware: TaskState, message: &str) {
         let framework_ids: Vec<FrameworkId> = self.frameworks.keys().cloned().collect();
         for framework_id in framework_ids {
-            let state = self.lost_or(&framework_id, TaskState::TaskUnreachable);
+            let state = self.lost_or(&framework_id, aware);
             let tasks: Vec<mesos_proto::v1::Task> = self
                 .frameworks
                 .get_mut(&framework_id)
@@ -295,12 +419,21 @@ impl MasterActor {
                     &info,
                     state,
                     mesos_proto::v1::task_status::Reason::AgentRemoved,
-                    &message,
+                    message,
                 );
             }
+            if is_terminal(state as i32) {
+                *self.metrics.terminal.entry(state as i32).or_default() += tasks.len() as u64;
+            }
+            let limit = self.config.max_completed_tasks_per_framework;
             if let Some(f) = self.frameworks.get_mut(&framework_id) {
-                // Lost tasks are terminal and need no acknowledgement.
-                f.tasks.retain(|_, t| t.state != TaskState::TaskLost as i32);
+                // Lost and gone tasks are terminal and need no
+                // acknowledgement: they go to the history.
+                for task in tasks.into_iter().filter(|t| is_terminal(t.state)) {
+                    if let Some(task) = f.tasks.remove(&task.task_id) {
+                        f.complete(task, limit);
+                    }
+                }
             }
             self.send(
                 &framework_id,

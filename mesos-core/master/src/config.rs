@@ -1,8 +1,11 @@
 //! The master's settings, named after Mesos' master flags.
 
 use crate::allocator::AllocatorConfig;
+use mesos_state::AnyStore;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The Mesos version this master speaks and reports (`/version`,
@@ -35,8 +38,40 @@ pub struct MasterConfig {
     pub event_queue: usize,
     /// The allocator's settings.
     pub allocator: AllocatorConfig,
-    /// `--weights`: role weights (default 1 each).
+    /// `--weights`: role weights (default 1 each). Weights in the
+    /// registry (set by UPDATE_WEIGHTS) take precedence, as in Mesos.
     pub weights: BTreeMap<String, f64>,
+    /// `--max_completed_frameworks`: removed frameworks kept for the state
+    /// endpoints (Mesos: 50).
+    pub max_completed_frameworks: usize,
+    /// `--max_completed_tasks_per_framework`: terminal tasks kept per
+    /// framework for the state endpoints (Mesos: 1000).
+    pub max_completed_tasks_per_framework: usize,
+    /// `--offer_timeout`: how long an offer may stay outstanding before it
+    /// is rescinded (Mesos: none).
+    pub offer_timeout: Option<Duration>,
+    /// `--registry`: where the registry lives.
+    pub registry: RegistryConfig,
+    /// `--agent_reregister_timeout`: after a restart, how long agents of
+    /// the registry have to re-register before they are marked
+    /// unreachable (Mesos: 10 minutes).
+    pub agent_reregister_timeout: Duration,
+}
+
+/// `--registry`: where the master keeps what must survive it.
+#[derive(Debug, Clone, Default)]
+pub enum RegistryConfig {
+    /// `in_memory`: lost when the master stops (tests, throwaway clusters).
+    #[default]
+    InMemory,
+    /// `local`: a file under `--work_dir` (`<work_dir>/registry`).
+    Local {
+        /// `--work_dir`.
+        work_dir: PathBuf,
+    },
+    /// A store the caller opened (shared by masters in one process in
+    /// tests, or a backend this crate does not open itself).
+    Store(Arc<AnyStore>),
 }
 
 impl Default for MasterConfig {
@@ -53,6 +88,11 @@ impl Default for MasterConfig {
             event_queue: 16 * 1024,
             allocator: AllocatorConfig::default(),
             weights: BTreeMap::new(),
+            max_completed_frameworks: 50,
+            max_completed_tasks_per_framework: 1000,
+            offer_timeout: None,
+            registry: RegistryConfig::InMemory,
+            agent_reregister_timeout: Duration::from_secs(600),
         }
     }
 }

@@ -11,7 +11,7 @@
 //! offers and tasks come next.
 //!
 //! ```no_run
-//! # async fn run() -> std::io::Result<()> {
+//! # async fn run() -> Result<(), mesos_master::StartError> {
 //! let master = mesos_master::Master::start(mesos_master::MasterConfig::default()).await?;
 //! println!("master at http://{}", master.addr());
 //! master.stopped().await;
@@ -24,12 +24,33 @@ pub mod allocator;
 mod config;
 mod http;
 mod offers;
+mod operator;
+mod registry;
 mod scheduler;
 
-pub use config::{MESOS_VERSION, MasterConfig};
+pub use config::{MESOS_VERSION, MasterConfig, RegistryConfig};
+pub use registry::RegistryError;
 
+use mesos_state::{AnyStore, FileStore, MemoryStore};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use tokio::sync::mpsc;
+
+/// Why a master could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The registry could not be opened or read.
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+}
 use tokio::task::JoinHandle;
 
 /// A running master: its HTTP server and its actor.
@@ -38,16 +59,36 @@ pub struct Master {
     addr: SocketAddr,
     server: JoinHandle<()>,
     actor: JoinHandle<()>,
+    halted: bool,
 }
 
 impl Master {
-    /// Binds `config.ip:config.port` and starts serving.
-    pub async fn start(config: MasterConfig) -> std::io::Result<Master> {
-        let listener = tokio::net::TcpListener::bind((config.ip, config.port)).await?;
-        let addr = listener.local_addr()?;
+    /// Opens and recovers the registry, binds `config.ip:config.port` and
+    /// starts serving.
+    pub async fn start(config: MasterConfig) -> Result<Master, StartError> {
+        let store = match &config.registry {
+            RegistryConfig::InMemory => Arc::new(AnyStore::Memory(MemoryStore::new())),
+            RegistryConfig::Local { work_dir } => Arc::new(AnyStore::File(
+                FileStore::open(work_dir.join("registry")).map_err(RegistryError::from)?,
+            )),
+            RegistryConfig::Store(store) => Arc::clone(store),
+        };
+        let recovered = registry::recover(&store).await?;
+        let listener = tokio::net::TcpListener::bind((config.ip, config.port))
+            .await
+            .map_err(|e| StartError::Bind {
+                addr: SocketAddr::new(config.ip, config.port),
+                source: e,
+            })?;
+        let addr = listener.local_addr().map_err(|e| StartError::Bind {
+            addr: SocketAddr::new(config.ip, config.port),
+            source: e,
+        })?;
         let (commands, rx) = mpsc::channel(1024);
         let max_body = config.max_request_body;
-        let actor = tokio::spawn(actor::MasterActor::new(config, addr).run(rx));
+        let registry = registry::Registry::start(store);
+        let actor =
+            tokio::spawn(actor::MasterActor::new(config, addr, registry, recovered).run(rx));
         let app = http::router(http::Http { commands }, max_body);
         let server = tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
@@ -59,6 +100,7 @@ impl Master {
             addr,
             server,
             actor,
+            halted: false,
         })
     }
 
@@ -75,10 +117,20 @@ impl Master {
 
     /// Stops the master: the server first, then the actor, so every open
     /// stream ends.
-    pub async fn stop(self) {
+    pub async fn stop(mut self) {
+        self.halt().await;
+    }
+
+    /// Stops the master in place (as [`Master::stop`]), for holders that
+    /// cannot give it up, such as a test cluster restarting its master.
+    pub async fn halt(&mut self) {
+        if self.halted {
+            return;
+        }
+        self.halted = true;
         self.server.abort();
-        let _ = self.server.await;
+        let _ = (&mut self.server).await;
         self.actor.abort();
-        let _ = self.actor.await;
+        let _ = (&mut self.actor).await;
     }
 }

@@ -79,7 +79,8 @@ impl MasterActor {
 
         let (tx, rx) = mpsc::channel(self.config.event_queue);
         let stream_id = uuid::Uuid::new_v4().to_string();
-        let capabilities = info.capabilities.iter().filter_map(|c| c.r#type).collect();
+        let capabilities: BTreeSet<i32> =
+            info.capabilities.iter().filter_map(|c| c.r#type).collect();
 
         // A newer subscription ends the older one (failover).
         if let Some(old) = self.frameworks.get_mut(&id) {
@@ -95,25 +96,30 @@ impl MasterActor {
             old.stream_id = Some(stream_id.clone());
             old.events = Some(tx);
             old.failover_deadline = None;
+            let now = unix_now();
+            if old.registered_time.is_none() {
+                old.registered_time = Some(now);
+            } else {
+                old.reregistered_time = Some(now);
+            }
             let options = Self::allocator_options(old);
             self.allocator.update_framework(&id, options);
             self.allocator.activate_framework(&id);
             tracing::info!(framework = %id, "framework failed over");
         } else {
-            let framework = Framework {
-                info,
-                stream_id: Some(stream_id.clone()),
-                events: Some(tx),
-                capabilities,
-                tasks: Default::default(),
-                failover_deadline: None,
-            };
+            let mut framework = Framework::new(info);
+            framework.stream_id = Some(stream_id.clone());
+            framework.events = Some(tx);
+            framework.registered_time = Some(unix_now());
             self.allocator
                 .add_framework(id.clone(), Self::allocator_options(&framework));
             tracing::info!(framework = %id, name = %framework.info.name, "framework subscribed");
             self.frameworks.insert(id.clone(), framework);
         }
 
+        if let Some(framework) = self.frameworks.get(&id) {
+            let _ = self.registry.put_framework(&framework.info, None);
+        }
         let mut subscribed = event(event::Type::Subscribed);
         subscribed.subscribed = Some(event::Subscribed {
             framework_id: id.clone(),
@@ -230,6 +236,7 @@ impl MasterActor {
                     framework.capabilities =
                         info.capabilities.iter().filter_map(|c| c.r#type).collect();
                     framework.info = info;
+                    let _ = self.registry.put_framework(&framework.info, None);
                     let options = Self::allocator_options(framework);
                     self.allocator.update_framework(&id, options);
                     self.allocator.revive(&id, &[]);
@@ -260,8 +267,10 @@ impl MasterActor {
 
     /// TEARDOWN: the framework is removed for good.
     pub(crate) fn teardown(&mut self, id: &FrameworkId) {
-        if let Some(framework) = self.frameworks.remove(id) {
-            drop(framework.events);
+        if let Some(mut framework) = self.frameworks.remove(id) {
+            framework.events = None;
+            framework.stream_id = None;
+            framework.unregistered_time = Some(unix_now());
             let agents: BTreeSet<AgentId> = framework
                 .tasks
                 .values()
@@ -279,9 +288,31 @@ impl MasterActor {
                     },
                 );
             }
+            for agent in self.agents.values_mut() {
+                agent.executors.retain(|(f, _), _| f != id);
+            }
             self.forget_offers_of(id);
             self.allocator.remove_framework(id);
             self.removed_frameworks.insert(id.clone());
+            // Its tasks are killed with it: history keeps them as such.
+            let limit = self.config.max_completed_tasks_per_framework;
+            let tasks = std::mem::take(&mut framework.tasks);
+            for (_, mut task) in tasks {
+                if !is_terminal(task.state) {
+                    task.state = TaskState::TaskKilled as i32;
+                    *self
+                        .metrics
+                        .terminal
+                        .entry(TaskState::TaskKilled as i32)
+                        .or_default() += 1;
+                }
+                framework.complete(task, limit);
+            }
+            self.completed_frameworks.push_back(framework);
+            while self.completed_frameworks.len() > self.config.max_completed_frameworks {
+                self.completed_frameworks.pop_front();
+            }
+            let _ = self.registry.remove_framework(id);
             tracing::info!(framework = %id, "framework torn down");
         }
     }
@@ -366,8 +397,11 @@ impl MasterActor {
                         .is_some_and(|s| s.uuid.as_deref() == Some(ack.uuid.as_slice()))
             });
         if terminal {
+            let limit = self.config.max_completed_tasks_per_framework;
             if let Some(f) = self.frameworks.get_mut(id) {
-                f.tasks.remove(&ack.task_id);
+                if let Some(task) = f.tasks.remove(&ack.task_id) {
+                    f.complete(task, limit);
+                }
             }
         }
         self.send_agent(

@@ -9,7 +9,7 @@
 //! changes a few times a second, not for a data path.
 
 use crate::crc::crc32;
-use crate::{Entries, Entry, Expect, StateError, Store, validate_key};
+use crate::{Entries, Entry, Expect, Op, StateError, Store, validate_key};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -126,21 +126,22 @@ impl FileStore {
         Ok(())
     }
 
-    /// Applies `change` and persists it; on a failed write the change is
-    /// undone, so memory never runs ahead of the file.
+    /// Applies `change` to the entries under `keys` and persists the
+    /// result in one write; on a failed write the change is undone, so
+    /// memory never runs ahead of the file.
     fn change<T>(
         &self,
-        key: &str,
+        keys: &[&str],
         change: impl FnOnce(&mut Entries) -> Result<T, StateError>,
     ) -> Result<T, StateError> {
         let mut guard = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        let before = guard.map.get(key).cloned();
+        let saved: Vec<(String, Option<Entry>)> = keys
+            .iter()
+            .map(|k| (k.to_string(), guard.map.get(*k).cloned()))
+            .collect();
         let out = change(&mut guard)?;
         if let Err(e) = self.persist(&guard) {
-            match before {
-                Some(entry) => guard.map.insert(key.to_string(), entry),
-                None => guard.map.remove(key),
-            };
+            guard.undo(saved);
             return Err(e);
         }
         Ok(out)
@@ -155,11 +156,17 @@ impl Store for FileStore {
     }
 
     async fn put(&self, key: &str, value: Vec<u8>, expect: Expect) -> Result<u64, StateError> {
-        self.change(key, |e| e.put(key, value, expect))
+        self.change(&[key], |e| e.put(key, value, expect))
     }
 
     async fn delete(&self, key: &str, expect: Expect) -> Result<bool, StateError> {
-        self.change(key, |e| e.delete(key, expect))
+        self.change(&[key], |e| e.delete(key, expect))
+    }
+
+    async fn apply(&self, ops: Vec<Op>) -> Result<Vec<Option<u64>>, StateError> {
+        let keys: Vec<String> = ops.iter().map(|op| op.key().to_string()).collect();
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        self.change(&keys, |e| e.apply(ops))
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<String>, StateError> {

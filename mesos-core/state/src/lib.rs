@@ -153,6 +153,127 @@ pub trait Store: Send + Sync + fmt::Debug {
 
     /// Every key that starts with `prefix`, sorted.
     fn list(&self, prefix: &str) -> impl Future<Output = Result<Vec<String>, StateError>> + Send;
+
+    /// Applies `ops` atomically, in order: all of them or none (ZooKeeper's
+    /// `multi`). Returns, per op, the new version of a put and `None` for a
+    /// delete. One durable write for the whole batch, so a writer that
+    /// batches its changes pays one sync, not one per key.
+    fn apply(
+        &self,
+        ops: Vec<Op>,
+    ) -> impl Future<Output = Result<Vec<Option<u64>>, StateError>> + Send;
+}
+
+/// One change of an atomic batch ([`Store::apply`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Op {
+    /// Writes a value, as [`Store::put`].
+    Put {
+        /// The key.
+        key: String,
+        /// The bytes.
+        value: Vec<u8>,
+        /// What the write expects to find.
+        expect: Expect,
+    },
+    /// Deletes a key, as [`Store::delete`].
+    Delete {
+        /// The key.
+        key: String,
+        /// What the delete expects to find.
+        expect: Expect,
+    },
+}
+
+impl Op {
+    /// The key the op changes.
+    pub fn key(&self) -> &str {
+        match self {
+            Op::Put { key, .. } | Op::Delete { key, .. } => key,
+        }
+    }
+}
+
+impl<S: Store> Store for std::sync::Arc<S> {
+    fn get(&self, key: &str) -> impl Future<Output = Result<Option<Entry>, StateError>> + Send {
+        (**self).get(key)
+    }
+
+    fn put(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        expect: Expect,
+    ) -> impl Future<Output = Result<u64, StateError>> + Send {
+        (**self).put(key, value, expect)
+    }
+
+    fn delete(
+        &self,
+        key: &str,
+        expect: Expect,
+    ) -> impl Future<Output = Result<bool, StateError>> + Send {
+        (**self).delete(key, expect)
+    }
+
+    fn list(&self, prefix: &str) -> impl Future<Output = Result<Vec<String>, StateError>> + Send {
+        (**self).list(prefix)
+    }
+
+    fn apply(
+        &self,
+        ops: Vec<Op>,
+    ) -> impl Future<Output = Result<Vec<Option<u64>>, StateError>> + Send {
+        (**self).apply(ops)
+    }
+}
+
+/// Any of the backends, chosen at run time (the [`Store`] trait is not
+/// object safe: its methods return `impl Future`).
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum AnyStore {
+    /// [`MemoryStore`].
+    Memory(MemoryStore),
+    /// [`FileStore`].
+    File(FileStore),
+}
+
+impl Store for AnyStore {
+    async fn get(&self, key: &str) -> Result<Option<Entry>, StateError> {
+        match self {
+            AnyStore::Memory(s) => s.get(key).await,
+            AnyStore::File(s) => s.get(key).await,
+        }
+    }
+
+    async fn put(&self, key: &str, value: Vec<u8>, expect: Expect) -> Result<u64, StateError> {
+        match self {
+            AnyStore::Memory(s) => s.put(key, value, expect).await,
+            AnyStore::File(s) => s.put(key, value, expect).await,
+        }
+    }
+
+    async fn delete(&self, key: &str, expect: Expect) -> Result<bool, StateError> {
+        match self {
+            AnyStore::Memory(s) => s.delete(key, expect).await,
+            AnyStore::File(s) => s.delete(key, expect).await,
+        }
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, StateError> {
+        match self {
+            AnyStore::Memory(s) => s.list(prefix).await,
+            AnyStore::File(s) => s.list(prefix).await,
+        }
+    }
+
+    async fn apply(&self, ops: Vec<Op>) -> Result<Vec<Option<u64>>, StateError> {
+        match self {
+            AnyStore::Memory(s) => s.apply(ops).await,
+            AnyStore::File(s) => s.apply(ops).await,
+        }
+    }
 }
 
 /// Checks a key: non-empty `/`-separated components, no NUL, bounded.
@@ -232,6 +353,41 @@ impl Entries {
             });
         }
         Ok(self.map.remove(key).is_some())
+    }
+
+    /// Applies a batch: every op or, on the first failure, none.
+    pub(crate) fn apply(&mut self, ops: Vec<Op>) -> Result<Vec<Option<u64>>, StateError> {
+        let mut undo: Vec<(String, Option<Entry>)> = Vec::with_capacity(ops.len());
+        let mut out = Vec::with_capacity(ops.len());
+        for op in ops {
+            let key = op.key().to_string();
+            let before = self.map.get(&key).cloned();
+            let done = match op {
+                Op::Put { key, value, expect } => self.put(&key, value, expect).map(Some),
+                Op::Delete { key, expect } => self.delete(&key, expect).map(|_| None),
+            };
+            match done {
+                Ok(v) => {
+                    undo.push((key, before));
+                    out.push(v);
+                }
+                Err(e) => {
+                    self.undo(undo);
+                    return Err(e);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Restores entries saved before changes, newest first.
+    pub(crate) fn undo(&mut self, saved: Vec<(String, Option<Entry>)>) {
+        for (key, before) in saved.into_iter().rev() {
+            match before {
+                Some(entry) => self.map.insert(key, entry),
+                None => self.map.remove(&key),
+            };
+        }
     }
 
     pub(crate) fn list(&self, prefix: &str) -> Vec<String> {

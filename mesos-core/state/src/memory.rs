@@ -1,6 +1,6 @@
 //! A store in memory: for tests and `--registry=in_memory`.
 
-use crate::{Entries, Entry, Expect, StateError, Store, validate_key};
+use crate::{Entries, Entry, Expect, Op, StateError, Store, validate_key};
 use std::sync::Mutex;
 
 /// A [`Store`] that forgets everything when dropped.
@@ -17,7 +17,7 @@ impl MemoryStore {
 
     fn with<T>(&self, f: impl FnOnce(&mut Entries) -> T) -> T {
         // A panic while holding the lock cannot leave the map half-written
-        // (every change is one insert or remove), so a poisoned lock is
+        // (a batch that fails is undone before the error returns), so a poisoned lock is
         // safe to use.
         let mut guard = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         f(&mut guard)
@@ -40,5 +40,9 @@ impl Store for MemoryStore {
 
     async fn list(&self, prefix: &str) -> Result<Vec<String>, StateError> {
         Ok(self.with(|e| e.list(prefix)))
+    }
+
+    async fn apply(&self, ops: Vec<Op>) -> Result<Vec<Option<u64>>, StateError> {
+        self.with(|e| e.apply(ops))
     }
 }

@@ -1,7 +1,9 @@
 //! The store contract, checked against every backend, and the file
 //! backend's durability.
 
-use mesos_state::{Expect, FileStore, MAX_VALUE_SIZE, MemoryStore, StateError, Store};
+use mesos_state::{
+    AnyStore, Expect, FileStore, MAX_VALUE_SIZE, MemoryStore, Op, StateError, Store,
+};
 use std::future::Future;
 use std::path::PathBuf;
 
@@ -108,11 +110,58 @@ async fn contract(store: &impl Store) {
         .unwrap_err();
     assert!(matches!(err, StateError::TooLarge { .. }), "{err}");
     assert!(store.get("big").await.unwrap().is_none());
+
+    // A batch applies in order, all or nothing.
+    let put = |key: &str, value: &[u8], expect| Op::Put {
+        key: key.into(),
+        value: value.to_vec(),
+        expect,
+    };
+    let done = store
+        .apply(vec![
+            put("batch/x", b"1", Expect::Absent),
+            put("batch/x", b"2", Expect::Version(1)),
+            put("batch/y", b"y", Expect::Any),
+            Op::Delete {
+                key: "ab".into(),
+                expect: Expect::Any,
+            },
+        ])
+        .await
+        .unwrap();
+    assert_eq!(done, [Some(1), Some(2), Some(1), None]);
+    assert_eq!(store.get("batch/x").await.unwrap().unwrap().value, b"2");
+    assert!(store.get("ab").await.unwrap().is_none());
+    let before: Vec<_> = store.list("").await.unwrap();
+    let err = store
+        .apply(vec![
+            put("batch/x", b"3", Expect::Version(2)),
+            Op::Delete {
+                key: "batch/y".into(),
+                expect: Expect::Any,
+            },
+            put("batch/z", b"z", Expect::Absent),
+            put("batch/y", b"late", Expect::Version(7)),
+        ])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StateError::Conflict { key, .. } if key == "batch/y"),
+        "{err}"
+    );
+    // Nothing of the failed batch is visible.
+    assert_eq!(store.list("").await.unwrap(), before);
+    let x = store.get("batch/x").await.unwrap().unwrap();
+    assert_eq!((x.value.as_slice(), x.version), (&b"2"[..], 2));
+    assert_eq!(store.get("batch/y").await.unwrap().unwrap().value, b"y");
 }
 
 #[test]
 fn memory_store_keeps_the_contract() {
     block_on(contract(&MemoryStore::new()));
+    block_on(contract(&std::sync::Arc::new(AnyStore::Memory(
+        MemoryStore::new(),
+    ))));
 }
 
 #[test]

@@ -12,7 +12,7 @@ use mesos_proto::agent_protocol::{
 use mesos_proto::prost::Message;
 use mesos_proto::resources::{Resources, parse_attributes};
 use mesos_proto::v1::{
-    AgentId, AgentInfo, FrameworkId, TaskId, TaskState, TaskStatus, task_status,
+    AgentId, AgentInfo, FrameworkId, Task, TaskId, TaskInfo, TaskState, TaskStatus, task_status,
 };
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
@@ -83,12 +83,63 @@ pub struct SimulatedAgent {
     task: tokio::task::JoinHandle<()>,
 }
 
+/// REGISTER (with `info.id` set: re-register, carrying `tasks`); returns
+/// the stream id, the event stream and the agent's id.
+async fn register(
+    client: &TestClient,
+    url: &str,
+    info: &AgentInfo,
+    resources: &Resources,
+    tasks: Vec<Task>,
+) -> Result<(String, RecordStream, AgentId), TestkitError> {
+    let register = AgentCall {
+        r#type: agent_call::Type::Register as i32,
+        register: Some(agent_call::Register {
+            protocol_version: PROTOCOL_VERSION,
+            agent_info: info.clone(),
+            resources: resources.clone().into_vec(),
+            tasks,
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let resp = client
+        .post_ok(
+            url,
+            &[("Content-Type", "application/x-protobuf")],
+            register.encode_to_vec(),
+        )
+        .await?;
+    let stream_id = resp
+        .headers()
+        .get("Mesos-Stream-Id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let mut stream = RecordStream::new(resp.into_body());
+    let first = stream
+        .next(Duration::from_secs(10))
+        .await?
+        .ok_or(TestkitError::Timeout("REGISTERED"))?;
+    let first =
+        AgentEvent::decode(first.as_slice()).map_err(|e| TestkitError::Decode(e.to_string()))?;
+    let agent_id = first
+        .registered
+        .map(|r| r.agent_id)
+        .ok_or_else(|| TestkitError::Decode("first event is not REGISTERED".into()))?;
+    Ok((stream_id, stream, agent_id))
+}
+
 struct Runner {
     client: TestClient,
     url: String,
     stream_id: String,
     agent_id: AgentId,
+    info: AgentInfo,
+    resources: Resources,
     script: TaskScript,
+    /// What each launched task is, for re-registration.
+    launched: BTreeMap<TaskId, Task>,
     shared: Arc<Mutex<Shared>>,
     /// Per task: updates in order, the head awaiting acknowledgement.
     queues: BTreeMap<TaskId, (FrameworkId, VecDeque<TaskStatus>)>,
@@ -96,7 +147,9 @@ struct Runner {
 }
 
 impl SimulatedAgent {
-    /// Registers with the master at `master` and starts serving.
+    /// Registers with the master at `master` and starts serving. When the
+    /// master goes away the agent re-registers (with its id and its live
+    /// tasks) until one answers, as a real agent does.
     pub async fn start(
         master: SocketAddr,
         spec: AgentSpec,
@@ -109,44 +162,13 @@ impl SimulatedAgent {
             .map_err(|e| TestkitError::Decode(format!("{e}")))?;
         let attributes =
             parse_attributes(&spec.attributes).map_err(|e| TestkitError::Decode(format!("{e}")))?;
-        let register = AgentCall {
-            r#type: agent_call::Type::Register as i32,
-            register: Some(agent_call::Register {
-                protocol_version: PROTOCOL_VERSION,
-                agent_info: AgentInfo {
-                    hostname: spec.hostname.clone(),
-                    attributes,
-                    ..Default::default()
-                },
-                resources: resources.into_vec(),
-                ..Default::default()
-            }),
+        let info = AgentInfo {
+            hostname: spec.hostname.clone(),
+            attributes,
             ..Default::default()
         };
-        let resp = client
-            .post_ok(
-                &url,
-                &[("Content-Type", "application/x-protobuf")],
-                register.encode_to_vec(),
-            )
-            .await?;
-        let stream_id = resp
-            .headers()
-            .get("Mesos-Stream-Id")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string();
-        let mut stream = RecordStream::new(resp.into_body());
-        let first = stream
-            .next(Duration::from_secs(10))
-            .await?
-            .ok_or(TestkitError::Timeout("REGISTERED"))?;
-        let first = AgentEvent::decode(first.as_slice())
-            .map_err(|e| TestkitError::Decode(e.to_string()))?;
-        let agent_id = first
-            .registered
-            .map(|r| r.agent_id)
-            .ok_or_else(|| TestkitError::Decode("first event is not REGISTERED".into()))?;
+        let (stream_id, stream, agent_id) =
+            register(&client, &url, &info, &resources, Vec::new()).await?;
         let shared = Arc::new(Mutex::new(Shared {
             agent_id: Some(agent_id.clone()),
             ..Default::default()
@@ -157,9 +179,12 @@ impl SimulatedAgent {
             url,
             stream_id,
             agent_id,
+            info,
+            resources,
             script: spec.script,
             shared: Arc::clone(&shared),
             queues: BTreeMap::new(),
+            launched: BTreeMap::new(),
             timers,
         };
         let task = tokio::spawn(runner.run(stream, timer_rx, spec.retry));
@@ -209,7 +234,13 @@ impl Runner {
                             self.on_event(event).await;
                         }
                     }
-                    _ => break,
+                    _ => match self.reregister().await {
+                        Some(next) => {
+                            stream = next;
+                            self.resend_heads().await;
+                        }
+                        None => break,
+                    },
                 },
                 Some((framework_id, task_id, state)) = timers.recv() => {
                     self.enqueue(framework_id, task_id, state).await;
@@ -222,11 +253,46 @@ impl Runner {
         }
     }
 
+    /// The master is gone: registers again, with backoff, until a master
+    /// answers (`None` if it refuses the agent for good).
+    async fn reregister(&mut self) -> Option<RecordStream> {
+        let mut info = self.info.clone();
+        info.id = Some(self.agent_id.clone());
+        let mut backoff = Duration::from_millis(50);
+        loop {
+            let tasks: Vec<Task> = {
+                let shared = self.shared.lock().unwrap_or_else(|p| p.into_inner());
+                self.launched
+                    .values()
+                    .filter_map(|t| {
+                        let sim = shared.tasks.get(&t.task_id)?;
+                        Some(Task {
+                            state: sim.state as i32,
+                            ..t.clone()
+                        })
+                    })
+                    .collect()
+            };
+            match register(&self.client, &self.url, &info, &self.resources, tasks).await {
+                Ok((stream_id, stream, _)) => {
+                    self.stream_id = stream_id;
+                    return Some(stream);
+                }
+                Err(TestkitError::Status { status: 403, .. }) => return None,
+                Err(_) => {
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(1));
+                }
+            }
+        }
+    }
+
     async fn on_event(&mut self, event: AgentEvent) {
         match agent_event::Type::try_from(event.r#type) {
             Ok(agent_event::Type::RunTask) => {
                 let Some(run) = event.run_task else { return };
                 let framework_id = run.framework_info.id.clone().unwrap_or_default();
+                self.remember(&framework_id, &run.task);
                 self.launch(framework_id, run.task.task_id).await;
             }
             Ok(agent_event::Type::RunTaskGroup) => {
@@ -235,6 +301,7 @@ impl Runner {
                 };
                 let framework_id = run.framework_info.id.clone().unwrap_or_default();
                 for task in run.task_group.tasks {
+                    self.remember(&framework_id, &task);
                     self.launch(framework_id.clone(), task.task_id).await;
                 }
             }
@@ -271,6 +338,21 @@ impl Runner {
             }
             _ => {}
         }
+    }
+
+    fn remember(&mut self, framework_id: &FrameworkId, task: &TaskInfo) {
+        self.launched.insert(
+            task.task_id.clone(),
+            Task {
+                name: task.name.clone(),
+                task_id: task.task_id.clone(),
+                framework_id: framework_id.clone(),
+                agent_id: self.agent_id.clone(),
+                resources: task.resources.clone(),
+                executor_id: task.executor.as_ref().map(|e| e.executor_id.clone()),
+                ..Default::default()
+            },
+        );
     }
 
     async fn launch(&mut self, framework_id: FrameworkId, task_id: TaskId) {

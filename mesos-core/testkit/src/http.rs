@@ -71,6 +71,38 @@ impl TestClient {
             .map_err(|e| TestkitError::Http(e.to_string()))
     }
 
+    /// Makes an operator API call (`POST /api/v1`, protobuf) on the master
+    /// at `master`: its response, or `None` for a bare 200.
+    pub async fn operator(
+        &self,
+        master: std::net::SocketAddr,
+        call: &mesos_proto::v1::master::Call,
+    ) -> Result<Option<mesos_proto::v1::master::Response>, TestkitError> {
+        use mesos_proto::prost::Message;
+        let resp = self
+            .post_ok(
+                &format!("http://{master}/api/v1"),
+                &[
+                    ("Content-Type", "application/x-protobuf"),
+                    ("Accept", "application/x-protobuf"),
+                ],
+                call.encode_to_vec(),
+            )
+            .await?;
+        let body = resp
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| TestkitError::Http(e.to_string()))?
+            .to_bytes();
+        if body.is_empty() {
+            return Ok(None);
+        }
+        mesos_proto::v1::master::Response::decode(body.as_ref())
+            .map(Some)
+            .map_err(|e| TestkitError::Decode(e.to_string()))
+    }
+
     /// POSTs and requires a 2xx answer.
     pub async fn post_ok(
         &self,

@@ -58,4 +58,21 @@ impl Cluster {
     pub fn addr(&self) -> SocketAddr {
         self.master.addr()
     }
+
+    /// Stops the master and starts a new one on the same address with
+    /// `config` (give it the old one's registry to see it recover). The
+    /// agents re-register by themselves.
+    pub async fn restart_master(&mut self, config: MasterConfig) -> Result<(), TestkitError> {
+        let addr = self.master.addr();
+        self.master.halt().await;
+        let config = MasterConfig {
+            ip: addr.ip(),
+            port: addr.port(),
+            ..config
+        };
+        self.master = Master::start(config)
+            .await
+            .map_err(|e| TestkitError::Http(e.to_string()))?;
+        Ok(())
+    }
 }

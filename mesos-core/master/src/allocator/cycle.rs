@@ -5,7 +5,7 @@
 //! change, a blocked agent is re-judged against those frameworks only.
 
 use super::sorter::DrfSorter;
-use super::{Allocation, Allocator, Blocked, Choice, RoleOffer, TARGETED_LIMIT, filter_key};
+use super::{Allocation, Allocator, Blocked, Choice, RoleOffer, TARGETED_LIMIT, filter_key, quota};
 use mesos_proto::resources::Resources;
 use mesos_proto::v1::FrameworkId;
 use std::collections::{BTreeMap, HashMap};
@@ -128,6 +128,80 @@ impl Allocator {
         Some(true)
     }
 
+    /// Records an offer of `offerable` on agent `ai` to framework `fw` in
+    /// `role`, into `out`.
+    fn commit(
+        &mut self,
+        ai: usize,
+        fw: u32,
+        role: &str,
+        offerable: &Resources,
+        out: &mut BTreeMap<(u32, usize), Resources>,
+    ) {
+        let allocated = offerable.allocate(role);
+        let agent = &mut self.agents[ai];
+        agent.used += offerable;
+        *agent.allocated.entry(fw).or_default() += &allocated;
+        agent.epoch += 1;
+        let key = self.frameworks[fw as usize]
+            .as_ref()
+            .map(|f| f.id.clone())
+            .unwrap_or_default();
+        self.track_allocation(&key, &allocated);
+        *out.entry((fw, ai)).or_default() += &allocated;
+    }
+
+    /// The role's frameworks' indices, fairest claim first.
+    fn framework_order(&self, role: &str) -> Vec<u32> {
+        self.framework_sorters
+            .get(role)
+            .map(DrfSorter::sort)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|id| self.framework_index.get(id.as_str()).copied())
+            .collect()
+    }
+
+    /// Stage one: roles with unmet guarantees, in DRF order, are offered
+    /// what they lack of each guaranteed resource (and whatever else the
+    /// agent has for them), within their limits.
+    fn allocate_guarantees(
+        &mut self,
+        order: &[usize],
+        now: Duration,
+        out: &mut BTreeMap<(u32, usize), Resources>,
+    ) {
+        for &ai in order {
+            let roles: Vec<String> = self
+                .roles
+                .sort()
+                .into_iter()
+                .filter(|r| self.quotas.get(r).is_some_and(|q| !q.guarantees.is_empty()))
+                .collect();
+            for role in roles {
+                let lack = self.unsatisfied(&role);
+                if lack.is_empty() {
+                    continue;
+                }
+                let mut caps = lack.clone();
+                quota::merge_min(&mut caps, &self.limit_room(&role));
+                let agent = &self.agents[ai];
+                let offerable = (&agent.total - &agent.used)
+                    .allocatable_to(&role)
+                    .cap_scalars(&caps);
+                if !quota::holds_any(&offerable, &lack) || !self.allocatable(&offerable) {
+                    continue;
+                }
+                let fw_order = self.framework_order(&role);
+                let mut until = Duration::MAX;
+                if let Some(choice) = self.choose(ai, &role, &fw_order, &offerable, now, &mut until)
+                {
+                    self.commit(ai, choice.framework, &role, &choice.offerable, out);
+                }
+            }
+        }
+    }
+
     /// One allocation cycle at time `now`: what to offer to whom.
     pub fn allocate(&mut self, now: Duration) -> Vec<Allocation> {
         let mut out: BTreeMap<(u32, usize), Resources> = BTreeMap::new();
@@ -140,9 +214,19 @@ impl Allocator {
             order.swap(i, j);
         }
 
+        // With quota, memos are not trusted: an agent's offerability then
+        // also depends on other agents (headroom) and on allocations
+        // elsewhere (limits).
+        let quota = !self.quotas.is_empty();
+        let mut spare = None;
+        if quota {
+            self.allocate_guarantees(&order, now, &mut out);
+            spare = Some(self.spare_headroom());
+        }
+
         for ai in order {
             let agent = &self.agents[ai];
-            if let Some(b) = agent.blocked {
+            if let Some(b) = agent.blocked.filter(|_| !quota) {
                 if b.epoch == agent.epoch && now < b.until {
                     if b.frameworks_epoch == self.frameworks_epoch {
                         continue;
@@ -165,19 +249,16 @@ impl Allocator {
             if self.allocatable(&available) {
                 let roles = role_order.get_or_insert_with(|| self.roles.sort()).clone();
                 for role in roles {
-                    let offerable_role = available.allocatable_to(&role);
+                    let mut offerable_role = available.allocatable_to(&role);
+                    if quota {
+                        offerable_role = self.fair_cap(&role, offerable_role, spare.as_ref());
+                    }
                     if !self.allocatable(&offerable_role) {
                         continue;
                     }
-                    let fw_order = framework_orders.entry(role.clone()).or_insert_with(|| {
-                        self.framework_sorters
-                            .get(&role)
-                            .map(DrfSorter::sort)
-                            .unwrap_or_default()
-                            .iter()
-                            .filter_map(|id| self.framework_index.get(id.as_str()).copied())
-                            .collect()
-                    });
+                    let fw_order = framework_orders
+                        .entry(role.clone())
+                        .or_insert_with(|| self.framework_order(&role));
                     let choice = self.choose(ai, &role, fw_order, &offerable_role, now, &mut until);
                     let Some(Choice {
                         framework,
@@ -186,19 +267,12 @@ impl Allocator {
                     else {
                         continue;
                     };
-                    let allocated = offerable.allocate(&role);
-                    let agent = &mut self.agents[ai];
-                    agent.used += &offerable;
-                    *agent.allocated.entry(framework).or_default() += &allocated;
-                    agent.epoch += 1;
+                    self.commit(ai, framework, &role, &offerable, &mut out);
+                    if let Some(spare) = spare.as_mut() {
+                        quota::spend(spare, &offerable);
+                    }
                     available -= &offerable;
                     offered = true;
-                    let key = self.frameworks[framework as usize]
-                        .as_ref()
-                        .map(|f| f.id.clone())
-                        .unwrap_or_default();
-                    self.track_allocation(&key, &allocated);
-                    *out.entry((framework, ai)).or_default() += &allocated;
                     role_order = None;
                     framework_orders.remove(&role);
                     if available.is_empty() {

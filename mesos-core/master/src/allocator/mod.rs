@@ -36,7 +36,10 @@
 
 mod cycle;
 pub mod filters;
+mod quota;
 pub mod sorter;
+
+pub use quota::Quota;
 
 use filters::OfferFilter;
 use mesos_proto::resources::{Resources, Scalar};
@@ -192,6 +195,8 @@ pub struct Allocator {
     roles: DrfSorter,
     /// Frameworks within each role.
     framework_sorters: BTreeMap<String, DrfSorter>,
+    /// Quota by role.
+    quotas: BTreeMap<String, Quota>,
     total: Quantities,
     /// Bumped whenever a framework change could unblock an agent.
     frameworks_epoch: u64,
@@ -248,6 +253,7 @@ impl Allocator {
             role_index: HashMap::new(),
             roles: DrfSorter::new(),
             framework_sorters: BTreeMap::new(),
+            quotas: BTreeMap::new(),
             total: Quantities::new(),
             frameworks_epoch: 0,
             changes: VecDeque::new(),

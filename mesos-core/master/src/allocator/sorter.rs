@@ -180,6 +180,14 @@ impl DrfSorter {
             .unwrap_or_default()
     }
 
+    /// What a client and its whole subtree hold (a role with its
+    /// subroles: what quota counts as the role's consumption).
+    pub fn subtree_allocation(&self, path: &str) -> Quantities {
+        let mut q = Quantities::new();
+        self.subtree(path, &mut q);
+        q
+    }
+
     fn subtree(&self, path: &str, into: &mut Quantities) {
         if let Some(node) = self.nodes.get(path) {
             add_into(into, &node.own);

@@ -407,3 +407,85 @@ fn blocked_agents_are_judged_right_after_the_change_log_overflows() {
     assert_eq!(offers.len(), 2);
     assert!(offers.iter().all(|o| o.framework_id.as_str() == "f2"));
 }
+
+fn cpus_for(offers: &[Allocation], framework: &str) -> f64 {
+    offers
+        .iter()
+        .filter(|o| o.framework_id.as_str() == framework)
+        .filter_map(|o| o.resources.cpus())
+        .sum()
+}
+
+#[test]
+fn a_quota_guarantee_is_met_before_fair_share() {
+    let mut a = cluster(10, "cpus:1;mem:1024");
+    a.set_quota("q", Quota::parse("cpus:6", "").unwrap());
+    a.add_framework(fw("fair"), FrameworkOptions::with_roles(["a"]));
+    a.add_framework(fw("quota"), FrameworkOptions::with_roles(["q"]));
+    let offers = a.allocate(secs(0));
+    // Without quota DRF would split 5:5.
+    assert_eq!(cpus_for(&offers, "quota"), 6.0);
+    assert_eq!(cpus_for(&offers, "fair"), 4.0);
+}
+
+#[test]
+fn headroom_for_an_unmet_guarantee_is_held_back_from_fair_share() {
+    let mut a = cluster(10, "cpus:1;mem:1024");
+    a.set_quota("q", Quota::parse("cpus:6", "").unwrap());
+    a.add_framework(fw("quota"), FrameworkOptions::with_roles(["q"]));
+    let offers = a.allocate(secs(0));
+    // Its guarantee first, then (alone) the rest by fair share.
+    assert_eq!(cpus_for(&offers, "quota"), 10.0);
+    // The quota framework declines everything for a long time.
+    for o in &offers {
+        a.recover_resources(
+            &o.framework_id,
+            &o.agent_id,
+            &o.resources,
+            Some(secs(600)),
+            secs(0),
+        );
+    }
+    a.add_framework(fw("fair"), FrameworkOptions::with_roles(["a"]));
+    let offers = a.allocate(secs(1));
+    // 10 cpus free, 6 held for the guarantee: only 4 go to fair share.
+    assert_eq!(cpus_for(&offers, "fair"), 4.0);
+    assert_eq!(cpus_for(&offers, "quota"), 0.0);
+    // Once the guarantee no longer matters, the rest is offered.
+    a.set_quota("q", Quota::default());
+    let offers = a.allocate(secs(2));
+    assert_eq!(cpus_for(&offers, "fair"), 6.0);
+}
+
+#[test]
+fn a_limit_caps_a_role_and_cuts_offers_to_fit() {
+    let mut a = cluster(5, "cpus:1;mem:1024");
+    a.set_quota("l", Quota::parse("", "cpus:2.5").unwrap());
+    a.add_framework(fw("f"), FrameworkOptions::with_roles(["l"]));
+    let offers = a.allocate(secs(0));
+    assert_eq!(cpus_for(&offers, "f"), 2.5);
+    assert_eq!(a.consumed("l").get("cpus").map(|s| s.to_f64()), Some(2.5));
+    // Still capped in later cycles.
+    assert!(cpus_for(&a.allocate(secs(1)), "f") == 0.0);
+}
+
+#[test]
+fn a_parent_limit_caps_its_subroles_together() {
+    let mut a = cluster(6, "cpus:1;mem:1024");
+    a.set_quota("p", Quota::parse("", "cpus:2").unwrap());
+    a.add_framework(fw("x"), FrameworkOptions::with_roles(["p/x"]));
+    a.add_framework(fw("y"), FrameworkOptions::with_roles(["p/y"]));
+    a.add_framework(fw("other"), FrameworkOptions::with_roles(["o"]));
+    let offers = a.allocate(secs(0));
+    assert_eq!(cpus_for(&offers, "x") + cpus_for(&offers, "y"), 2.0);
+    assert_eq!(cpus_for(&offers, "other"), 4.0);
+}
+
+#[test]
+fn a_guarantee_within_a_limit_gets_no_more_than_the_limit() {
+    let mut a = cluster(4, "cpus:2;mem:1024");
+    a.set_quota("q", Quota::parse("cpus:3", "cpus:3").unwrap());
+    a.add_framework(fw("quota"), FrameworkOptions::with_roles(["q"]));
+    let offers = a.allocate(secs(0));
+    assert_eq!(cpus_for(&offers, "quota"), 3.0);
+}

@@ -62,12 +62,21 @@ pub(crate) async fn handle(
         })
         .await;
         return match registration {
-            Ok(Ok(sub)) => record_stream(
-                sub.events,
-                Message::encode_to_vec,
-                MediaType::Protobuf,
-                &sub.stream_id,
-            ),
+            Ok(Ok(sub)) => {
+                // Registered only once the registry says so.
+                if sub.committed.await.is_err() {
+                    return crate::actor::CallError::Unavailable(
+                        "The master is shutting down".into(),
+                    )
+                    .into_response();
+                }
+                record_stream(
+                    sub.events,
+                    Message::encode_to_vec,
+                    MediaType::Protobuf,
+                    &sub.stream_id,
+                )
+            }
             Ok(Err(e)) | Err(e) => e.into_response(),
         };
     }

@@ -54,6 +54,8 @@ impl IntoResponse for CallError {
         let status = match &self {
             CallError::BadRequest(_) => StatusCode::BAD_REQUEST,
             CallError::Forbidden(_) => StatusCode::FORBIDDEN,
+            CallError::NotFound(_) => StatusCode::NOT_FOUND,
+            CallError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
             CallError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         };
         error(status, self.to_string())

@@ -1,8 +1,9 @@
-//! `POST /api/v1`: the operator API. Calls not built yet are refused with
-//! a message saying so.
+//! `POST /api/v1`: the operator API. Health and version are answered here;
+//! every other call goes to the master actor. Calls not built yet are
+//! refused with 501 and a message saying so.
 
 use super::{Http, ask, error, read_call};
-use crate::actor::Command;
+use crate::actor::{CallError, Command};
 use crate::config::MESOS_VERSION;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -39,57 +40,54 @@ pub(crate) async fn handle(
                 },
             });
         }
-        Some(call::Type::GetMaster) => {
-            let (info, start_time) =
-                match ask(&http, |reply| Command::GetMasterInfo { reply }).await {
-                    Ok(answer) => answer,
-                    Err(e) => return e.into_response(),
-                };
-            out.r#type = Some(response::Type::GetMaster as i32);
-            out.get_master = Some(response::GetMaster {
-                master_info: Some(info),
-                start_time: Some(start_time),
-                elected_time: Some(start_time),
-            });
-        }
-        Some(call::Type::GetFrameworks) => {
-            let views = match ask(&http, |reply| Command::GetFrameworks { reply }).await {
-                Ok(views) => views,
-                Err(e) => return e.into_response(),
-            };
-            out.r#type = Some(response::Type::GetFrameworks as i32);
-            out.get_frameworks = Some(response::GetFrameworks {
-                frameworks: views
-                    .into_iter()
-                    .map(|v| response::get_frameworks::Framework {
-                        framework_info: v.info,
-                        active: v.active,
-                        connected: v.connected,
-                        ..Default::default()
-                    })
-                    .collect(),
-                ..Default::default()
-            });
-        }
-        Some(call::Type::GetAgents) => {
-            let agents = match ask(&http, |reply| Command::GetAgents { reply }).await {
-                Ok(agents) => agents,
-                Err(e) => return e.into_response(),
-            };
-            out.r#type = Some(response::Type::GetAgents as i32);
-            out.get_agents = Some(response::GetAgents {
-                agents,
-                ..Default::default()
-            });
-        }
-        Some(other) => {
+        Some(
+            call::Type::ReserveResources
+            | call::Type::UnreserveResources
+            | call::Type::CreateVolumes
+            | call::Type::DestroyVolumes
+            | call::Type::GrowVolume
+            | call::Type::ShrinkVolume,
+        ) => {
             return error(
-                StatusCode::BAD_REQUEST,
-                format!(
-                    "{} is not supported yet by this master",
-                    other.as_str_name()
-                ),
+                StatusCode::NOT_IMPLEMENTED,
+                "Reservations and volumes are not supported yet by this master",
             );
+        }
+        Some(
+            call::Type::GetMaintenanceStatus
+            | call::Type::GetMaintenanceSchedule
+            | call::Type::UpdateMaintenanceSchedule
+            | call::Type::StartMaintenance
+            | call::Type::StopMaintenance
+            | call::Type::DrainAgent
+            | call::Type::DeactivateAgent
+            | call::Type::ReactivateAgent,
+        ) => {
+            return error(
+                StatusCode::NOT_IMPLEMENTED,
+                "Maintenance is not supported yet by this master",
+            );
+        }
+        Some(_) => {
+            let answer = match ask(&http, |reply| Command::Operator {
+                call: Box::new(call),
+                reply,
+            })
+            .await
+            {
+                Ok(Ok(answer)) => answer,
+                Ok(Err(e)) | Err(e) => return e.into_response(),
+            };
+            if let Some(committed) = answer.committed {
+                if committed.await.is_err() {
+                    return CallError::Unavailable("The master is shutting down".into())
+                        .into_response();
+                }
+            }
+            match answer.response {
+                Some(response) => out = response,
+                None => return StatusCode::OK.into_response(),
+            }
         }
         None => return error(StatusCode::BAD_REQUEST, "Expecting 'type' to be present"),
     }

@@ -305,6 +305,38 @@ impl Resources {
         out
     }
 
+    /// These resources with each scalar named in `caps` cut down to at
+    /// most that much in total (earlier resources of a name first);
+    /// other resources are kept whole, and a scalar cut to nothing is
+    /// dropped. How quota limits and headroom shrink an offer.
+    ///
+    /// ```
+    /// use mesos_proto::resources::{Resources, Scalar};
+    /// use std::collections::BTreeMap;
+    ///
+    /// let r: Resources = "cpus:4;mem:1024;ports:[31000-31009]".parse().unwrap();
+    /// let caps = BTreeMap::from([("cpus".to_string(), Scalar::from_f64(1.5))]);
+    /// assert_eq!(r.cap_scalars(&caps).to_string(), "cpus:1.5; mem:1024; ports:[31000-31009]");
+    /// ```
+    pub fn cap_scalars(&self, caps: &BTreeMap<String, Scalar>) -> Resources {
+        let mut left = caps.clone();
+        let mut out = Resources::new();
+        for r in &self.items {
+            let mut r = r.clone();
+            if let (Some(s), Some(cap)) = (r.scalar.as_mut(), left.get_mut(&r.name)) {
+                let have = Scalar::from_f64(s.value);
+                let take = if have <= *cap { have } else { *cap };
+                *cap = cap.saturating_sub(take);
+                if take.is_zero() {
+                    continue;
+                }
+                s.value = take.to_f64();
+            }
+            out.add_normalized(r);
+        }
+        out
+    }
+
     /// The same resources allocated to `role` (sets `allocation_info`).
     pub fn allocate(&self, role: &str) -> Resources {
         self.map(|r| {

@@ -1,0 +1,337 @@
+//! The registry across a master restart: agents, frameworks and their
+//! failover deadlines, weights and quota survive it.
+
+use mesos_master::{MasterConfig, RegistryConfig};
+use mesos_proto::media::MediaType;
+use mesos_proto::resources::Resources;
+use mesos_proto::v1::master::{Call as MasterCall, call as mcall};
+use mesos_proto::v1::offer::{Operation, operation};
+use mesos_proto::v1::quota::QuotaConfig;
+use mesos_proto::v1::scheduler::call;
+use mesos_proto::v1::{
+    CommandInfo, FrameworkId, FrameworkInfo, TaskId, TaskInfo, TaskState, WeightInfo, value,
+};
+use mesos_testkit::{AgentSpec, Cluster, RawScheduler, TaskScript, TestClient};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+fn work_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("mesos-registry-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn framework(name: &str, failover_timeout: f64) -> FrameworkInfo {
+    FrameworkInfo {
+        user: "root".into(),
+        name: name.into(),
+        role: Some(name.into()),
+        failover_timeout: Some(failover_timeout),
+        ..Default::default()
+    }
+}
+
+fn agents(n: usize) -> Vec<AgentSpec> {
+    (0..n)
+        .map(|i| AgentSpec {
+            hostname: format!("agent-{i}"),
+            resources: "cpus:2;mem:2048".into(),
+            script: TaskScript::Run,
+            retry: Duration::from_millis(100),
+            ..Default::default()
+        })
+        .collect()
+}
+
+/// Launches task `id` on the framework's first offer and waits for its
+/// TASK_RUNNING (acknowledged).
+async fn launch(s: &mut RawScheduler, id: &str) {
+    let e = s.wait_for(WAIT, |e| e.offers.is_some()).await.unwrap();
+    let offer = e.offers.unwrap().offers.remove(0);
+    let mut accept = s.call_of(call::Type::Accept);
+    accept.accept = Some(call::Accept {
+        offer_ids: vec![offer.id],
+        operations: vec![Operation {
+            r#type: Some(operation::Type::Launch as i32),
+            launch: Some(operation::Launch {
+                task_infos: vec![TaskInfo {
+                    name: id.into(),
+                    task_id: TaskId::new(id),
+                    agent_id: offer.agent_id,
+                    resources: "cpus:1;mem:64".parse::<Resources>().unwrap().into_vec(),
+                    command: Some(CommandInfo {
+                        value: Some("sleep 1000".into()),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }],
+            }),
+            ..Default::default()
+        }],
+        filters: None,
+    });
+    assert_eq!(s.call(&accept).await.unwrap().0, 202);
+    let running = s
+        .wait_for(WAIT, |e| {
+            e.update
+                .as_ref()
+                .is_some_and(|u| u.status.state == TaskState::TaskRunning as i32)
+        })
+        .await
+        .unwrap();
+    let status = running.update.unwrap().status;
+    let mut ack = s.call_of(call::Type::Acknowledge);
+    ack.acknowledge = Some(call::Acknowledge {
+        agent_id: status.agent_id.unwrap(),
+        task_id: status.task_id,
+        uuid: status.uuid.unwrap(),
+    });
+    assert_eq!(s.call(&ack).await.unwrap().0, 202);
+}
+
+fn operator(ty: mcall::Type) -> MasterCall {
+    MasterCall {
+        r#type: Some(ty as i32),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn a_master_restart_keeps_the_registry_and_failover_deadlines() {
+    let dir = work_dir("restart");
+    let config = MasterConfig {
+        allocation_interval: Duration::from_millis(20),
+        registry: RegistryConfig::Local {
+            work_dir: dir.clone(),
+        },
+        agent_reregister_timeout: Duration::from_secs(3),
+        ..Default::default()
+    };
+    let mut cluster = Cluster::start(config.clone(), agents(3)).await.unwrap();
+    let client = TestClient::default();
+
+    // Weights and quota set through the operator API.
+    let mut weights = operator(mcall::Type::UpdateWeights);
+    weights.update_weights = Some(mcall::UpdateWeights {
+        weight_infos: vec![WeightInfo {
+            weight: 2.5,
+            role: Some("keeper".into()),
+        }],
+    });
+    assert!(
+        client
+            .operator(cluster.addr(), &weights)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let mut quota = operator(mcall::Type::UpdateQuota);
+    let config_q = QuotaConfig {
+        role: "keeper".into(),
+        guarantees: BTreeMap::from([("cpus".to_string(), value::Scalar { value: 1.0 })]),
+        limits: BTreeMap::from([("cpus".to_string(), value::Scalar { value: 4.0 })]),
+    };
+    quota.update_quota = Some(mcall::UpdateQuota {
+        force: None,
+        quota_configs: vec![config_q.clone()],
+    });
+    client.operator(cluster.addr(), &quota).await.unwrap();
+
+    // A framework with a long failover timeout, and one with a short one
+    // that disconnects before the restart.
+    let mut keeper = RawScheduler::subscribe(
+        cluster.addr(),
+        framework("keeper", 3600.0),
+        MediaType::Protobuf,
+    )
+    .await
+    .unwrap();
+    launch(&mut keeper, "kept").await;
+    let keeper_id = keeper.framework_id().clone();
+    let mut quitter =
+        RawScheduler::subscribe(cluster.addr(), framework("quitter", 2.0), MediaType::Json)
+            .await
+            .unwrap();
+    launch(&mut quitter, "orphan").await;
+    let quitter_id = quitter.framework_id().clone();
+    drop(quitter);
+    // The master sees the quitter go: its failover clock starts now.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let frameworks = client
+            .operator(cluster.addr(), &operator(mcall::Type::GetFrameworks))
+            .await
+            .unwrap()
+            .unwrap()
+            .get_frameworks
+            .unwrap()
+            .frameworks;
+        let quitter = frameworks
+            .iter()
+            .find(|f| f.framework_info.id.as_ref() == Some(&quitter_id))
+            .unwrap();
+        if quitter.unregistered_time.is_some() {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "quitter never disconnected");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    drop(keeper);
+    // One agent does not come back.
+    let lost = cluster.agents.pop().unwrap();
+    let lost_id = lost.agent_id();
+    let lost_had_task = !lost.tasks().is_empty();
+    lost.stop().await;
+
+    // The master is down longer than the quitter's failover timeout.
+    cluster.master.halt().await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    cluster.restart_master(config.clone()).await.unwrap();
+    let addr = cluster.addr();
+
+    // At once: the quitter is gone (its deadline passed while no master
+    // ran; Mesos would restart its clock), the keeper is known, weights and
+    // quota are in force, the missing agent is awaited.
+    let frameworks = client
+        .operator(addr, &operator(mcall::Type::GetFrameworks))
+        .await
+        .unwrap()
+        .unwrap()
+        .get_frameworks
+        .unwrap();
+    let ids =
+        |fs: &[mesos_proto::v1::master::response::get_frameworks::Framework]| -> Vec<FrameworkId> {
+            fs.iter()
+                .filter_map(|f| f.framework_info.id.clone())
+                .collect()
+        };
+    assert_eq!(ids(&frameworks.frameworks), vec![keeper_id.clone()]);
+    assert!(frameworks.frameworks[0].recovered);
+    assert_eq!(
+        ids(&frameworks.completed_frameworks),
+        vec![quitter_id.clone()]
+    );
+    let weights = client
+        .operator(addr, &operator(mcall::Type::GetWeights))
+        .await
+        .unwrap()
+        .unwrap()
+        .get_weights
+        .unwrap();
+    assert_eq!(weights.weight_infos.len(), 1);
+    assert_eq!(weights.weight_infos[0].weight, 2.5);
+    let quota = client
+        .operator(addr, &operator(mcall::Type::GetQuota))
+        .await
+        .unwrap()
+        .unwrap()
+        .get_quota
+        .unwrap();
+    assert_eq!(quota.status.configs, vec![config_q]);
+
+    // The keeper fails over to the new master with its id and finds its
+    // task running once the agents are back.
+    let mut info = framework("keeper", 3600.0);
+    info.id = Some(keeper_id.clone());
+    let mut keeper = RawScheduler::subscribe(addr, info, MediaType::Protobuf)
+        .await
+        .unwrap();
+    assert_eq!(keeper.framework_id(), &keeper_id);
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "kept task never reconciled as running"
+        );
+        let mut reconcile = keeper.call_of(call::Type::Reconcile);
+        reconcile.reconcile = Some(call::Reconcile {
+            tasks: vec![call::reconcile::Task {
+                task_id: TaskId::new("kept"),
+                agent_id: None,
+            }],
+        });
+        assert_eq!(keeper.call(&reconcile).await.unwrap().0, 202);
+        let answer = keeper
+            .wait_for(WAIT, |e| e.update.is_some())
+            .await
+            .unwrap()
+            .update
+            .unwrap()
+            .status;
+        if answer.state == TaskState::TaskRunning as i32 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // The quitter's task is shut down when its agent re-registers (unless
+    // it ran on the agent that stayed away).
+    let orphan_agent = cluster
+        .agents
+        .iter()
+        .find(|a| a.tasks().contains_key(&TaskId::new("orphan")));
+    if let Some(agent) = orphan_agent {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while agent.tasks()[&TaskId::new("orphan")].state != TaskState::TaskKilled {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "orphan never shut down"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    } else {
+        assert!(lost_had_task);
+    }
+
+    // The agent that never came back is unreachable after
+    // --agent_reregister_timeout.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let agents = client
+            .operator(addr, &operator(mcall::Type::GetAgents))
+            .await
+            .unwrap()
+            .unwrap()
+            .get_agents
+            .unwrap();
+        let awaited: Vec<_> = agents
+            .recovered_agents
+            .iter()
+            .filter_map(|a| a.id.clone())
+            .collect();
+        if awaited.is_empty() {
+            assert!(
+                agents
+                    .agents
+                    .iter()
+                    .all(|a| a.agent_info.id.as_ref() != Some(&lost_id))
+            );
+            break;
+        }
+        assert_eq!(awaited, vec![lost_id.clone()]);
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "lost agent never expired"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let metrics = client
+        .operator(addr, &operator(mcall::Type::GetMetrics))
+        .await
+        .unwrap()
+        .unwrap()
+        .get_metrics
+        .unwrap()
+        .metrics;
+    let metric = |name: &str| {
+        metrics
+            .iter()
+            .find(|m| m.name == name)
+            .and_then(|m| m.value)
+    };
+    assert_eq!(metric("master/slaves_unreachable"), Some(1.0));
+    assert_eq!(metric("master/slaves_active"), Some(2.0));
+    let _ = std::fs::remove_dir_all(dir);
+}
