@@ -87,7 +87,7 @@ pub(crate) struct AgentSubscription {
     pub(crate) events: mpsc::Receiver<AgentEvent>,
     /// Fires once the admission is in the registry: only then is the
     /// agent told it is registered.
-    pub(crate) committed: oneshot::Receiver<()>,
+    pub(crate) committed: crate::registry::Committed,
 }
 
 /// An agent the master knows.

@@ -13,7 +13,6 @@ use mesos_proto::v1::{
     AgentId, Flag, FrameworkId, Metric, Offer, Role, TaskState, TimeInfo, WeightInfo,
 };
 use std::collections::BTreeMap;
-use tokio::sync::oneshot;
 
 /// What an operator call answers: a response body (none for calls that
 /// answer a bare 200) and, for calls that change the registry, when the
@@ -21,7 +20,7 @@ use tokio::sync::oneshot;
 #[derive(Debug, Default)]
 pub(crate) struct OperatorAnswer {
     pub(crate) response: Option<Response>,
-    pub(crate) committed: Option<oneshot::Receiver<()>>,
+    pub(crate) committed: Option<crate::registry::Committed>,
 }
 
 pub(crate) fn time_info(unix_seconds: f64) -> TimeInfo {

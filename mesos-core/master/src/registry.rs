@@ -155,6 +155,19 @@ struct Change {
     done: Option<oneshot::Sender<()>>,
 }
 
+/// A queued registry change: [`Committed::wait`] returns once it is
+/// durable (false if the writer is gone). Dropping it does not cancel the
+/// change.
+#[derive(Debug)]
+pub(crate) struct Committed(oneshot::Receiver<()>);
+
+impl Committed {
+    /// Waits until the change is in the store.
+    pub(crate) async fn wait(self) -> bool {
+        self.0.await.is_ok()
+    }
+}
+
 /// The master's handle on the registry: changes go to a writer task.
 #[derive(Debug, Clone)]
 pub(crate) struct Registry {
@@ -185,13 +198,13 @@ impl Registry {
     }
 
     /// Queues `ops`; the receiver fires once they are durable.
-    fn change(&self, ops: Vec<Op>) -> oneshot::Receiver<()> {
+    fn change(&self, ops: Vec<Op>) -> Committed {
         let (tx, rx) = oneshot::channel();
         let _ = self.changes.send(Change {
             ops,
             done: Some(tx),
         });
-        rx
+        Committed(rx)
     }
 
     /// Records an agent's standing.
@@ -200,7 +213,7 @@ impl Registry {
         info: &AgentInfo,
         standing: AgentStanding,
         since: Option<f64>,
-    ) -> oneshot::Receiver<()> {
+    ) -> Committed {
         let id = info.id.clone().unwrap_or_default();
         let stored = StoredAgent {
             info: info.clone(),
@@ -215,7 +228,7 @@ impl Registry {
         &self,
         info: &FrameworkInfo,
         failover_deadline: Option<f64>,
-    ) -> oneshot::Receiver<()> {
+    ) -> Committed {
         let id = info.id.clone().unwrap_or_default();
         let stored = StoredFramework {
             info: info.clone(),
@@ -228,12 +241,12 @@ impl Registry {
     }
 
     /// Forgets a framework (torn down, or past its failover timeout).
-    pub(crate) fn remove_framework(&self, id: &FrameworkId) -> oneshot::Receiver<()> {
+    pub(crate) fn remove_framework(&self, id: &FrameworkId) -> Committed {
         self.change(vec![delete(format!("{FRAMEWORKS}{id}"))])
     }
 
     /// Records role weights (a weight of 1 is the default and is deleted).
-    pub(crate) fn put_weights(&self, weights: &[(String, f64)]) -> oneshot::Receiver<()> {
+    pub(crate) fn put_weights(&self, weights: &[(String, f64)]) -> Committed {
         let ops = weights
             .iter()
             .map(|(role, weight)| {
@@ -254,7 +267,7 @@ impl Registry {
 
     /// Records quota configs; one with no guarantees and no limits is
     /// the default and is deleted.
-    pub(crate) fn put_quotas(&self, configs: &[QuotaConfig]) -> oneshot::Receiver<()> {
+    pub(crate) fn put_quotas(&self, configs: &[QuotaConfig]) -> Committed {
         let ops = configs
             .iter()
             .map(|q| {
@@ -367,7 +380,9 @@ mod tests {
         };
         registry
             .put_quotas(std::slice::from_ref(&quota))
+            .wait()
             .await
+            .then_some(())
             .unwrap();
 
         let recovered = recover(&store).await.unwrap();
@@ -383,13 +398,17 @@ mod tests {
 
         registry
             .put_agent(&agent, AgentStanding::Gone, Some(5.0))
+            .wait()
             .await
+            .then_some(())
             .unwrap();
         let recovered = recover(&store).await.unwrap();
         assert_eq!(recovered.agents[0].standing, AgentStanding::Gone as i32);
         registry
             .remove_framework(&FrameworkId::new("F1"))
+            .wait()
             .await
+            .then_some(())
             .unwrap();
         let recovered = recover(&store).await.unwrap();
         assert!(recovered.frameworks.is_empty());

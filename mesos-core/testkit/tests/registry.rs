@@ -175,7 +175,10 @@ async fn a_master_restart_keeps_the_registry_and_failover_deadlines() {
         if quitter.unregistered_time.is_some() {
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "quitter never disconnected");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "quitter never disconnected"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     drop(keeper);

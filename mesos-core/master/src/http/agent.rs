@@ -64,7 +64,7 @@ pub(crate) async fn handle(
         return match registration {
             Ok(Ok(sub)) => {
                 // Registered only once the registry says so.
-                if sub.committed.await.is_err() {
+                if !sub.committed.wait().await {
                     return crate::actor::CallError::Unavailable(
                         "The master is shutting down".into(),
                     )

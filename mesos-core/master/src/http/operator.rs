@@ -79,7 +79,7 @@ pub(crate) async fn handle(
                 Ok(Err(e)) | Err(e) => return e.into_response(),
             };
             if let Some(committed) = answer.committed {
-                if committed.await.is_err() {
+                if !committed.wait().await {
                     return CallError::Unavailable("The master is shutting down".into())
                         .into_response();
                 }
