@@ -71,6 +71,30 @@ impl TestClient {
             .map_err(|e| TestkitError::Http(e.to_string()))
     }
 
+    /// GETs `url`: the status, headers and whole body.
+    pub async fn get(&self, url: &str) -> Result<(u16, hyper::HeaderMap, Vec<u8>), TestkitError> {
+        let req = Request::builder()
+            .method("GET")
+            .uri(url)
+            .body(Full::new(Bytes::new()))
+            .map_err(|e| TestkitError::Http(e.to_string()))?;
+        let resp = self
+            .client
+            .request(req)
+            .await
+            .map_err(|e| TestkitError::Http(e.to_string()))?;
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let body = resp
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| TestkitError::Http(e.to_string()))?
+            .to_bytes()
+            .to_vec();
+        Ok((status, headers, body))
+    }
+
     /// Makes an operator API call (`POST /api/v1`, protobuf) on the master
     /// at `master`: its response, or `None` for a bare 200.
     pub async fn operator(

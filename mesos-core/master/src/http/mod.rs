@@ -5,6 +5,7 @@
 //! master actor and its answer into a response.
 
 mod agent;
+mod legacy;
 mod operator;
 mod scheduler;
 
@@ -35,6 +36,28 @@ pub(crate) fn router(http: Http, max_body: usize) -> Router {
         .route("/master/version", get(version))
         .route("/health", get(health))
         .route("/master/health", get(health))
+        .route("/state", get(legacy::state))
+        .route("/master/state", get(legacy::state))
+        .route("/state.json", get(legacy::state))
+        .route("/master/state.json", get(legacy::state))
+        .route("/state-summary", get(legacy::state_summary))
+        .route("/master/state-summary", get(legacy::state_summary))
+        .route("/tasks", get(legacy::tasks_endpoint))
+        .route("/master/tasks", get(legacy::tasks_endpoint))
+        .route("/tasks.json", get(legacy::tasks_endpoint))
+        .route("/frameworks", get(legacy::frameworks_endpoint))
+        .route("/master/frameworks", get(legacy::frameworks_endpoint))
+        .route("/slaves", get(legacy::slaves_endpoint))
+        .route("/master/slaves", get(legacy::slaves_endpoint))
+        .route("/roles", get(legacy::roles_endpoint))
+        .route("/master/roles", get(legacy::roles_endpoint))
+        .route("/roles.json", get(legacy::roles_endpoint))
+        .route("/flags", get(legacy::flags_endpoint))
+        .route("/master/flags", get(legacy::flags_endpoint))
+        .route("/metrics/snapshot", get(legacy::metrics_snapshot))
+        .route("/metrics", get(legacy::metrics_prometheus))
+        .route("/redirect", get(legacy::redirect))
+        .route("/master/redirect", get(legacy::redirect))
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(http)
 }

@@ -43,19 +43,68 @@ impl JsonWriter {
         self.first = false;
     }
 
-    /// Writes a member name. `name` must need no escaping (proto field names
-    /// never do).
+    /// Writes a member name, escaped when it needs to be.
     pub fn key(&mut self, name: &str) {
         if !self.first {
             self.buf.push(b',');
         }
         self.first = false;
-        self.buf.push(b'"');
-        self.buf.extend_from_slice(name.as_bytes());
-        self.buf.extend_from_slice(b"\":");
+        if name.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+            self.string(name);
+            self.buf.push(b':');
+        } else {
+            self.buf.push(b'"');
+            self.buf.extend_from_slice(name.as_bytes());
+            self.buf.extend_from_slice(b"\":");
+        }
     }
 
-    fn element(&mut self) {
+    /// Writes a member: its name and value.
+    ///
+    /// With [`JsonWriter::begin_array`] and [`JsonWriter::value`] this
+    /// builds any JSON document, not only messages:
+    ///
+    /// ```
+    /// use mesos_proto::json::JsonWriter;
+    ///
+    /// let mut w = JsonWriter::new();
+    /// w.begin_object();
+    /// w.field("name", &"a \"b\"".to_string());
+    /// w.key("ids");
+    /// w.begin_array();
+    /// w.value(&1.5f64);
+    /// w.value(&true);
+    /// w.end_array();
+    /// w.end_object();
+    /// assert_eq!(String::from_utf8(w.into_inner()).unwrap(), r#"{"name":"a \"b\"","ids":[1.5,true]}"#);
+    /// ```
+    pub fn field<T: MesosJson>(&mut self, name: &str, value: &T) {
+        self.key(name);
+        value.write_json(self);
+    }
+
+    /// Starts an array; add elements with [`JsonWriter::value`] (or
+    /// [`JsonWriter::element`] before an object or array).
+    pub fn begin_array(&mut self) {
+        self.buf.push(b'[');
+        self.first = true;
+    }
+
+    /// Ends an array.
+    pub fn end_array(&mut self) {
+        self.buf.push(b']');
+        self.first = false;
+    }
+
+    /// Writes one element of an array.
+    pub fn value<T: MesosJson>(&mut self, value: &T) {
+        self.element();
+        value.write_json(self);
+    }
+
+    /// Starts the next element of an array (writes the comma if needed);
+    /// follow it with an object, an array or a value's `write_json`.
+    pub fn element(&mut self) {
         if !self.first {
             self.buf.push(b',');
         }
