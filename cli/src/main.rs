@@ -2,7 +2,7 @@
 
 mod flags;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use flags::Flags;
 use std::process::ExitCode;
 
@@ -10,7 +10,7 @@ const USAGE: &str = "\
 Usage: mesos <command> [options]
 
 Commands:
-  master     run a master (--ip, --port, --hostname; MESOS_* variables too)
+  master     run a master (--ip, --port, --work_dir, ...; MESOS_* variables too)
   agent      run an agent            (not built yet)
   local      run a whole cluster on this machine (not built yet)
   execute    run one task and follow it (not built yet)
@@ -75,8 +75,26 @@ async fn shutdown_signal() -> Result<()> {
     Ok(())
 }
 
-fn master(args: &[String]) -> Result<()> {
-    let flags = Flags::parse(args, &["ip", "port", "hostname"])?;
+/// The master's flags, with Mesos' names.
+const MASTER_FLAGS: &[&str] = &[
+    "ip",
+    "port",
+    "hostname",
+    "work_dir",
+    "registry",
+    "allocation_interval",
+    "agent_ping_timeout",
+    "max_agent_ping_timeouts",
+    "agent_reregister_timeout",
+    "offer_timeout",
+    "weights",
+    "max_completed_frameworks",
+    "max_completed_tasks_per_framework",
+];
+
+/// The master's settings from its flags.
+fn master_config(flags: &Flags) -> Result<mesos_master::MasterConfig> {
+    use mesos_master::RegistryConfig;
     let mut config = mesos_master::MasterConfig::default();
     if let Some(ip) = flags.get("ip")? {
         config.ip = ip;
@@ -85,12 +103,70 @@ fn master(args: &[String]) -> Result<()> {
         config.port = port;
     }
     config.hostname = flags.get("hostname")?;
+    let work_dir: Option<std::path::PathBuf> = flags.get("work_dir")?;
+    config.registry = match (flags.text("registry"), work_dir) {
+        (Some("in_memory"), _) => RegistryConfig::InMemory,
+        (Some("replicated" | "local") | None, Some(work_dir)) => RegistryConfig::Local { work_dir },
+        (Some(r @ ("replicated" | "local")), None) => {
+            anyhow::bail!("--registry={r} needs --work_dir, where the registry is kept")
+        }
+        (None, None) => {
+            tracing::warn!(
+                "no --work_dir: the registry is in memory and lost when the master stops"
+            );
+            RegistryConfig::InMemory
+        }
+        (Some(other), _) => {
+            anyhow::bail!("invalid --registry={other}: expected in_memory, local or replicated")
+        }
+    };
+    if let Some(d) = flags.duration("allocation_interval")? {
+        config.allocation_interval = d;
+    }
+    if let Some(d) = flags.duration("agent_ping_timeout")? {
+        config.agent_ping_timeout = d;
+    }
+    if let Some(n) = flags.get("max_agent_ping_timeouts")? {
+        config.max_agent_ping_timeouts = n;
+    }
+    if let Some(d) = flags.duration("agent_reregister_timeout")? {
+        config.agent_reregister_timeout = d;
+    }
+    config.offer_timeout = flags.duration("offer_timeout")?;
+    if let Some(n) = flags.get("max_completed_frameworks")? {
+        config.max_completed_frameworks = n;
+    }
+    if let Some(n) = flags.get("max_completed_tasks_per_framework")? {
+        config.max_completed_tasks_per_framework = n;
+    }
+    if let Some(text) = flags.text("weights") {
+        for pair in text.split(',').filter(|p| !p.trim().is_empty()) {
+            let (role, weight) = pair.split_once('=').with_context(|| {
+                format!("invalid --weights entry `{pair}`: expected role=weight")
+            })?;
+            let weight: f64 = weight
+                .trim()
+                .parse()
+                .ok()
+                .filter(|w: &f64| w.is_finite() && *w > 0.0)
+                .with_context(|| {
+                    format!(
+                        "invalid weight in --weights entry `{pair}`: expected a positive number"
+                    )
+                })?;
+            config.weights.insert(role.trim().to_string(), weight);
+        }
+    }
+    Ok(config)
+}
+
+fn master(args: &[String]) -> Result<()> {
+    let flags = Flags::parse(args, MASTER_FLAGS)?;
     init_logging();
+    let config = master_config(&flags)?;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
-        let master = mesos_master::Master::start(config.clone())
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot listen on {}:{}: {e}", config.ip, config.port))?;
+        let master = mesos_master::Master::start(config).await?;
         // The one line scripts and tests read to find the master.
         println!("master listening on http://{}", master.addr());
         shutdown_signal().await?;

@@ -38,9 +38,13 @@ fn get(addr: &str, path: &str) -> (String, String) {
 
 #[test]
 fn master_serves_health_and_version() {
+    let work_dir = std::env::temp_dir().join(format!("mesos-cli-master-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&work_dir);
     let mut child = KillOnDrop(
         mesos()
             .args(["master", "--port=0", "--ip", "127.0.0.1"])
+            .arg(format!("--work_dir={}", work_dir.display()))
+            .args(["--allocation_interval=250ms", "--weights=web=2,batch=0.5"])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -60,6 +64,19 @@ fn master_serves_health_and_version() {
     let (status, body) = get(&addr, "/version");
     assert_eq!(status, "HTTP/1.1 200 OK");
     assert!(body.contains(r#""version":"1.11.0""#), "{body}");
+    // The flags took effect, under Mesos' names.
+    let (_, flags) = get(&addr, "/flags");
+    assert!(
+        flags.contains(r#""allocation_interval":"0.25secs""#),
+        "{flags}"
+    );
+    assert!(flags.contains(r#""registry":"local""#), "{flags}");
+    assert!(flags.contains(r#""weights":"batch=0.5,web=2""#), "{flags}");
+    // The registry lives in the work dir.
+    assert!(
+        flags.contains(&format!(r#""work_dir":"{}""#, work_dir.display())),
+        "{flags}"
+    );
 
     // SIGTERM stops it cleanly (exit 0), and its log has no colour codes
     // when stderr is not a terminal.
@@ -86,6 +103,7 @@ fn master_serves_health_and_version() {
         !log.contains('\u{1b}'),
         "ANSI codes in a non-terminal log: {log:?}"
     );
+    let _ = std::fs::remove_dir_all(&work_dir);
 }
 
 #[test]
@@ -106,6 +124,20 @@ fn bad_flags_are_explained() {
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("invalid --port=99999"), "{err}");
+
+    for (flag, expected) in [
+        ("--allocation_interval=5", "missing unit"),
+        ("--offer_timeout=5parsecs", "unknown unit"),
+        ("--registry=local", "needs --work_dir"),
+        ("--registry=zk", "invalid --registry=zk"),
+        ("--weights=web", "expected role=weight"),
+        ("--weights=web=-1", "expected a positive number"),
+    ] {
+        let out = mesos().args(["master", flag]).output().unwrap();
+        assert!(!out.status.success(), "{flag}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(expected), "{flag}: {err}");
+    }
 }
 
 #[test]

@@ -122,6 +122,8 @@ pub(crate) struct OutstandingOffer {
     pub(crate) agent_id: AgentId,
     /// Allocated to the offer's role.
     pub(crate) resources: Resources,
+    /// When it was made (for `--offer_timeout`).
+    pub(crate) created: tokio::time::Instant,
 }
 
 /// A framework the master knows.
@@ -209,6 +211,10 @@ pub(crate) struct MasterActor {
     pub(crate) completed_frameworks: VecDeque<Framework>,
     /// Counters for `/metrics/snapshot`.
     pub(crate) metrics: Counters,
+    /// Something happened that may make offers possible (a framework or
+    /// agent arrived, a revive): allocate once the queued commands are
+    /// handled, not at the next interval.
+    pub(crate) allocation_pending: bool,
     pub(crate) allocator: Allocator,
     /// What must survive the master.
     pub(crate) registry: Registry,
@@ -232,6 +238,9 @@ pub(crate) struct MasterActor {
     /// When the master started (Unix seconds).
     pub(crate) start_time: f64,
 }
+
+/// Commands handled before an event-triggered allocation runs.
+const BATCH: usize = 1024;
 
 /// Cumulative counts for the metrics endpoints.
 #[derive(Debug, Default)]
@@ -311,6 +320,7 @@ impl MasterActor {
             removed_frameworks: BTreeSet::new(),
             completed_frameworks: VecDeque::new(),
             metrics: Counters::default(),
+            allocation_pending: false,
             agents: BTreeMap::new(),
             recovered_agents: BTreeMap::new(),
             gone_agents: BTreeMap::new(),
@@ -405,7 +415,20 @@ impl MasterActor {
         loop {
             tokio::select! {
                 command = commands.recv() => match command {
-                    Some(command) => self.handle(command),
+                    Some(command) => {
+                        self.handle(command);
+                        // A batch: what else is queued, then one
+                        // allocation for all of it.
+                        for _ in 0..BATCH {
+                            match commands.try_recv() {
+                                Ok(command) => self.handle(command),
+                                Err(_) => break,
+                            }
+                        }
+                        if self.allocation_pending {
+                            self.allocate();
+                        }
+                    }
                     None => break,
                 },
                 _ = heartbeat.tick() => self.heartbeat(),
@@ -518,6 +541,7 @@ impl MasterActor {
             self.teardown(&id);
         }
         self.check_agents(now);
+        self.expire_offers(now);
         if now >= self.reregister_deadline && !self.recovered_agents.is_empty() {
             self.expire_recovered_agents();
         }

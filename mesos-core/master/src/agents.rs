@@ -138,6 +138,7 @@ impl MasterActor {
                     .then(|| ((framework_id, e.executor_id.clone()), e))
             })
             .collect();
+        self.allocation_pending = true;
         if reregistering {
             self.metrics.agent_reregistrations += 1;
         } else {

@@ -18,6 +18,8 @@ impl MasterActor {
     /// One allocation cycle: the allocator's decisions become OFFERS, one
     /// offer per framework, agent and role.
     pub(crate) fn allocate(&mut self) {
+        self.allocation_pending = false;
+        let started = std::time::Instant::now();
         let now = self.now();
         let mut by_framework: BTreeMap<FrameworkId, Vec<Offer>> = BTreeMap::new();
         for allocation in self.allocator.allocate(now) {
@@ -43,6 +45,7 @@ impl MasterActor {
                         framework_id: allocation.framework_id.clone(),
                         agent_id: allocation.agent_id.clone(),
                         resources,
+                        created: tokio::time::Instant::now(),
                     },
                 );
                 by_framework
@@ -51,6 +54,8 @@ impl MasterActor {
                     .push(offer);
             }
         }
+        self.metrics.allocation_runs += 1;
+        self.metrics.last_allocation_ms = started.elapsed().as_secs_f64() * 1000.0;
         for (framework_id, offers) in by_framework {
             self.send(
                 &framework_id,
@@ -75,6 +80,41 @@ impl MasterActor {
             if let Some(offer) = self.offers.remove(&id) {
                 self.send(
                     &offer.framework_id,
+                    Event {
+                        r#type: Some(event::Type::Rescind as i32),
+                        rescind: Some(event::Rescind { offer_id: id }),
+                        ..Default::default()
+                    },
+                );
+            }
+        }
+    }
+
+    /// `--offer_timeout`: offers outstanding longer are rescinded and their
+    /// resources offered again (to others first, by DRF).
+    pub(crate) fn expire_offers(&mut self, now: tokio::time::Instant) {
+        let Some(timeout) = self.config.offer_timeout else {
+            return;
+        };
+        let expired: Vec<OfferId> = self
+            .offers
+            .iter()
+            .filter(|(_, o)| now.duration_since(o.created) >= timeout)
+            .map(|(id, _)| id.clone())
+            .collect();
+        let at = self.now();
+        for id in expired {
+            if let Some(o) = self.offers.remove(&id) {
+                tracing::debug!(offer = %id, framework = %o.framework_id, "offer timed out");
+                self.allocator.recover_resources(
+                    &o.framework_id,
+                    &o.agent_id,
+                    &o.resources,
+                    None,
+                    at,
+                );
+                self.send(
+                    &o.framework_id,
                     Event {
                         r#type: Some(event::Type::Rescind as i32),
                         rescind: Some(event::Rescind { offer_id: id }),

@@ -448,6 +448,7 @@ impl MasterActor {
             }
             updates.push((role, info.weight));
         }
+        self.allocation_pending = true;
         for (role, weight) in &updates {
             self.allocator.set_weight(role, *weight);
             if (*weight - 1.0).abs() < f64::EPSILON {
@@ -492,6 +493,7 @@ impl MasterActor {
                 }
             }
         }
+        self.allocation_pending = true;
         for q in &configs {
             self.apply_quota(q);
             if q.guarantees.is_empty() && q.limits.is_empty() {

@@ -120,6 +120,7 @@ impl MasterActor {
         if let Some(framework) = self.frameworks.get(&id) {
             let _ = self.registry.put_framework(&framework.info, None);
         }
+        self.allocation_pending = true;
         let mut subscribed = event(event::Type::Subscribed);
         subscribed.subscribed = Some(event::Subscribed {
             framework_id: id.clone(),
@@ -188,6 +189,7 @@ impl MasterActor {
             Some(Type::Revive) => {
                 let roles = call.revive.map(|r| r.roles).unwrap_or_default();
                 self.allocator.revive(&id, &roles);
+                self.allocation_pending = true;
                 Ok(())
             }
             Some(Type::Decline) => {
@@ -241,6 +243,7 @@ impl MasterActor {
                     self.allocator.update_framework(&id, options);
                     self.allocator.revive(&id, &[]);
                     self.allocator.suppress(&id, &update.suppressed_roles);
+                    self.allocation_pending = true;
                 }
                 Ok(())
             }

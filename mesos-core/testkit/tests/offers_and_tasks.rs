@@ -502,3 +502,91 @@ async fn weights_one_and_three_converge_to_shares_one_to_three() {
     }
     assert_eq!(held, BTreeMap::from([("light", 2), ("heavy", 6)]));
 }
+
+#[tokio::test]
+async fn events_trigger_allocation_without_waiting_for_the_interval() {
+    // An interval no test would outlive: offers come from events alone.
+    let cfg = MasterConfig {
+        allocation_interval: Duration::from_secs(3600),
+        ..config()
+    };
+    let mut cluster = Cluster::start(cfg, agents(1, "cpus:2;mem:1024", TaskScript::Run))
+        .await
+        .unwrap();
+    // A framework subscribing is offered the agent that was there.
+    let mut s = RawScheduler::subscribe(cluster.addr(), framework("f", "r"), MediaType::Json)
+        .await
+        .unwrap();
+    let first = next_offers(&mut s).await;
+    assert_eq!(first.len(), 1);
+    // An agent registering is offered at once.
+    cluster
+        .add_agents(agents(1, "cpus:3;mem:1024", TaskScript::Run))
+        .await
+        .unwrap();
+    let second = next_offers(&mut s).await;
+    assert_eq!(second[0].agent_id, cluster.agents[1].agent_id());
+    // Declined with a long filter, then revived: offered again at once.
+    let mut decline = s.call_of(call::Type::Decline);
+    decline.decline = Some(call::Decline {
+        offer_ids: vec![first[0].id.clone()],
+        filters: Some(Filters {
+            refuse_seconds: Some(3600.0),
+        }),
+    });
+    assert_eq!(s.call(&decline).await.unwrap().0, 202);
+    assert_eq!(s.call(&s.call_of(call::Type::Revive)).await.unwrap().0, 202);
+    let third = next_offers(&mut s).await;
+    assert_eq!(third[0].agent_id, first[0].agent_id);
+}
+
+#[tokio::test]
+async fn offers_outstanding_past_the_offer_timeout_are_rescinded_and_made_again() {
+    let cfg = MasterConfig {
+        offer_timeout: Some(Duration::from_millis(200)),
+        ..config()
+    };
+    let cluster = Cluster::start(cfg, agents(1, "cpus:2;mem:1024", TaskScript::Run))
+        .await
+        .unwrap();
+    let mut s = RawScheduler::subscribe(cluster.addr(), framework("slow", "r"), MediaType::Json)
+        .await
+        .unwrap();
+    let offer = next_offers(&mut s).await.remove(0);
+    // The framework sits on it.
+    let rescind = s.wait_for(WAIT, |e| e.rescind.is_some()).await.unwrap();
+    assert_eq!(rescind.rescind.unwrap().offer_id, offer.id);
+    let again = next_offers(&mut s).await.remove(0);
+    assert_ne!(again.id, offer.id);
+    assert_eq!(again.agent_id, offer.agent_id);
+    // Accepting the rescinded offer drops the task, saying why (as Mesos:
+    // TASK_LOST for frameworks that are not PARTITION_AWARE); the new
+    // offer works.
+    let t = task("late", &offer.agent_id, "cpus:1;mem:64");
+    assert_eq!(
+        s.call(&launch(&s, &[&offer.id], vec![t.clone()], None))
+            .await
+            .unwrap()
+            .0,
+        202
+    );
+    let dropped = s
+        .wait_for(WAIT, |e| e.update.is_some())
+        .await
+        .unwrap()
+        .update
+        .unwrap()
+        .status;
+    assert_eq!(dropped.state, TaskState::TaskLost as i32);
+    assert_eq!(
+        dropped.reason,
+        Some(task_status::Reason::InvalidOffers as i32)
+    );
+    assert_eq!(
+        s.call(&launch(&s, &[&again.id], vec![t], None))
+            .await
+            .unwrap()
+            .0,
+        202
+    );
+}
