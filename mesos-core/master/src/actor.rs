@@ -62,6 +62,10 @@ pub(crate) enum Command {
         call: Box<scheduler::Call>,
         reply: oneshot::Sender<Result<(), CallError>>,
     },
+    /// An operator API SUBSCRIBE.
+    OperatorSubscribe {
+        reply: oneshot::Sender<mpsc::Receiver<mesos_proto::v1::master::Event>>,
+    },
     /// An operator API call.
     Operator {
         call: Box<mesos_proto::v1::master::Call>,
@@ -215,6 +219,8 @@ pub(crate) struct MasterActor {
     /// agent arrived, a revive): allocate once the queued commands are
     /// handled, not at the next interval.
     pub(crate) allocation_pending: bool,
+    /// Operator API subscribers.
+    pub(crate) operator_subscribers: Vec<mpsc::Sender<mesos_proto::v1::master::Event>>,
     pub(crate) allocator: Allocator,
     /// What must survive the master.
     pub(crate) registry: Registry,
@@ -321,6 +327,7 @@ impl MasterActor {
             completed_frameworks: VecDeque::new(),
             metrics: Counters::default(),
             allocation_pending: false,
+            operator_subscribers: Vec::new(),
             agents: BTreeMap::new(),
             recovered_agents: BTreeMap::new(),
             gone_agents: BTreeMap::new(),
@@ -455,6 +462,9 @@ impl MasterActor {
             } => {
                 let _ = reply.send(self.call(stream_id, *call));
             }
+            Command::OperatorSubscribe { reply } => {
+                let _ = reply.send(self.operator_subscribe());
+            }
             Command::Operator { call, reply } => {
                 let _ = reply.send(self.operator_call(*call));
             }
@@ -511,6 +521,7 @@ impl MasterActor {
                 .put_framework(&framework.info, Some(deadline_unix));
             self.allocator.deactivate_framework(framework_id);
             tracing::info!(framework = %framework_id, ?timeout, "framework disconnected");
+            self.publish_framework(framework_id, false);
         }
         self.recover_offers_of(framework_id);
     }
@@ -554,6 +565,7 @@ impl MasterActor {
 
     fn heartbeat(&mut self) {
         self.agent_heartbeat();
+        self.publish_heartbeat();
         let ids: Vec<FrameworkId> = self.frameworks.keys().cloned().collect();
         for id in ids {
             let connected = self.frameworks.get(&id).is_some_and(Framework::connected);

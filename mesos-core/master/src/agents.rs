@@ -144,6 +144,7 @@ impl MasterActor {
         } else {
             self.metrics.agent_registrations += 1;
         }
+        let id_for_events = id.clone();
         self.agents.insert(
             id,
             Agent {
@@ -158,6 +159,7 @@ impl MasterActor {
                 reregistered_time: reregistering.then(unix_now),
             },
         );
+        self.publish_agent_added(&id_for_events);
         Ok(AgentSubscription {
             stream_id,
             events: rx,
@@ -231,6 +233,7 @@ impl MasterActor {
             self.allocator
                 .recover_resources(&framework_id, agent_id, &resources, None, now);
         }
+        self.publish_task_updated(&framework_id, &status);
         // A framework that is not connected gets it when the agent retries.
         self.send(
             &framework_id,
@@ -307,6 +310,7 @@ impl MasterActor {
                     .put_agent(&agent.info, AgentStanding::Unreachable, Some(unix_now()));
         }
         self.disconnect_agent(id);
+        self.publish_agent_removed(id);
         self.agent_failed(
             id,
             TaskState::TaskUnreachable,
@@ -379,6 +383,7 @@ impl MasterActor {
         );
         self.agents.remove(id);
         self.metrics.agent_removals += 1;
+        self.publish_agent_removed(id);
         Ok(())
     }
 

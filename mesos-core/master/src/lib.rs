@@ -22,6 +22,7 @@ mod actor;
 mod agents;
 pub mod allocator;
 mod config;
+mod events;
 mod http;
 mod offers;
 mod operator;

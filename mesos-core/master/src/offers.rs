@@ -376,6 +376,9 @@ impl MasterActor {
             },
         );
         let framework_info = framework.info.clone();
+        if let Some(added) = framework.tasks.get(&task.task_id).cloned() {
+            self.publish_task_added(&added);
+        }
         let event = match group {
             None => AgentEvent {
                 r#type: agent_event::Type::RunTask as i32,
@@ -418,6 +421,7 @@ impl MasterActor {
             ..Default::default()
         };
         debug_assert!(is_terminal(status.state) || state == TaskState::TaskUnreachable);
+        self.publish_task_updated(framework_id, &status);
         self.send(
             framework_id,
             Event {

@@ -153,7 +153,7 @@ impl MasterActor {
         })
     }
 
-    fn framework_view(
+    pub(crate) fn framework_view(
         &self,
         framework: &Framework,
         offers: &BTreeMap<FrameworkId, Vec<Offer>>,
@@ -227,6 +227,53 @@ impl MasterActor {
         }
     }
 
+    /// One agent as GET_AGENTS shows it (none if unknown or unreachable).
+    pub(crate) fn agent_view(&self, id: &AgentId) -> Option<response::get_agents::Agent> {
+        let a = self.agents.get(id).filter(|a| !a.unreachable)?;
+        let mut offered = Resources::new();
+        for offer in self.offers.values().filter(|o| o.agent_id == *id) {
+            offered += &offer.resources;
+        }
+        let mut used = Resources::new();
+        for task in self
+            .frameworks
+            .values()
+            .flat_map(|f| f.tasks.values())
+            .filter(|t| t.agent_id == *id && !is_terminal(t.state))
+        {
+            if let Ok(r) = Resources::from_resources(task.resources.clone()) {
+                used += &r;
+            }
+        }
+        Some(self.agent_view_with(id, a, &used, &offered))
+    }
+
+    fn agent_view_with(
+        &self,
+        _id: &AgentId,
+        a: &crate::actor::Agent,
+        used: &Resources,
+        offered: &Resources,
+    ) -> response::get_agents::Agent {
+        response::get_agents::Agent {
+            agent_info: a.info.clone(),
+            active: a.connected(),
+            deactivated: Some(false),
+            version: MESOS_VERSION.to_string(),
+            pid: Some(format!(
+                "slave(1)@{}:{}",
+                a.info.hostname,
+                a.info.port.unwrap_or(5051)
+            )),
+            registered_time: Some(time_info(a.registered_time)),
+            reregistered_time: a.reregistered_time.map(time_info),
+            total_resources: a.total.clone().into_vec(),
+            allocated_resources: (used + offered).into_vec(),
+            offered_resources: offered.clone().into_vec(),
+            ..Default::default()
+        }
+    }
+
     pub(crate) fn get_agents(&self) -> response::GetAgents {
         let mut offered: BTreeMap<&AgentId, Resources> = BTreeMap::new();
         for offer in self.offers.values() {
@@ -243,31 +290,19 @@ impl MasterActor {
                 *used.entry(&task.agent_id).or_default() += &r;
             }
         }
+        let none = Resources::new();
         response::GetAgents {
             agents: self
                 .agents
                 .iter()
                 .filter(|(_, a)| !a.unreachable)
                 .map(|(id, a)| {
-                    let offered = offered.get(id).cloned().unwrap_or_default();
-                    let allocated = &used.get(id).cloned().unwrap_or_default() + &offered;
-                    response::get_agents::Agent {
-                        agent_info: a.info.clone(),
-                        active: a.connected(),
-                        deactivated: Some(false),
-                        version: MESOS_VERSION.to_string(),
-                        pid: Some(format!(
-                            "slave(1)@{}:{}",
-                            a.info.hostname,
-                            a.info.port.unwrap_or(5051)
-                        )),
-                        registered_time: Some(time_info(a.registered_time)),
-                        reregistered_time: a.reregistered_time.map(time_info),
-                        total_resources: a.total.clone().into_vec(),
-                        allocated_resources: allocated.into_vec(),
-                        offered_resources: offered.into_vec(),
-                        ..Default::default()
-                    }
+                    self.agent_view_with(
+                        id,
+                        a,
+                        used.get(id).unwrap_or(&none),
+                        offered.get(id).unwrap_or(&none),
+                    )
                 })
                 .collect(),
             recovered_agents: self.recovered_agents.values().cloned().collect(),

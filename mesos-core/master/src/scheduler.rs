@@ -83,6 +83,7 @@ impl MasterActor {
             info.capabilities.iter().filter_map(|c| c.r#type).collect();
 
         // A newer subscription ends the older one (failover).
+        let added = !self.frameworks.contains_key(&id);
         if let Some(old) = self.frameworks.get_mut(&id) {
             if let Some(old_tx) = old.events.take() {
                 let mut error = event(event::Type::Error);
@@ -121,6 +122,7 @@ impl MasterActor {
             let _ = self.registry.put_framework(&framework.info, None);
         }
         self.allocation_pending = true;
+        self.publish_framework(&id, added);
         let mut subscribed = event(event::Type::Subscribed);
         subscribed.subscribed = Some(event::Subscribed {
             framework_id: id.clone(),
@@ -245,6 +247,7 @@ impl MasterActor {
                     self.allocator.suppress(&id, &update.suppressed_roles);
                     self.allocation_pending = true;
                 }
+                self.publish_framework(&id, false);
                 Ok(())
             }
             Some(Type::Message | Type::Shutdown | Type::Request) => {
@@ -311,6 +314,7 @@ impl MasterActor {
                 }
                 framework.complete(task, limit);
             }
+            self.publish_framework_removed(&framework.info);
             self.completed_frameworks.push_back(framework);
             while self.completed_frameworks.len() > self.config.max_completed_frameworks {
                 self.completed_frameworks.pop_front();
@@ -460,6 +464,7 @@ impl MasterActor {
     /// no acknowledgement.
     fn send_update(&mut self, id: &FrameworkId, mut status: TaskStatus) {
         status.timestamp = Some(unix_now());
+        self.publish_task_updated(id, &status);
         let mut update = event(event::Type::Update);
         update.update = Some(event::Update { status });
         self.send(id, update);

@@ -431,3 +431,130 @@ async fn a_quota_guarantee_is_met_before_fair_share() {
     // Without quota DRF would split 5:5.
     assert_eq!(held, BTreeMap::from([("fair", 4.0), ("quoted", 6.0)]));
 }
+
+/// Reads operator events until one of type `ty` arrives.
+async fn next_of(
+    stream: &mut mesos_testkit::RecordStream,
+    ty: mesos_proto::v1::master::event::Type,
+) -> mesos_proto::v1::master::Event {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let record = stream
+            .next(left)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("stream ended before {ty:?}"));
+        let event: mesos_proto::v1::master::Event = MediaType::Json.decode(&record).unwrap();
+        if event.r#type == Some(ty as i32) {
+            return event;
+        }
+    }
+}
+
+#[tokio::test]
+async fn operator_subscribe_streams_the_state_then_every_change() {
+    use mesos_proto::v1::master::event::Type as E;
+    let mut cluster = Cluster::start(
+        MasterConfig {
+            heartbeat_interval: Duration::from_millis(200),
+            ..config()
+        },
+        agents(1, "cpus:2;mem:1024"),
+    )
+    .await
+    .unwrap();
+    let client = TestClient::default();
+    let resp = client
+        .post_ok(
+            &format!("http://{}/api/v1", cluster.addr()),
+            &[("Content-Type", "application/json")],
+            br#"{"type":"SUBSCRIBE"}"#.to_vec(),
+        )
+        .await
+        .unwrap();
+    assert!(resp.headers().get("Mesos-Stream-Id").is_none());
+    let mut stream = mesos_testkit::RecordStream::new(resp.into_body());
+    let subscribed = next_of(&mut stream, E::Subscribed)
+        .await
+        .subscribed
+        .unwrap();
+    assert_eq!(
+        subscribed
+            .get_state
+            .unwrap()
+            .get_agents
+            .unwrap()
+            .agents
+            .len(),
+        1
+    );
+
+    let mut s = RawScheduler::subscribe(cluster.addr(), framework("watched", "r"), MediaType::Json)
+        .await
+        .unwrap();
+    let added = next_of(&mut stream, E::FrameworkAdded).await;
+    assert_eq!(
+        added
+            .framework_added
+            .unwrap()
+            .framework
+            .framework_info
+            .id
+            .as_ref(),
+        Some(s.framework_id())
+    );
+    let offer = s.wait_for(WAIT, |e| e.offers.is_some()).await.unwrap();
+    launch_all(&s, &offers(&offer)[0], "seen").await;
+    let task = next_of(&mut stream, E::TaskAdded)
+        .await
+        .task_added
+        .unwrap()
+        .task;
+    assert_eq!(task.task_id.as_str(), "seen");
+    assert_eq!(task.state, TaskState::TaskStaging as i32);
+    let updated = next_of(&mut stream, E::TaskUpdated)
+        .await
+        .task_updated
+        .unwrap();
+    assert_eq!(updated.state, TaskState::TaskRunning as i32);
+    assert_eq!(&updated.framework_id, s.framework_id());
+    next_of(&mut stream, E::Heartbeat).await;
+
+    cluster
+        .add_agents(agents(1, "cpus:1;mem:512"))
+        .await
+        .unwrap();
+    let agent = next_of(&mut stream, E::AgentAdded)
+        .await
+        .agent_added
+        .unwrap()
+        .agent;
+    assert_eq!(agent.agent_info.id, Some(cluster.agents[1].agent_id()));
+    let mut gone = operator(mcall::Type::MarkAgentGone);
+    gone.mark_agent_gone = Some(mcall::MarkAgentGone {
+        agent_id: cluster.agents[1].agent_id(),
+    });
+    client.operator(cluster.addr(), &gone).await.unwrap();
+    let removed = next_of(&mut stream, E::AgentRemoved).await;
+    assert_eq!(
+        removed.agent_removed.unwrap().agent_id,
+        cluster.agents[1].agent_id()
+    );
+
+    assert_eq!(
+        s.call(&s.call_of(call::Type::Teardown)).await.unwrap().0,
+        202
+    );
+    let removed = next_of(&mut stream, E::FrameworkRemoved).await;
+    assert_eq!(
+        removed
+            .framework_removed
+            .unwrap()
+            .framework_info
+            .id
+            .as_ref(),
+        Some(s.framework_id())
+    );
+    let _ = s.drain(Duration::from_millis(10)).await;
+}

@@ -74,7 +74,7 @@ pub(crate) async fn handle(
                     sub.events,
                     Message::encode_to_vec,
                     MediaType::Protobuf,
-                    &sub.stream_id,
+                    Some(&sub.stream_id),
                 )
             }
             Ok(Err(e)) | Err(e) => e.into_response(),

@@ -136,7 +136,7 @@ pub(crate) fn record_stream<T: Send + 'static>(
     events: mpsc::Receiver<T>,
     encode: impl Fn(&T) -> Vec<u8> + Send + Sync + 'static,
     media: MediaType,
-    stream_id: &str,
+    stream_id: Option<&str>,
 ) -> Response {
     let encode = std::sync::Arc::new(encode);
     let body = futures_util::stream::unfold(events, move |mut events| {
@@ -157,7 +157,7 @@ pub(crate) fn record_stream<T: Send + 'static>(
         header::CONTENT_TYPE,
         axum::http::HeaderValue::from_static(media.as_str()),
     );
-    if let Ok(value) = axum::http::HeaderValue::from_str(stream_id) {
+    if let Some(value) = stream_id.and_then(|id| axum::http::HeaderValue::from_str(id).ok()) {
         headers.insert(scheduler::STREAM_ID, value);
     }
     response

@@ -2,7 +2,7 @@
 //! every other call goes to the master actor. Calls not built yet are
 //! refused with 501 and a message saying so.
 
-use super::{Http, ask, error, read_call};
+use super::{Http, ask, error, read_call, record_stream};
 use crate::actor::{CallError, Command};
 use crate::config::MESOS_VERSION;
 use axum::body::Bytes;
@@ -67,6 +67,12 @@ pub(crate) async fn handle(
                 StatusCode::NOT_IMPLEMENTED,
                 "Maintenance is not supported yet by this master",
             );
+        }
+        Some(call::Type::Subscribe) => {
+            return match ask(&http, |reply| Command::OperatorSubscribe { reply }).await {
+                Ok(events) => record_stream(events, move |e| media.encode(e), media, None),
+                Err(e) => e.into_response(),
+            };
         }
         Some(_) => {
             let answer = match ask(&http, |reply| Command::Operator {

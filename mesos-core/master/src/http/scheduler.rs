@@ -47,7 +47,7 @@ pub(crate) async fn handle(
                 sub.events,
                 move |event| response.encode(event),
                 response,
-                &sub.stream_id,
+                Some(&sub.stream_id),
             ),
             Ok(Err(e)) | Err(e) => e.into_response(),
         };
