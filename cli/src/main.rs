@@ -1,5 +1,6 @@
 //! `mesos`: one binary for every role of the cluster.
 
+mod bench;
 mod flags;
 
 use anyhow::{Context, Result};
@@ -14,6 +15,7 @@ Commands:
   agent      run an agent            (not built yet)
   local      run a whole cluster on this machine (not built yet)
   execute    run one task and follow it (not built yet)
+  bench      run a mesos-bench scenario (launch, state)
   version    print the version
   help       print this help
 ";
@@ -34,6 +36,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Some("master") => report(master(&args[1..])),
+        Some("bench") => report(bench::run(&args[1..])),
         Some(cmd @ ("agent" | "local" | "execute")) => {
             eprintln!("mesos {cmd}: not built yet; see the project's open issues");
             ExitCode::from(2)

@@ -114,6 +114,22 @@ pub(crate) struct Agent {
 }
 
 impl Agent {
+    /// An agent known only from the registry, marked unreachable: no
+    /// stream, no executors known.
+    pub(crate) fn unreachable(info: AgentInfo, now: tokio::time::Instant) -> Agent {
+        Agent {
+            total: Resources::from_resources(info.resources.clone()).unwrap_or_default(),
+            info,
+            stream_id: None,
+            events: None,
+            last_seen: now,
+            unreachable: true,
+            executors: BTreeMap::new(),
+            registered_time: unix_now(),
+            reregistered_time: None,
+        }
+    }
+
     pub(crate) fn connected(&self) -> bool {
         self.events.as_ref().is_some_and(|tx| !tx.is_closed())
     }
@@ -353,22 +369,9 @@ impl MasterActor {
                     actor.recovered_agents.insert(id, stored.info);
                 }
                 Ok(AgentStanding::Unreachable) => {
-                    let total = Resources::from_resources(stored.info.resources.clone())
-                        .unwrap_or_default();
-                    actor.agents.insert(
-                        id,
-                        Agent {
-                            info: stored.info,
-                            total,
-                            stream_id: None,
-                            events: None,
-                            last_seen: now,
-                            unreachable: true,
-                            executors: BTreeMap::new(),
-                            registered_time: unix_now(),
-                            reregistered_time: None,
-                        },
-                    );
+                    actor
+                        .agents
+                        .insert(id, Agent::unreachable(stored.info, now));
                 }
                 Ok(AgentStanding::Gone) | Err(_) => {
                     actor.gone_agents.insert(id, stored.since.unwrap_or(0.0));

@@ -333,21 +333,7 @@ impl MasterActor {
             let _ = self
                 .registry
                 .put_agent(&info, AgentStanding::Unreachable, Some(unix_now()));
-            let total = Resources::from_resources(info.resources.clone()).unwrap_or_default();
-            self.agents.insert(
-                id,
-                Agent {
-                    info,
-                    total,
-                    stream_id: None,
-                    events: None,
-                    last_seen: now,
-                    unreachable: true,
-                    executors: BTreeMap::new(),
-                    registered_time: unix_now(),
-                    reregistered_time: None,
-                },
-            );
+            self.agents.insert(id, Agent::unreachable(info, now));
         }
     }
 

@@ -28,6 +28,9 @@ pub enum TestkitError {
     /// A stream did not frame properly.
     #[error("bad stream: {0}")]
     Stream(#[from] RecordIoError),
+    /// The scenario cannot run here as asked (a system limit, a bad size).
+    #[error("{0}")]
+    Setup(String),
     /// Something did not happen in time.
     #[error("timed out waiting for {0}")]
     Timeout(&'static str),

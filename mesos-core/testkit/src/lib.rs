@@ -9,12 +9,13 @@
 //! - [`Cluster`]: a master on loopback with simulated agents.
 
 mod agent;
+pub mod bench;
 mod http;
 mod scheduler;
 
 pub use agent::{AgentSpec, SimTask, SimulatedAgent, TaskScript};
 pub use http::{RecordStream, TestClient, TestkitError};
-pub use scheduler::RawScheduler;
+pub use scheduler::{Caller, RawScheduler, sleep_task};
 
 use mesos_master::{Master, MasterConfig};
 use std::net::SocketAddr;

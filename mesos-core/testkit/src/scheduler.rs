@@ -4,10 +4,37 @@
 
 use crate::http::{RecordStream, TestClient, TestkitError};
 use mesos_proto::media::MediaType;
+use mesos_proto::resources::Resources;
+use mesos_proto::v1::offer::{Operation, operation};
 use mesos_proto::v1::scheduler::{Call, Event, call, event};
-use mesos_proto::v1::{FrameworkId, FrameworkInfo};
+use mesos_proto::v1::{
+    AgentId, CommandInfo, Filters, FrameworkId, FrameworkInfo, OfferId, TaskId, TaskInfo,
+    TaskStatus,
+};
 use std::net::SocketAddr;
 use std::time::Duration;
+
+/// A command task `id` on `agent` that runs `sleep 1000` with `resources`
+/// (the `--resources` text form).
+///
+/// # Panics
+/// If `resources` does not parse: it is a test's literal.
+pub fn sleep_task(id: &str, agent: &AgentId, resources: &str) -> TaskInfo {
+    TaskInfo {
+        name: id.into(),
+        task_id: TaskId::new(id),
+        agent_id: agent.clone(),
+        resources: resources
+            .parse::<Resources>()
+            .unwrap_or_else(|e| panic!("test resources {resources:?}: {e}"))
+            .into_vec(),
+        command: Some(CommandInfo {
+            value: Some("sleep 1000".into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
 
 /// A subscribed framework, speaking the v1 scheduler API over HTTP.
 #[derive(Debug)]
@@ -123,6 +150,76 @@ impl RawScheduler {
     }
 
     /// Sends a call on this subscription; returns the HTTP status and body.
+    pub async fn call(&self, call: &Call) -> Result<(u16, String), TestkitError> {
+        self.caller().call(call).await
+    }
+
+    /// An ACCEPT of `offers` launching `tasks`, declining what is left for
+    /// `refuse_seconds` when given.
+    pub fn launch_call(
+        &self,
+        offers: &[&OfferId],
+        tasks: Vec<TaskInfo>,
+        refuse_seconds: Option<f64>,
+    ) -> Call {
+        let mut c = self.call_of(call::Type::Accept);
+        c.accept = Some(call::Accept {
+            offer_ids: offers.iter().map(|o| (*o).clone()).collect(),
+            operations: vec![Operation {
+                r#type: Some(operation::Type::Launch as i32),
+                launch: Some(operation::Launch { task_infos: tasks }),
+                ..Default::default()
+            }],
+            filters: refuse_seconds.map(|r| Filters {
+                refuse_seconds: Some(r),
+            }),
+        });
+        c
+    }
+
+    /// Acknowledges a status update (it must carry its uuid and agent);
+    /// returns the HTTP status.
+    pub async fn acknowledge(&self, status: &TaskStatus) -> Result<u16, TestkitError> {
+        let mut c = self.call_of(call::Type::Acknowledge);
+        c.acknowledge = Some(call::Acknowledge {
+            agent_id: status.agent_id.clone().unwrap_or_default(),
+            task_id: status.task_id.clone(),
+            uuid: status.uuid.clone().unwrap_or_default(),
+        });
+        Ok(self.call(&c).await?.0)
+    }
+
+    /// The next UPDATE's status, within `wait`.
+    pub async fn next_update(&mut self, wait: Duration) -> Result<TaskStatus, TestkitError> {
+        let e = self.wait_for(wait, |e| e.update.is_some()).await?;
+        e.update
+            .map(|u| u.status)
+            .ok_or(TestkitError::Timeout("UPDATE"))
+    }
+
+    /// A handle that makes calls on this subscription from other tasks,
+    /// concurrently.
+    pub fn caller(&self) -> Caller {
+        Caller {
+            client: self.client.clone(),
+            url: self.url.clone(),
+            media: self.media,
+            stream_id: self.stream_id.clone(),
+        }
+    }
+}
+
+/// Makes calls on a [`RawScheduler`]'s subscription; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    client: TestClient,
+    url: String,
+    media: MediaType,
+    stream_id: String,
+}
+
+impl Caller {
+    /// Sends a call; returns the HTTP status and body.
     pub async fn call(&self, call: &Call) -> Result<(u16, String), TestkitError> {
         let headers = [
             ("Content-Type", self.media.as_str()),

@@ -2,14 +2,9 @@
 
 use mesos_master::MasterConfig;
 use mesos_proto::media::MediaType;
-use mesos_proto::resources::Resources;
-use mesos_proto::v1::offer::{Operation, operation};
 use mesos_proto::v1::scheduler::call;
-use mesos_proto::v1::{
-    CommandInfo, FrameworkInfo, TaskId, TaskInfo, TaskState, TaskStatus, framework_info,
-    task_status,
-};
-use mesos_testkit::{AgentSpec, Cluster, RawScheduler, TaskScript};
+use mesos_proto::v1::{FrameworkInfo, TaskId, TaskState, TaskStatus, framework_info, task_status};
+use mesos_testkit::{AgentSpec, Cluster, RawScheduler, TaskScript, sleep_task};
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -38,48 +33,22 @@ async fn with_running_task(cluster: &Cluster, info: FrameworkInfo) -> RawSchedul
         .unwrap();
     let e = s.wait_for(WAIT, |e| e.offers.is_some()).await.unwrap();
     let offer = e.offers.unwrap().offers.remove(0);
-    let mut accept = s.call_of(call::Type::Accept);
-    accept.accept = Some(call::Accept {
-        offer_ids: vec![offer.id],
-        operations: vec![Operation {
-            r#type: Some(operation::Type::Launch as i32),
-            launch: Some(operation::Launch {
-                task_infos: vec![TaskInfo {
-                    name: "t".into(),
-                    task_id: TaskId::new("t"),
-                    agent_id: offer.agent_id,
-                    resources: "cpus:1;mem:64".parse::<Resources>().unwrap().into_vec(),
-                    command: Some(CommandInfo {
-                        value: Some("sleep 1000".into()),
-                        ..Default::default()
-                    }),
-                    ..Default::default()
-                }],
-            }),
-            ..Default::default()
-        }],
-        filters: None,
-    });
-    assert_eq!(s.call(&accept).await.unwrap().0, 202);
+    let t = sleep_task("t", &offer.agent_id, "cpus:1;mem:64");
+    assert_eq!(
+        s.call(&s.launch_call(&[&offer.id], vec![t], None))
+            .await
+            .unwrap()
+            .0,
+        202
+    );
     let running = update(&mut s).await;
     assert_eq!(running.state, TaskState::TaskRunning as i32);
-    let mut ack = s.call_of(call::Type::Acknowledge);
-    ack.acknowledge = Some(call::Acknowledge {
-        agent_id: running.agent_id.unwrap(),
-        task_id: running.task_id,
-        uuid: running.uuid.unwrap(),
-    });
-    assert_eq!(s.call(&ack).await.unwrap().0, 202);
+    assert_eq!(s.acknowledge(&running).await.unwrap(), 202);
     s
 }
 
 async fn update(s: &mut RawScheduler) -> TaskStatus {
-    s.wait_for(WAIT, |e| e.update.is_some())
-        .await
-        .unwrap()
-        .update
-        .unwrap()
-        .status
+    s.next_update(WAIT).await.unwrap()
 }
 
 fn config() -> MasterConfig {

@@ -7,10 +7,9 @@ use mesos_proto::resources::Resources;
 use mesos_proto::v1::offer::{Operation, operation};
 use mesos_proto::v1::scheduler::{Event, call};
 use mesos_proto::v1::{
-    AgentId, CommandInfo, Filters, FrameworkInfo, Offer, OfferId, TaskId, TaskInfo, TaskState,
-    task_status,
+    AgentId, Filters, FrameworkInfo, Offer, OfferId, TaskId, TaskInfo, TaskState, task_status,
 };
-use mesos_testkit::{AgentSpec, Cluster, RawScheduler, TaskScript};
+use mesos_testkit::{AgentSpec, Cluster, RawScheduler, TaskScript, sleep_task};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -54,17 +53,7 @@ async fn next_offers(s: &mut RawScheduler) -> Vec<Offer> {
 }
 
 fn task(id: &str, agent: &AgentId, resources: &str) -> TaskInfo {
-    TaskInfo {
-        name: id.into(),
-        task_id: TaskId::new(id),
-        agent_id: agent.clone(),
-        resources: resources.parse::<Resources>().unwrap().into_vec(),
-        command: Some(CommandInfo {
-            value: Some("sleep 1000".into()),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    sleep_task(id, agent, resources)
 }
 
 fn launch(
@@ -73,38 +62,15 @@ fn launch(
     tasks: Vec<TaskInfo>,
     refuse: Option<f64>,
 ) -> mesos_proto::v1::scheduler::Call {
-    let mut c = s.call_of(call::Type::Accept);
-    c.accept = Some(call::Accept {
-        offer_ids: offer_ids.iter().map(|o| (*o).clone()).collect(),
-        operations: vec![Operation {
-            r#type: Some(operation::Type::Launch as i32),
-            launch: Some(operation::Launch { task_infos: tasks }),
-            ..Default::default()
-        }],
-        filters: refuse.map(|r| Filters {
-            refuse_seconds: Some(r),
-        }),
-    });
-    c
+    s.launch_call(offer_ids, tasks, refuse)
 }
 
 async fn next_update(s: &mut RawScheduler) -> mesos_proto::v1::TaskStatus {
-    s.wait_for(WAIT, |e| e.update.is_some())
-        .await
-        .unwrap()
-        .update
-        .unwrap()
-        .status
+    s.next_update(WAIT).await.unwrap()
 }
 
 async fn ack(s: &RawScheduler, status: &mesos_proto::v1::TaskStatus) {
-    let mut c = s.call_of(call::Type::Acknowledge);
-    c.acknowledge = Some(call::Acknowledge {
-        agent_id: status.agent_id.clone().unwrap(),
-        task_id: status.task_id.clone(),
-        uuid: status.uuid.clone().unwrap(),
-    });
-    assert_eq!(s.call(&c).await.unwrap().0, 202);
+    assert_eq!(s.acknowledge(status).await.unwrap(), 202);
 }
 
 #[tokio::test]

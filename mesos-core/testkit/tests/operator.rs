@@ -4,14 +4,12 @@ use mesos_master::MasterConfig;
 use mesos_proto::media::MediaType;
 use mesos_proto::resources::Resources;
 use mesos_proto::v1::master::{Call as MasterCall, call as mcall};
-use mesos_proto::v1::offer::{Operation, operation};
 use mesos_proto::v1::quota::QuotaConfig;
 use mesos_proto::v1::scheduler::{Event, call};
-use mesos_proto::v1::{
-    CommandInfo, FrameworkInfo, Offer, TaskId, TaskInfo, TaskState, WeightInfo, framework_info,
-    value,
+use mesos_proto::v1::{FrameworkInfo, Offer, TaskState, WeightInfo, framework_info, value};
+use mesos_testkit::{
+    AgentSpec, Cluster, RawScheduler, TaskScript, TestClient, TestkitError, sleep_task,
 };
-use mesos_testkit::{AgentSpec, Cluster, RawScheduler, TaskScript, TestClient, TestkitError};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -58,29 +56,14 @@ async fn launch_all(s: &RawScheduler, offer: &Offer, id: &str) {
     let all = Resources::from_resources(offer.resources.clone())
         .unwrap()
         .unallocate();
-    let mut accept = s.call_of(call::Type::Accept);
-    accept.accept = Some(call::Accept {
-        offer_ids: vec![offer.id.clone()],
-        operations: vec![Operation {
-            r#type: Some(operation::Type::Launch as i32),
-            launch: Some(operation::Launch {
-                task_infos: vec![TaskInfo {
-                    name: id.into(),
-                    task_id: TaskId::new(id),
-                    agent_id: offer.agent_id.clone(),
-                    resources: all.into_vec(),
-                    command: Some(CommandInfo {
-                        value: Some("sleep 1000".into()),
-                        ..Default::default()
-                    }),
-                    ..Default::default()
-                }],
-            }),
-            ..Default::default()
-        }],
-        filters: None,
-    });
-    assert_eq!(s.call(&accept).await.unwrap().0, 202);
+    let t = sleep_task(id, &offer.agent_id, &all.to_string());
+    assert_eq!(
+        s.call(&s.launch_call(&[&offer.id], vec![t], None))
+            .await
+            .unwrap()
+            .0,
+        202
+    );
 }
 
 fn operator(ty: mcall::Type) -> MasterCall {
@@ -121,13 +104,7 @@ async fn running_cluster(n: usize) -> (Cluster, RawScheduler) {
             if let Some(u) = &e.update {
                 if u.status.state == TaskState::TaskRunning as i32 {
                     running += 1;
-                    let mut ack = s.call_of(call::Type::Acknowledge);
-                    ack.acknowledge = Some(call::Acknowledge {
-                        agent_id: u.status.agent_id.clone().unwrap(),
-                        task_id: u.status.task_id.clone(),
-                        uuid: u.status.uuid.clone().unwrap(),
-                    });
-                    assert_eq!(s.call(&ack).await.unwrap().0, 202);
+                    assert_eq!(s.acknowledge(&u.status).await.unwrap(), 202);
                 }
             }
         }

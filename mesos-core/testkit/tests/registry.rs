@@ -3,15 +3,11 @@
 
 use mesos_master::{MasterConfig, RegistryConfig};
 use mesos_proto::media::MediaType;
-use mesos_proto::resources::Resources;
 use mesos_proto::v1::master::{Call as MasterCall, call as mcall};
-use mesos_proto::v1::offer::{Operation, operation};
 use mesos_proto::v1::quota::QuotaConfig;
 use mesos_proto::v1::scheduler::call;
-use mesos_proto::v1::{
-    CommandInfo, FrameworkId, FrameworkInfo, TaskId, TaskInfo, TaskState, WeightInfo, value,
-};
-use mesos_testkit::{AgentSpec, Cluster, RawScheduler, TaskScript, TestClient};
+use mesos_proto::v1::{FrameworkId, FrameworkInfo, TaskId, TaskState, WeightInfo, value};
+use mesos_testkit::{AgentSpec, Cluster, RawScheduler, TaskScript, TestClient, sleep_task};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -50,29 +46,14 @@ fn agents(n: usize) -> Vec<AgentSpec> {
 async fn launch(s: &mut RawScheduler, id: &str) {
     let e = s.wait_for(WAIT, |e| e.offers.is_some()).await.unwrap();
     let offer = e.offers.unwrap().offers.remove(0);
-    let mut accept = s.call_of(call::Type::Accept);
-    accept.accept = Some(call::Accept {
-        offer_ids: vec![offer.id],
-        operations: vec![Operation {
-            r#type: Some(operation::Type::Launch as i32),
-            launch: Some(operation::Launch {
-                task_infos: vec![TaskInfo {
-                    name: id.into(),
-                    task_id: TaskId::new(id),
-                    agent_id: offer.agent_id,
-                    resources: "cpus:1;mem:64".parse::<Resources>().unwrap().into_vec(),
-                    command: Some(CommandInfo {
-                        value: Some("sleep 1000".into()),
-                        ..Default::default()
-                    }),
-                    ..Default::default()
-                }],
-            }),
-            ..Default::default()
-        }],
-        filters: None,
-    });
-    assert_eq!(s.call(&accept).await.unwrap().0, 202);
+    let t = sleep_task(id, &offer.agent_id, "cpus:1;mem:64");
+    assert_eq!(
+        s.call(&s.launch_call(&[&offer.id], vec![t], None))
+            .await
+            .unwrap()
+            .0,
+        202
+    );
     let running = s
         .wait_for(WAIT, |e| {
             e.update
@@ -81,14 +62,12 @@ async fn launch(s: &mut RawScheduler, id: &str) {
         })
         .await
         .unwrap();
-    let status = running.update.unwrap().status;
-    let mut ack = s.call_of(call::Type::Acknowledge);
-    ack.acknowledge = Some(call::Acknowledge {
-        agent_id: status.agent_id.unwrap(),
-        task_id: status.task_id,
-        uuid: status.uuid.unwrap(),
-    });
-    assert_eq!(s.call(&ack).await.unwrap().0, 202);
+    assert_eq!(
+        s.acknowledge(&running.update.unwrap().status)
+            .await
+            .unwrap(),
+        202
+    );
 }
 
 fn operator(ty: mcall::Type) -> MasterCall {

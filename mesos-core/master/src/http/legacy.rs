@@ -548,6 +548,32 @@ fn flags_object(w: &mut JsonWriter, flags: &MasterResponse) {
     w.end_object();
 }
 
+/// For the tasks `keep` selects: a member per task state with its count
+/// (`"TASK_RUNNING": 3`), then `name` listing the distinct `other` ids.
+fn counts_and_ids(
+    w: &mut JsonWriter,
+    all: &[&Task],
+    keep: &dyn Fn(&Task) -> bool,
+    other: &dyn Fn(&Task) -> String,
+    name: &str,
+) {
+    let mut counts: BTreeMap<String, f64> = BTreeMap::new();
+    let mut ids: Vec<String> = Vec::new();
+    for t in all.iter().filter(|t| keep(t)) {
+        *counts
+            .entry(enum_name::<mesos_proto::v1::TaskState>(t.state))
+            .or_insert(0.0) += 1.0;
+        ids.push(other(t));
+    }
+    for (state, n) in counts {
+        w.field(&state, &n);
+    }
+    ids.sort();
+    ids.dedup();
+    w.key(name);
+    w.list(&ids);
+}
+
 /// `/state-summary`: agents and frameworks with task counts, no tasks.
 pub(crate) async fn state_summary(State(http): State<Http>) -> Response {
     let (state, master) = match tokio::try_join!(
@@ -569,14 +595,6 @@ pub(crate) async fn state_summary(State(http): State<Http>) -> Response {
         .chain(&tasks.unreachable_tasks)
         .chain(&tasks.completed_tasks)
         .collect();
-    let counts = |keep: &dyn Fn(&Task) -> bool| -> BTreeMap<String, f64> {
-        let mut out = BTreeMap::new();
-        for t in all.iter().filter(|t| keep(t)) {
-            *out.entry(enum_name::<mesos_proto::v1::TaskState>(t.state))
-                .or_insert(0.0) += 1.0;
-        }
-        out
-    };
     let mut w = JsonWriter::new();
     w.begin_object();
     w.field("hostname", &info.hostname.clone().unwrap_or_default());
@@ -603,18 +621,13 @@ pub(crate) async fn state_summary(State(http): State<Http>) -> Response {
         attributes(&mut w, &a.agent_info.attributes);
         w.field("active", &a.active);
         w.field("version", &a.version);
-        for (state, n) in counts(&|t: &Task| t.agent_id == id) {
-            w.field(&state, &n);
-        }
-        let mut fws: Vec<String> = all
-            .iter()
-            .filter(|t| t.agent_id == id)
-            .map(|t| t.framework_id.value.clone())
-            .collect();
-        fws.sort();
-        fws.dedup();
-        w.key("framework_ids");
-        w.list(&fws);
+        counts_and_ids(
+            &mut w,
+            &all,
+            &|t: &Task| t.agent_id == id,
+            &|t: &Task| t.framework_id.value.clone(),
+            "framework_ids",
+        );
         w.end_object();
     }
     w.end_array();
@@ -635,18 +648,13 @@ pub(crate) async fn state_summary(State(http): State<Http>) -> Response {
         resources(&mut w, &f.allocated_resources);
         w.key("offered_resources");
         resources(&mut w, &f.offered_resources);
-        for (state, n) in counts(&|t: &Task| t.framework_id == id) {
-            w.field(&state, &n);
-        }
-        let mut agents: Vec<String> = all
-            .iter()
-            .filter(|t| t.framework_id == id)
-            .map(|t| t.agent_id.value.clone())
-            .collect();
-        agents.sort();
-        agents.dedup();
-        w.key("slave_ids");
-        w.list(&agents);
+        counts_and_ids(
+            &mut w,
+            &all,
+            &|t: &Task| t.framework_id == id,
+            &|t: &Task| t.agent_id.value.clone(),
+            "slave_ids",
+        );
         w.end_object();
     }
     w.end_array();

@@ -1,0 +1,429 @@
+//! `mesos-bench` scenarios: the whole master, through real HTTP on
+//! loopback, with simulated agents. `mesos bench <scenario>` runs them and
+//! `docs/benchmarks.md` records their results.
+//!
+//! - [`launch_throughput`]: one framework launches tasks as fast as offers
+//!   allow; tasks per second from ACCEPT to TASK_RUNNING, with latency
+//!   percentiles.
+//! - [`state_at_scale`]: a cluster of many agents and tasks; how long
+//!   `/state` takes, how long the master's event loop is held up meanwhile
+//!   (a probe keeps asking it), and the process' memory.
+
+use crate::{AgentSpec, Cluster, RawScheduler, TaskScript, TestkitError};
+use mesos_master::MasterConfig;
+use mesos_proto::media::MediaType;
+use mesos_proto::resources::Resources;
+use mesos_proto::v1::offer::{Operation, operation};
+use mesos_proto::v1::scheduler::{Event, call};
+use mesos_proto::v1::{CommandInfo, FrameworkInfo, Offer, TaskId, TaskInfo, TaskState};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+/// What [`launch_throughput`] measured.
+#[derive(Debug, Clone)]
+pub struct LaunchReport {
+    /// Tasks that reached TASK_RUNNING.
+    pub tasks: usize,
+    /// From the first ACCEPT to the last TASK_RUNNING.
+    pub elapsed: Duration,
+    /// ACCEPT sent to TASK_RUNNING received, per task: median.
+    pub p50: Duration,
+    /// The same, 99th percentile.
+    pub p99: Duration,
+}
+
+impl LaunchReport {
+    /// Tasks per second.
+    pub fn rate(&self) -> f64 {
+        self.tasks as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+/// Sockets one simulated agent holds in this process: its event stream and
+/// its calls, each seen from both ends.
+const FDS_PER_AGENT: u64 = 4;
+
+/// This process' open-files limit, from `/proc/self/limits`.
+fn open_files_limit() -> Option<u64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
+}
+
+/// Refuses, with the fix, a cluster this process cannot open sockets for
+/// (instead of hanging when `accept` starts failing).
+fn check_open_files(agents: usize) -> Result<(), TestkitError> {
+    let need = agents as u64 * FDS_PER_AGENT + 256;
+    match open_files_limit() {
+        Some(limit) if limit < need => Err(TestkitError::Setup(format!(
+            "{agents} simulated agents need about {need} open files, the limit is {limit}; \
+             raise it (`ulimit -n {need}`, or run under `prlimit --nofile={need}`)"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+fn bench_agents(n: usize, resources: &str) -> Vec<AgentSpec> {
+    (0..n)
+        .map(|i| AgentSpec {
+            hostname: format!("bench-{i}"),
+            resources: resources.into(),
+            attributes: String::new(),
+            script: TaskScript::Run,
+            // Heartbeats ride this tick: keep thousands of agents quiet.
+            retry: Duration::from_secs(30),
+        })
+        .collect()
+}
+
+fn bench_config() -> MasterConfig {
+    MasterConfig {
+        port: 0,
+        allocation_interval: Duration::from_millis(100),
+        heartbeat_interval: Duration::from_secs(15),
+        event_queue: 1 << 20,
+        ..Default::default()
+    }
+}
+
+fn tasks_for(offer: &Offer, per_task: &Resources, next: &mut usize, left: usize) -> Vec<TaskInfo> {
+    let mut remaining = Resources::from_resources(offer.resources.clone())
+        .unwrap_or_default()
+        .unallocate();
+    let mut out = Vec::new();
+    while out.len() < left && remaining.contains(per_task) {
+        remaining -= per_task;
+        out.push(TaskInfo {
+            name: format!("bench-{next}"),
+            task_id: TaskId::new(format!("bench-{next}")),
+            agent_id: offer.agent_id.clone(),
+            resources: per_task.clone().into_vec(),
+            command: Some(CommandInfo {
+                value: Some("sleep 1000".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+        *next += 1;
+    }
+    out
+}
+
+/// Launches `tasks` tasks of 1 cpu and 128 MB on `agents` agents of
+/// `cpus_per_agent` cpus, acknowledging every TASK_RUNNING, and reports the
+/// rate and latencies.
+pub async fn launch_throughput(
+    agents: usize,
+    cpus_per_agent: usize,
+    tasks: usize,
+) -> Result<LaunchReport, TestkitError> {
+    check_open_files(agents)?;
+    let resources = format!("cpus:{cpus_per_agent};mem:{}", cpus_per_agent * 256);
+    let mut cluster = Cluster::start(bench_config(), Vec::new()).await?;
+    let info = FrameworkInfo {
+        user: "bench".into(),
+        name: "launch-throughput".into(),
+        ..Default::default()
+    };
+    let mut s = RawScheduler::subscribe(cluster.addr(), info, MediaType::Protobuf).await?;
+    cluster.add_agents(bench_agents(agents, &resources)).await?;
+    let per_task: Resources = "cpus:1;mem:128"
+        .parse()
+        .map_err(|e| TestkitError::Decode(format!("{e}")))?;
+    let mut launcher = Launcher {
+        caller: s.caller(),
+        framework_id: s.framework_id().clone(),
+        per_task,
+        tasks,
+        next: 0,
+        sent: HashMap::with_capacity(tasks),
+        latencies: Vec::with_capacity(tasks),
+        first: None,
+    };
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while launcher.latencies.len() < tasks {
+        if Instant::now() > deadline {
+            return Err(TestkitError::Timeout("all tasks running"));
+        }
+        let Some(event) = s.next_event(Duration::from_secs(10)).await? else {
+            return Err(TestkitError::Timeout("an event"));
+        };
+        launcher.on_event(&event);
+    }
+    let elapsed = launcher.first.map_or(Duration::ZERO, |f| f.elapsed());
+    let mut latencies = launcher.latencies;
+    latencies.sort();
+    let report = LaunchReport {
+        tasks: latencies.len(),
+        elapsed,
+        p50: percentile(&latencies, 0.5),
+        p99: percentile(&latencies, 0.99),
+    };
+    cluster.master.halt().await;
+    Ok(report)
+}
+
+/// The framework side of [`launch_throughput`]: calls go out on their own
+/// tasks so the event stream is never held up.
+struct Launcher {
+    caller: crate::Caller,
+    framework_id: mesos_proto::v1::FrameworkId,
+    per_task: Resources,
+    tasks: usize,
+    next: usize,
+    sent: HashMap<TaskId, Instant>,
+    latencies: Vec<Duration>,
+    first: Option<Instant>,
+}
+
+impl Launcher {
+    fn send(&self, call: mesos_proto::v1::scheduler::Call) {
+        let caller = self.caller.clone();
+        tokio::spawn(async move {
+            let _ = caller.call(&call).await;
+        });
+    }
+
+    fn on_event(&mut self, event: &Event) {
+        for offer in event.offers.iter().flat_map(|o| &o.offers) {
+            let left = self.tasks.saturating_sub(self.sent.len());
+            let launch = tasks_for(offer, &self.per_task, &mut self.next, left);
+            let now = Instant::now();
+            self.first.get_or_insert(now);
+            for t in &launch {
+                self.sent.insert(t.task_id.clone(), now);
+            }
+            self.send(mesos_proto::v1::scheduler::Call {
+                framework_id: Some(self.framework_id.clone()),
+                r#type: Some(call::Type::Accept as i32),
+                accept: Some(call::Accept {
+                    offer_ids: vec![offer.id.clone()],
+                    operations: vec![Operation {
+                        r#type: Some(operation::Type::Launch as i32),
+                        launch: Some(operation::Launch { task_infos: launch }),
+                        ..Default::default()
+                    }],
+                    filters: None,
+                }),
+                ..Default::default()
+            });
+        }
+        let Some(update) = &event.update else {
+            return;
+        };
+        let status = &update.status;
+        if status.state == TaskState::TaskRunning as i32 {
+            if let Some(at) = self.sent.get(&status.task_id) {
+                self.latencies.push(at.elapsed());
+            }
+        }
+        if let (Some(uuid), Some(agent_id)) = (&status.uuid, &status.agent_id) {
+            self.send(mesos_proto::v1::scheduler::Call {
+                framework_id: Some(self.framework_id.clone()),
+                r#type: Some(call::Type::Acknowledge as i32),
+                acknowledge: Some(call::Acknowledge {
+                    agent_id: agent_id.clone(),
+                    task_id: status.task_id.clone(),
+                    uuid: uuid.clone(),
+                }),
+                ..Default::default()
+            });
+        }
+    }
+}
+
+/// What [`state_at_scale`] measured.
+#[derive(Debug, Clone)]
+pub struct StateReport {
+    /// Agents in the cluster.
+    pub agents: usize,
+    /// Tasks running in it.
+    pub tasks: usize,
+    /// `/state` response times, sorted.
+    pub state_times: Vec<Duration>,
+    /// `/state` body size.
+    pub state_bytes: usize,
+    /// The longest a probe call (GET_MASTER, answered by the event loop)
+    /// waited while `/state` was being served.
+    pub max_probe: Duration,
+    /// The same probe's longest wait on an idle master, for comparison.
+    pub idle_probe: Duration,
+    /// Resident memory of the process before the cluster started and
+    /// with it at full size (bytes; 0 where unknown).
+    pub rss_before: u64,
+    /// See `rss_before`.
+    pub rss_after: u64,
+}
+
+/// This process' resident set size, from `/proc/self/status`.
+pub fn rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
+async fn probe_loop(
+    addr: std::net::SocketAddr,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> Duration {
+    let client = crate::TestClient::default();
+    let call = mesos_proto::v1::master::Call {
+        r#type: Some(mesos_proto::v1::master::call::Type::GetMaster as i32),
+        ..Default::default()
+    };
+    let mut worst = Duration::ZERO;
+    while !*stop.borrow() {
+        let t = Instant::now();
+        let _ = client.operator(addr, &call).await;
+        worst = worst.max(t.elapsed());
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    worst
+}
+
+/// Builds a cluster of `agents` agents running `tasks` tasks (spread
+/// evenly), then GETs `/state` `rounds` times while a probe measures how
+/// long the event loop is held up.
+pub async fn state_at_scale(
+    agents: usize,
+    tasks: usize,
+    rounds: usize,
+) -> Result<StateReport, TestkitError> {
+    let rss_before = rss_bytes();
+    let per_agent = tasks.div_ceil(agents.max(1)).max(1);
+    let launched = launch_cluster(agents, per_agent, tasks).await?;
+    let (cluster, _scheduler) = launched;
+    let addr = cluster.addr();
+    let client = crate::TestClient::default();
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let idle = tokio::spawn(probe_loop(addr, stop_rx));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let _ = stop_tx.send(true);
+    let idle_probe = idle.await.unwrap_or_default();
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let probe = tokio::spawn(probe_loop(addr, stop_rx));
+    let mut state_times = Vec::new();
+    let mut state_bytes = 0;
+    for _ in 0..rounds {
+        let t = Instant::now();
+        let (status, _, body) = client.get(&format!("http://{addr}/state")).await?;
+        state_times.push(t.elapsed());
+        if status != 200 {
+            return Err(TestkitError::Status {
+                status,
+                body: String::from_utf8_lossy(&body).into_owned(),
+            });
+        }
+        state_bytes = body.len();
+    }
+    let _ = stop_tx.send(true);
+    let max_probe = probe.await.unwrap_or_default();
+    state_times.sort();
+    Ok(StateReport {
+        agents,
+        tasks,
+        state_times,
+        state_bytes,
+        max_probe,
+        idle_probe,
+        rss_before,
+        rss_after: rss_bytes(),
+    })
+}
+
+/// A cluster with `tasks` running tasks, `per_agent` on each agent.
+async fn launch_cluster(
+    agents: usize,
+    per_agent: usize,
+    tasks: usize,
+) -> Result<(Cluster, RawScheduler), TestkitError> {
+    check_open_files(agents)?;
+    let resources = format!("cpus:{per_agent};mem:{}", per_agent * 256);
+    let mut cluster = Cluster::start(bench_config(), Vec::new()).await?;
+    let info = FrameworkInfo {
+        user: "bench".into(),
+        name: "state-at-scale".into(),
+        ..Default::default()
+    };
+    let mut s = RawScheduler::subscribe(cluster.addr(), info, MediaType::Protobuf).await?;
+    // Agents register a few hundred at a time.
+    let specs = bench_agents(agents, &resources);
+    for chunk in specs.chunks(256) {
+        let starts = chunk.iter().cloned().map(|spec| {
+            let addr = cluster.addr();
+            tokio::spawn(async move { crate::SimulatedAgent::start(addr, spec).await })
+        });
+        for started in futures_util_join(starts.collect()).await {
+            cluster.agents.push(started?);
+        }
+    }
+    let mut launcher = Launcher {
+        caller: s.caller(),
+        framework_id: s.framework_id().clone(),
+        per_task: "cpus:1;mem:128"
+            .parse()
+            .map_err(|e| TestkitError::Decode(format!("{e}")))?,
+        tasks,
+        next: 0,
+        sent: HashMap::with_capacity(tasks),
+        latencies: Vec::with_capacity(tasks),
+        first: None,
+    };
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while launcher.latencies.len() < tasks {
+        if Instant::now() > deadline {
+            return Err(TestkitError::Timeout("all tasks running"));
+        }
+        let Some(event) = s.next_event(Duration::from_secs(30)).await? else {
+            return Err(TestkitError::Timeout("an event"));
+        };
+        launcher.on_event(&event);
+    }
+    Ok((cluster, s))
+}
+
+async fn futures_util_join(
+    handles: Vec<tokio::task::JoinHandle<Result<crate::SimulatedAgent, TestkitError>>>,
+) -> Vec<Result<crate::SimulatedAgent, TestkitError>> {
+    let mut out = Vec::with_capacity(handles.len());
+    for h in handles {
+        out.push(
+            h.await
+                .map_err(|e| TestkitError::Http(e.to_string()))
+                .and_then(|r| r),
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn scenarios_run_small() {
+        let launch = launch_throughput(4, 4, 12).await.unwrap();
+        assert_eq!(launch.tasks, 12);
+        assert!(launch.p50 <= launch.p99);
+        let state = state_at_scale(5, 10, 2).await.unwrap();
+        let err = launch_throughput(1_000_000, 1, 1).await.unwrap_err();
+        assert!(err.to_string().contains("open files"), "{err}");
+        assert_eq!(state.state_times.len(), 2);
+        assert!(state.state_bytes > 1000);
+    }
+}
