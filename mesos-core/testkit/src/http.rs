@@ -130,6 +130,22 @@ impl TestClient {
             .map_err(|e| TestkitError::Decode(e.to_string()))
     }
 
+    /// Makes an operator API call that has no arguments (GET_STATE,
+    /// GET_AGENTS, ...) and returns its response.
+    pub async fn operator_get(
+        &self,
+        master: std::net::SocketAddr,
+        ty: mesos_proto::v1::master::call::Type,
+    ) -> Result<mesos_proto::v1::master::Response, TestkitError> {
+        let call = mesos_proto::v1::master::Call {
+            r#type: Some(ty as i32),
+            ..Default::default()
+        };
+        self.operator(master, &call)
+            .await?
+            .ok_or_else(|| TestkitError::Decode(format!("{} answered no body", ty.as_str_name())))
+    }
+
     /// POSTs and requires a 2xx answer.
     pub async fn post_ok(
         &self,

@@ -229,9 +229,8 @@ async fn operator_calls_change_the_cluster_and_refuse_bad_input() {
 
     // GET_STATE and GET_TASKS list the running tasks.
     let state = client
-        .operator(addr, &operator(mcall::Type::GetState))
+        .operator_get(addr, mcall::Type::GetState)
         .await
-        .unwrap()
         .unwrap()
         .get_state
         .unwrap();
@@ -271,9 +270,8 @@ async fn operator_calls_change_the_cluster_and_refuse_bad_input() {
     weights.update_weights.as_mut().unwrap().weight_infos[0].weight = 4.0;
     client.operator(addr, &weights).await.unwrap();
     let roles = client
-        .operator(addr, &operator(mcall::Type::GetRoles))
+        .operator_get(addr, mcall::Type::GetRoles)
         .await
-        .unwrap()
         .unwrap()
         .get_roles
         .unwrap()
@@ -307,9 +305,8 @@ async fn operator_calls_change_the_cluster_and_refuse_bad_input() {
         .unwrap();
     assert_eq!(update.status.agent_id.as_ref(), Some(&victim));
     let agents = client
-        .operator(addr, &operator(mcall::Type::GetAgents))
+        .operator_get(addr, mcall::Type::GetAgents)
         .await
-        .unwrap()
         .unwrap()
         .get_agents
         .unwrap();
@@ -331,18 +328,16 @@ async fn operator_calls_change_the_cluster_and_refuse_bad_input() {
     });
     client.operator(addr, &teardown).await.unwrap();
     let frameworks = client
-        .operator(addr, &operator(mcall::Type::GetFrameworks))
+        .operator_get(addr, mcall::Type::GetFrameworks)
         .await
-        .unwrap()
         .unwrap()
         .get_frameworks
         .unwrap();
     assert!(frameworks.frameworks.is_empty());
     assert_eq!(frameworks.completed_frameworks.len(), 1);
     let tasks = client
-        .operator(addr, &operator(mcall::Type::GetTasks))
+        .operator_get(addr, mcall::Type::GetTasks)
         .await
-        .unwrap()
         .unwrap()
         .get_tasks
         .unwrap();

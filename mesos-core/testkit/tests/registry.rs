@@ -140,9 +140,8 @@ async fn a_master_restart_keeps_the_registry_and_failover_deadlines() {
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
         let frameworks = client
-            .operator(cluster.addr(), &operator(mcall::Type::GetFrameworks))
+            .operator_get(cluster.addr(), mcall::Type::GetFrameworks)
             .await
-            .unwrap()
             .unwrap()
             .get_frameworks
             .unwrap()
@@ -177,9 +176,8 @@ async fn a_master_restart_keeps_the_registry_and_failover_deadlines() {
     // ran; Mesos would restart its clock), the keeper is known, weights and
     // quota are in force, the missing agent is awaited.
     let frameworks = client
-        .operator(addr, &operator(mcall::Type::GetFrameworks))
+        .operator_get(addr, mcall::Type::GetFrameworks)
         .await
-        .unwrap()
         .unwrap()
         .get_frameworks
         .unwrap();
@@ -196,18 +194,16 @@ async fn a_master_restart_keeps_the_registry_and_failover_deadlines() {
         vec![quitter_id.clone()]
     );
     let weights = client
-        .operator(addr, &operator(mcall::Type::GetWeights))
+        .operator_get(addr, mcall::Type::GetWeights)
         .await
-        .unwrap()
         .unwrap()
         .get_weights
         .unwrap();
     assert_eq!(weights.weight_infos.len(), 1);
     assert_eq!(weights.weight_infos[0].weight, 2.5);
     let quota = client
-        .operator(addr, &operator(mcall::Type::GetQuota))
+        .operator_get(addr, mcall::Type::GetQuota)
         .await
-        .unwrap()
         .unwrap()
         .get_quota
         .unwrap();
@@ -272,9 +268,8 @@ async fn a_master_restart_keeps_the_registry_and_failover_deadlines() {
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
         let agents = client
-            .operator(addr, &operator(mcall::Type::GetAgents))
+            .operator_get(addr, mcall::Type::GetAgents)
             .await
-            .unwrap()
             .unwrap()
             .get_agents
             .unwrap();
@@ -300,9 +295,8 @@ async fn a_master_restart_keeps_the_registry_and_failover_deadlines() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let metrics = client
-        .operator(addr, &operator(mcall::Type::GetMetrics))
+        .operator_get(addr, mcall::Type::GetMetrics)
         .await
-        .unwrap()
         .unwrap()
         .get_metrics
         .unwrap()
