@@ -34,7 +34,8 @@ pub struct MasterConfig {
     /// The largest request body accepted; larger ones get 413.
     pub max_request_body: usize,
     /// Events queued for one subscriber before it is judged too slow and
-    /// disconnected.
+    /// disconnected (default 262,144: a burst of updates for 100,000 tasks
+    /// fits; Mesos' own queues are unbounded).
     pub event_queue: usize,
     /// The allocator's settings.
     pub allocator: AllocatorConfig,
@@ -85,7 +86,7 @@ impl Default for MasterConfig {
             agent_ping_timeout: Duration::from_secs(15),
             max_agent_ping_timeouts: 5,
             max_request_body: 16 * 1024 * 1024,
-            event_queue: 16 * 1024,
+            event_queue: 256 * 1024,
             allocator: AllocatorConfig::default(),
             weights: BTreeMap::new(),
             max_completed_frameworks: 50,

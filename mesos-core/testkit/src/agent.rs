@@ -154,7 +154,16 @@ impl SimulatedAgent {
         master: SocketAddr,
         spec: AgentSpec,
     ) -> Result<SimulatedAgent, TestkitError> {
-        let client = TestClient::default();
+        SimulatedAgent::start_with(master, spec, TestClient::default()).await
+    }
+
+    /// As [`SimulatedAgent::start`], making its calls through `client`:
+    /// thousands of agents sharing one client share its connection pool.
+    pub async fn start_with(
+        master: SocketAddr,
+        spec: AgentSpec,
+        client: TestClient,
+    ) -> Result<SimulatedAgent, TestkitError> {
         let url = format!("http://{master}/api/v1/agent");
         let resources: Resources = spec
             .resources

@@ -60,8 +60,8 @@ fn open_files_limit() -> Option<u64> {
 
 /// Refuses, with the fix, a cluster this process cannot open sockets for
 /// (instead of hanging when `accept` starts failing).
-fn check_open_files(agents: usize) -> Result<(), TestkitError> {
-    let need = agents as u64 * FDS_PER_AGENT + 256;
+fn check_open_files(agents: usize, per_agent: u64) -> Result<(), TestkitError> {
+    let need = agents as u64 * per_agent + 2048;
     match open_files_limit() {
         Some(limit) if limit < need => Err(TestkitError::Setup(format!(
             "{agents} simulated agents need about {need} open files, the limit is {limit}; \
@@ -125,7 +125,7 @@ pub async fn launch_throughput(
     cpus_per_agent: usize,
     tasks: usize,
 ) -> Result<LaunchReport, TestkitError> {
-    check_open_files(agents)?;
+    check_open_files(agents, FDS_PER_AGENT)?;
     let resources = format!("cpus:{cpus_per_agent};mem:{}", cpus_per_agent * 256);
     let mut cluster = Cluster::start(bench_config(), Vec::new()).await?;
     let info = FrameworkInfo {
@@ -297,16 +297,33 @@ async fn probe_loop(
 /// Builds a cluster of `agents` agents running `tasks` tasks (spread
 /// evenly), then GETs `/state` `rounds` times while a probe measures how
 /// long the event loop is held up.
+///
+/// With `master`, the agents and the framework use that master (say a
+/// `mesos master` child process, so each process holds one end of every
+/// socket and the memory measured is the caller's to take); without it,
+/// a master starts in this process.
 pub async fn state_at_scale(
     agents: usize,
     tasks: usize,
     rounds: usize,
+    master: Option<std::net::SocketAddr>,
 ) -> Result<StateReport, TestkitError> {
     let rss_before = rss_bytes();
     let per_agent = tasks.div_ceil(agents.max(1)).max(1);
-    let launched = launch_cluster(agents, per_agent, tasks).await?;
-    let (cluster, _scheduler) = launched;
-    let addr = cluster.addr();
+    let (in_process, addr) = match master {
+        Some(addr) => {
+            // Only the client end of each agent's stream is here.
+            check_open_files(agents, 1)?;
+            (None, addr)
+        }
+        None => {
+            check_open_files(agents, FDS_PER_AGENT)?;
+            let cluster = Cluster::start(bench_config(), Vec::new()).await?;
+            let addr = cluster.addr();
+            (Some(cluster), addr)
+        }
+    };
+    let _running = launch_cluster(addr, agents, per_agent, tasks).await?;
     let client = crate::TestClient::default();
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -334,6 +351,9 @@ pub async fn state_at_scale(
     let _ = stop_tx.send(true);
     let max_probe = probe.await.unwrap_or_default();
     state_times.sort();
+    if let Some(mut cluster) = in_process {
+        cluster.master.halt().await;
+    }
     Ok(StateReport {
         agents,
         tasks,
@@ -346,30 +366,39 @@ pub async fn state_at_scale(
     })
 }
 
-/// A cluster with `tasks` running tasks, `per_agent` on each agent.
+/// Agents and a framework on the master at `addr` with `tasks` running
+/// tasks, `per_agent` on each agent; they run while the result lives.
 async fn launch_cluster(
+    addr: std::net::SocketAddr,
     agents: usize,
     per_agent: usize,
     tasks: usize,
-) -> Result<(Cluster, RawScheduler), TestkitError> {
-    check_open_files(agents)?;
+) -> Result<(Vec<crate::SimulatedAgent>, RawScheduler), TestkitError> {
     let resources = format!("cpus:{per_agent};mem:{}", per_agent * 256);
-    let mut cluster = Cluster::start(bench_config(), Vec::new()).await?;
     let info = FrameworkInfo {
         user: "bench".into(),
         name: "state-at-scale".into(),
         ..Default::default()
     };
-    let mut s = RawScheduler::subscribe(cluster.addr(), info, MediaType::Protobuf).await?;
-    // Agents register a few hundred at a time.
+    let mut s = RawScheduler::subscribe(addr, info, MediaType::Protobuf).await?;
+    // Agents register a few hundred at a time and share one client's
+    // connection pool for their calls.
+    let client = crate::TestClient::default();
+    let mut started = Vec::with_capacity(agents);
     let specs = bench_agents(agents, &resources);
     for chunk in specs.chunks(256) {
-        let starts = chunk.iter().cloned().map(|spec| {
-            let addr = cluster.addr();
-            tokio::spawn(async move { crate::SimulatedAgent::start(addr, spec).await })
-        });
-        for started in futures_util_join(starts.collect()).await {
-            cluster.agents.push(started?);
+        let starts: Vec<_> = chunk
+            .iter()
+            .cloned()
+            .map(|spec| {
+                let client = client.clone();
+                tokio::spawn(
+                    async move { crate::SimulatedAgent::start_with(addr, spec, client).await },
+                )
+            })
+            .collect();
+        for started_agent in futures_util_join(starts).await {
+            started.push(started_agent?);
         }
     }
     let mut launcher = Launcher {
@@ -394,7 +423,7 @@ async fn launch_cluster(
         };
         launcher.on_event(&event);
     }
-    Ok((cluster, s))
+    Ok((started, s))
 }
 
 async fn futures_util_join(
@@ -420,7 +449,7 @@ mod tests {
         let launch = launch_throughput(4, 4, 12).await.unwrap();
         assert_eq!(launch.tasks, 12);
         assert!(launch.p50 <= launch.p99);
-        let state = state_at_scale(5, 10, 2).await.unwrap();
+        let state = state_at_scale(5, 10, 2, None).await.unwrap();
         let err = launch_throughput(1_000_000, 1, 1).await.unwrap_err();
         assert!(err.to_string().contains("open files"), "{err}");
         assert_eq!(state.state_times.len(), 2);
