@@ -382,19 +382,19 @@ impl MasterActor {
         let event = match group {
             None => AgentEvent {
                 r#type: agent_event::Type::RunTask as i32,
-                run_task: Some(agent_event::RunTask {
+                run_task: Some(Box::new(agent_event::RunTask {
                     framework_info,
                     task,
-                }),
+                })),
                 ..Default::default()
             },
             Some(executor_info) => AgentEvent {
                 r#type: agent_event::Type::RunTaskGroup as i32,
-                run_task_group: Some(agent_event::RunTaskGroup {
+                run_task_group: Some(Box::new(agent_event::RunTaskGroup {
                     framework_info,
                     executor_info,
                     task_group: mesos_proto::v1::TaskGroupInfo { tasks: vec![task] },
-                }),
+                })),
                 ..Default::default()
             },
         };

@@ -98,12 +98,14 @@ pub struct AgentEvent {
     /// With `REGISTERED`.
     #[prost(message, optional, tag = "2")]
     pub registered: Option<agent_event::Registered>,
-    /// With `RUN_TASK`.
-    #[prost(message, optional, tag = "3")]
-    pub run_task: Option<agent_event::RunTask>,
+    /// With `RUN_TASK`. Boxed, as is `run_task_group`: a `TaskInfo` is
+    /// kilobytes, and every queued event would otherwise be that large
+    /// (an agent's event queue allocates its slots in blocks).
+    #[prost(message, optional, boxed, tag = "3")]
+    pub run_task: Option<Box<agent_event::RunTask>>,
     /// With `RUN_TASK_GROUP`.
-    #[prost(message, optional, tag = "4")]
-    pub run_task_group: Option<agent_event::RunTaskGroup>,
+    #[prost(message, optional, boxed, tag = "4")]
+    pub run_task_group: Option<Box<agent_event::RunTaskGroup>>,
     /// With `KILL_TASK`.
     #[prost(message, optional, tag = "5")]
     pub kill_task: Option<agent_event::KillTask>,
