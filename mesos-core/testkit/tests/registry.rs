@@ -85,7 +85,8 @@ async fn a_master_restart_keeps_the_registry_and_failover_deadlines() {
         registry: RegistryConfig::Local {
             work_dir: dir.clone(),
         },
-        agent_reregister_timeout: Duration::from_secs(3),
+        // Live agents retry at most a second apart: well within this.
+        agent_reregister_timeout: Duration::from_secs(4),
         ..Default::default()
     };
     let mut cluster = Cluster::start(config.clone(), agents(3)).await.unwrap();
@@ -287,7 +288,9 @@ async fn a_master_restart_keeps_the_registry_and_failover_deadlines() {
             );
             break;
         }
-        assert_eq!(awaited, vec![lost_id.clone()]);
+        // Until it expires the lost agent is awaited (live ones may still
+        // be on their way back).
+        assert!(awaited.contains(&lost_id), "{awaited:?}");
         assert!(
             tokio::time::Instant::now() < deadline,
             "lost agent never expired"
