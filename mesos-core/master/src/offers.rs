@@ -68,18 +68,38 @@ impl MasterActor {
         }
     }
 
-    /// Takes back every offer on an agent (it went away), with RESCIND.
-    pub(crate) fn rescind_offers_on(&mut self, agent_id: &AgentId) {
+    /// Takes back the outstanding offers `which` selects: their resources
+    /// go back to the allocator (`recover`) and their frameworks hear a
+    /// RESCIND (`rescind`).
+    fn withdraw_offers(
+        &mut self,
+        which: impl Fn(&OutstandingOffer) -> bool,
+        recover: bool,
+        rescind: bool,
+    ) {
         let ids: Vec<OfferId> = self
             .offers
             .iter()
-            .filter(|(_, o)| o.agent_id == *agent_id)
+            .filter(|(_, o)| which(o))
             .map(|(id, _)| id.clone())
             .collect();
+        let now = self.now();
         for id in ids {
-            if let Some(offer) = self.offers.remove(&id) {
+            let Some(o) = self.offers.remove(&id) else {
+                continue;
+            };
+            if recover {
+                self.allocator.recover_resources(
+                    &o.framework_id,
+                    &o.agent_id,
+                    &o.resources,
+                    None,
+                    now,
+                );
+            }
+            if rescind {
                 self.send(
-                    &offer.framework_id,
+                    &o.framework_id,
                     Event {
                         r#type: Some(event::Type::Rescind as i32),
                         rescind: Some(event::Rescind { offer_id: id }),
@@ -90,38 +110,17 @@ impl MasterActor {
         }
     }
 
+    /// Takes back every offer on an agent (it went away; the allocator
+    /// drops the agent itself), with RESCIND.
+    pub(crate) fn rescind_offers_on(&mut self, agent_id: &AgentId) {
+        self.withdraw_offers(|o| o.agent_id == *agent_id, false, true);
+    }
+
     /// `--offer_timeout`: offers outstanding longer are rescinded and their
     /// resources offered again (to others first, by DRF).
     pub(crate) fn expire_offers(&mut self, now: tokio::time::Instant) {
-        let Some(timeout) = self.config.offer_timeout else {
-            return;
-        };
-        let expired: Vec<OfferId> = self
-            .offers
-            .iter()
-            .filter(|(_, o)| now.duration_since(o.created) >= timeout)
-            .map(|(id, _)| id.clone())
-            .collect();
-        let at = self.now();
-        for id in expired {
-            if let Some(o) = self.offers.remove(&id) {
-                tracing::debug!(offer = %id, framework = %o.framework_id, "offer timed out");
-                self.allocator.recover_resources(
-                    &o.framework_id,
-                    &o.agent_id,
-                    &o.resources,
-                    None,
-                    at,
-                );
-                self.send(
-                    &o.framework_id,
-                    Event {
-                        r#type: Some(event::Type::Rescind as i32),
-                        rescind: Some(event::Rescind { offer_id: id }),
-                        ..Default::default()
-                    },
-                );
-            }
+        if let Some(timeout) = self.config.offer_timeout {
+            self.withdraw_offers(|o| now.duration_since(o.created) >= timeout, true, true);
         }
     }
 
@@ -134,24 +133,7 @@ impl MasterActor {
     /// Takes a framework's outstanding offers back into the pool (it
     /// disconnected).
     pub(crate) fn recover_offers_of(&mut self, framework_id: &FrameworkId) {
-        let ids: Vec<OfferId> = self
-            .offers
-            .iter()
-            .filter(|(_, o)| o.framework_id == *framework_id)
-            .map(|(id, _)| id.clone())
-            .collect();
-        let now = self.now();
-        for id in ids {
-            if let Some(o) = self.offers.remove(&id) {
-                self.allocator.recover_resources(
-                    framework_id,
-                    &o.agent_id,
-                    &o.resources,
-                    None,
-                    now,
-                );
-            }
-        }
+        self.withdraw_offers(|o| o.framework_id == *framework_id, true, false);
     }
 
     /// DECLINE: the offers' resources go back, filtered for the framework

@@ -10,7 +10,7 @@ use mesos_proto::resources::{Resources, Scalar, validate_role};
 use mesos_proto::v1::master::{Call, Response, call, response};
 use mesos_proto::v1::quota::{QuotaConfig, QuotaStatus};
 use mesos_proto::v1::{
-    AgentId, Flag, FrameworkId, Metric, Offer, Role, TaskState, TimeInfo, WeightInfo,
+    AgentId, Flag, FrameworkId, Metric, Offer, Role, Task, TaskState, TimeInfo, WeightInfo,
 };
 use std::collections::BTreeMap;
 
@@ -45,7 +45,21 @@ fn missing(field: &str) -> CallError {
     CallError::BadRequest(format!("Expecting '{field}' to be present"))
 }
 
+/// The non-terminal tasks among `tasks`, each with the resources it uses.
+fn live_tasks<'a>(
+    tasks: impl Iterator<Item = &'a Task> + 'a,
+) -> impl Iterator<Item = (&'a Task, Resources)> + 'a {
+    tasks
+        .filter(|t| !is_terminal(t.state))
+        .filter_map(|t| Some((t, Resources::from_resources(t.resources.clone()).ok()?)))
+}
+
 impl MasterActor {
+    /// Every live task of every framework, with the resources it uses.
+    fn live_tasks(&self) -> impl Iterator<Item = (&Task, Resources)> + '_ {
+        live_tasks(self.frameworks.values().flat_map(|f| f.tasks.values()))
+    }
+
     /// Any operator call that needs the master's state.
     pub(crate) fn operator_call(&mut self, call: Call) -> Result<OperatorAnswer, CallError> {
         use call::Type;
@@ -160,10 +174,8 @@ impl MasterActor {
     ) -> response::get_frameworks::Framework {
         let id = framework.info.id.clone().unwrap_or_default();
         let mut allocated = Resources::new();
-        for task in framework.tasks.values().filter(|t| !is_terminal(t.state)) {
-            if let Ok(r) = Resources::from_resources(task.resources.clone()) {
-                allocated += &r;
-            }
+        for (_, r) in live_tasks(framework.tasks.values()) {
+            allocated += &r;
         }
         let offers = offers.get(&id).cloned().unwrap_or_default();
         let mut offered = Resources::new();
@@ -235,15 +247,8 @@ impl MasterActor {
             offered += &offer.resources;
         }
         let mut used = Resources::new();
-        for task in self
-            .frameworks
-            .values()
-            .flat_map(|f| f.tasks.values())
-            .filter(|t| t.agent_id == *id && !is_terminal(t.state))
-        {
-            if let Ok(r) = Resources::from_resources(task.resources.clone()) {
-                used += &r;
-            }
+        for (_, r) in self.live_tasks().filter(|(t, _)| t.agent_id == *id) {
+            used += &r;
         }
         Some(self.agent_view_with(id, a, &used, &offered))
     }
@@ -280,15 +285,8 @@ impl MasterActor {
             *offered.entry(&offer.agent_id).or_default() += &offer.resources;
         }
         let mut used: BTreeMap<&AgentId, Resources> = BTreeMap::new();
-        for task in self
-            .frameworks
-            .values()
-            .flat_map(|f| f.tasks.values())
-            .filter(|t| !is_terminal(t.state))
-        {
-            if let Ok(r) = Resources::from_resources(task.resources.clone()) {
-                *used.entry(&task.agent_id).or_default() += &r;
-            }
+        for (task, r) in self.live_tasks() {
+            *used.entry(&task.agent_id).or_default() += &r;
         }
         let none = Resources::new();
         response::GetAgents {
@@ -383,16 +381,9 @@ impl MasterActor {
             role(&mut roles, name);
         }
         let mut allocated: BTreeMap<String, Resources> = BTreeMap::new();
-        for task in self
-            .frameworks
-            .values()
-            .flat_map(|f| f.tasks.values())
-            .filter(|t| !is_terminal(t.state))
-        {
-            if let Ok(r) = Resources::from_resources(task.resources.clone()) {
-                for (name, part) in r.allocations() {
-                    *allocated.entry(name).or_default() += &part;
-                }
+        for (_, r) in self.live_tasks() {
+            for (name, part) in r.allocations() {
+                *allocated.entry(name).or_default() += &part;
             }
         }
         for offer in self.offers.values() {
@@ -645,15 +636,8 @@ impl MasterActor {
             total += &a.total;
         }
         let mut used = Resources::new();
-        for task in self
-            .frameworks
-            .values()
-            .flat_map(|f| f.tasks.values())
-            .filter(|t| !is_terminal(t.state))
-        {
-            if let Ok(r) = Resources::from_resources(task.resources.clone()) {
-                used += &r;
-            }
+        for (_, r) in self.live_tasks() {
+            used += &r;
         }
         let mut offered = Resources::new();
         for offer in self.offers.values() {

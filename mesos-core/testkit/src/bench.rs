@@ -397,7 +397,7 @@ async fn launch_cluster(
                 )
             })
             .collect();
-        for started_agent in futures_util_join(starts).await {
+        for started_agent in join_all(starts).await {
             started.push(started_agent?);
         }
     }
@@ -426,7 +426,7 @@ async fn launch_cluster(
     Ok((started, s))
 }
 
-async fn futures_util_join(
+async fn join_all(
     handles: Vec<tokio::task::JoinHandle<Result<crate::SimulatedAgent, TestkitError>>>,
 ) -> Vec<Result<crate::SimulatedAgent, TestkitError>> {
     let mut out = Vec::with_capacity(handles.len());

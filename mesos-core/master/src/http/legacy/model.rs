@@ -1,56 +1,21 @@
-//! The pre-v1 endpoints tools still read: `/state`, `/state-summary`,
-//! `/tasks`, `/frameworks`, `/slaves`, `/roles`, `/flags`,
-//! `/metrics/snapshot`, `/metrics` (Prometheus) and `/redirect`.
-//!
-//! They are rendered from the v1 operator views the actor builds
-//! (GET_STATE and friends), so the actor only copies state; the JSON is
-//! written here, on the request's task, in Mesos' legacy shapes: resources
-//! as `{"cpus": 4, "ports": "[31000-32000]"}`, attributes as plain values,
-//! times in seconds, `slave` where v1 says `agent`.
+//! Mesos' legacy JSON model (`common/http.cpp` in Mesos): how resources,
+//! attributes, tasks, frameworks and agents look in `/state` and the other
+//! pre-v1 endpoints, written straight into a [`JsonWriter`].
 
-use super::{Http, ask, error};
-use crate::actor::Command;
-use crate::config::MESOS_VERSION;
-use axum::extract::{RawQuery, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
 use mesos_proto::json::{JsonEnum, JsonWriter};
+use mesos_proto::v1::master::Response as MasterResponse;
 use mesos_proto::v1::master::response::{self, get_agents, get_frameworks};
-use mesos_proto::v1::master::{Call, Response as MasterResponse, call};
 use mesos_proto::v1::value::Type as ValueType;
 use mesos_proto::v1::{
     Attribute, Offer, Resource, Task, TaskStatus, TimeInfo, agent_info, framework_info,
 };
 use std::collections::BTreeMap;
 
-/// Asks the actor for an operator view.
-async fn view(http: &Http, ty: call::Type) -> Result<MasterResponse, Response> {
-    let call = Call {
-        r#type: Some(ty as i32),
-        ..Default::default()
-    };
-    match ask(http, |reply| Command::Operator {
-        call: Box::new(call),
-        reply,
-    })
-    .await
-    {
-        Ok(Ok(answer)) => answer
-            .response
-            .ok_or_else(|| error(StatusCode::INTERNAL_SERVER_ERROR, "empty view")),
-        Ok(Err(e)) | Err(e) => Err(e.into_response()),
-    }
-}
-
-fn json(w: JsonWriter) -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], w.into_inner()).into_response()
-}
-
-fn secs(t: &TimeInfo) -> f64 {
+pub(super) fn secs(t: &TimeInfo) -> f64 {
     t.nanoseconds as f64 / 1e9
 }
 
-fn ranges_text(ranges: &[mesos_proto::v1::value::Range]) -> String {
+pub(super) fn ranges_text(ranges: &[mesos_proto::v1::value::Range]) -> String {
     let parts: Vec<String> = ranges
         .iter()
         .map(|r| format!("{}-{}", r.begin, r.end))
@@ -60,7 +25,7 @@ fn ranges_text(ranges: &[mesos_proto::v1::value::Range]) -> String {
 
 /// Mesos' resources model: scalars summed by name, ranges and sets as
 /// text; `cpus`, `gpus`, `mem` and `disk` always present.
-fn resources(w: &mut JsonWriter, list: &[Resource]) {
+pub(super) fn resources(w: &mut JsonWriter, list: &[Resource]) {
     let mut scalars: BTreeMap<&str, f64> = ["cpus", "gpus", "mem", "disk"]
         .into_iter()
         .map(|n| (n, 0.0))
@@ -106,7 +71,7 @@ fn resources(w: &mut JsonWriter, list: &[Resource]) {
     w.end_object();
 }
 
-fn attributes(w: &mut JsonWriter, list: &[Attribute]) {
+pub(super) fn attributes(w: &mut JsonWriter, list: &[Attribute]) {
     w.begin_object();
     for a in list {
         match ValueType::try_from(a.r#type) {
@@ -136,11 +101,11 @@ fn attributes(w: &mut JsonWriter, list: &[Attribute]) {
     w.end_object();
 }
 
-fn enum_name<E: JsonEnum>(value: i32) -> String {
+pub(super) fn enum_name<E: JsonEnum>(value: i32) -> String {
     E::json_name(value).map_or_else(|| value.to_string(), str::to_string)
 }
 
-fn status(w: &mut JsonWriter, s: &TaskStatus) {
+pub(super) fn status(w: &mut JsonWriter, s: &TaskStatus) {
     w.begin_object();
     w.field("state", &enum_name::<mesos_proto::v1::TaskState>(s.state));
     w.field("timestamp", &s.timestamp.unwrap_or(0.0));
@@ -157,7 +122,7 @@ fn status(w: &mut JsonWriter, s: &TaskStatus) {
     w.end_object();
 }
 
-fn task(w: &mut JsonWriter, t: &Task) {
+pub(super) fn task(w: &mut JsonWriter, t: &Task) {
     w.begin_object();
     w.field("id", &t.task_id.value);
     w.field("name", &t.name);
@@ -200,7 +165,7 @@ fn task(w: &mut JsonWriter, t: &Task) {
     w.end_object();
 }
 
-fn tasks(w: &mut JsonWriter, name: &str, list: &[&Task]) {
+pub(super) fn tasks(w: &mut JsonWriter, name: &str, list: &[&Task]) {
     w.key(name);
     w.begin_array();
     for t in list {
@@ -210,7 +175,7 @@ fn tasks(w: &mut JsonWriter, name: &str, list: &[&Task]) {
     w.end_array();
 }
 
-fn offer(w: &mut JsonWriter, o: &Offer) {
+pub(super) fn offer(w: &mut JsonWriter, o: &Offer) {
     w.begin_object();
     w.field("id", &o.id.value);
     w.field("framework_id", &o.framework_id.value);
@@ -222,13 +187,13 @@ fn offer(w: &mut JsonWriter, o: &Offer) {
 
 /// Tasks by framework, split as the legacy model splits them.
 #[derive(Default)]
-struct FrameworkTasks<'a> {
-    live: Vec<&'a Task>,
+pub(super) struct FrameworkTasks<'a> {
+    pub(super) live: Vec<&'a Task>,
     unreachable: Vec<&'a Task>,
     completed: Vec<&'a Task>,
 }
 
-fn by_framework(t: &response::GetTasks) -> BTreeMap<&str, FrameworkTasks<'_>> {
+pub(super) fn by_framework(t: &response::GetTasks) -> BTreeMap<&str, FrameworkTasks<'_>> {
     let mut out: BTreeMap<&str, FrameworkTasks<'_>> = BTreeMap::new();
     for task in &t.tasks {
         out.entry(&task.framework_id.value)
@@ -251,7 +216,7 @@ fn by_framework(t: &response::GetTasks) -> BTreeMap<&str, FrameworkTasks<'_>> {
     out
 }
 
-fn framework(
+pub(super) fn framework(
     w: &mut JsonWriter,
     f: &get_frameworks::Framework,
     tasks_of: Option<&FrameworkTasks<'_>>,
@@ -362,7 +327,7 @@ fn framework(
     w.end_object();
 }
 
-fn frameworks(w: &mut JsonWriter, state: &response::GetState) {
+pub(super) fn frameworks(w: &mut JsonWriter, state: &response::GetState) {
     let empty_tasks = response::GetTasks::default();
     let by = by_framework(state.get_tasks.as_ref().unwrap_or(&empty_tasks));
     let empty_executors = response::GetExecutors::default();
@@ -402,7 +367,7 @@ fn frameworks(w: &mut JsonWriter, state: &response::GetState) {
     w.end_array();
 }
 
-fn slave(w: &mut JsonWriter, a: &get_agents::Agent) {
+pub(super) fn slave(w: &mut JsonWriter, a: &get_agents::Agent) {
     let info = &a.agent_info;
     w.begin_object();
     w.field(
@@ -468,7 +433,7 @@ fn slave(w: &mut JsonWriter, a: &get_agents::Agent) {
     w.end_object();
 }
 
-fn reserved_by_role(
+pub(super) fn reserved_by_role(
     total: &mesos_proto::resources::Resources,
 ) -> BTreeMap<String, mesos_proto::resources::Resources> {
     let mut out: BTreeMap<String, mesos_proto::resources::Resources> = BTreeMap::new();
@@ -482,7 +447,7 @@ fn reserved_by_role(
     out
 }
 
-fn slaves(w: &mut JsonWriter, agents: &response::GetAgents) {
+pub(super) fn slaves(w: &mut JsonWriter, agents: &response::GetAgents) {
     w.key("slaves");
     w.begin_array();
     for a in &agents.agents {
@@ -492,55 +457,7 @@ fn slaves(w: &mut JsonWriter, agents: &response::GetAgents) {
     w.end_array();
 }
 
-/// `/state` (and `/master/state`, `/state.json`): the whole cluster.
-pub(crate) async fn state(State(http): State<Http>) -> Response {
-    let (state, master, flags) = match tokio::try_join!(
-        view(&http, call::Type::GetState),
-        view(&http, call::Type::GetMaster),
-        view(&http, call::Type::GetFlags),
-    ) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let state = state.get_state.unwrap_or_default();
-    let master = master.get_master.unwrap_or_default();
-    let info = master.master_info.unwrap_or_default();
-    let agents = state.get_agents.clone().unwrap_or_default();
-    let mut w = JsonWriter::with_buffer(Vec::with_capacity(64 * 1024));
-    w.begin_object();
-    w.field("version", &MESOS_VERSION.to_string());
-    w.field("git_tag", &env!("CARGO_PKG_VERSION").to_string());
-    w.field("build_user", &"mesos-rs".to_string());
-    w.field("start_time", &master.start_time.unwrap_or(0.0));
-    w.field("elected_time", &master.elected_time.unwrap_or(0.0));
-    w.field("id", &info.id);
-    let pid = info.pid.clone().unwrap_or_default();
-    w.field("pid", &pid);
-    w.field("hostname", &info.hostname.clone().unwrap_or_default());
-    w.field(
-        "activated_slaves",
-        &(agents.agents.iter().filter(|a| a.active).count() as f64),
-    );
-    w.field(
-        "deactivated_slaves",
-        &(agents.agents.iter().filter(|a| !a.active).count() as f64),
-    );
-    w.field("leader", &pid);
-    w.field("leader_info", &info);
-    w.key("flags");
-    flags_object(&mut w, &flags);
-    slaves(&mut w, &agents);
-    w.key("recovered_slaves");
-    w.list(&agents.recovered_agents);
-    frameworks(&mut w, &state);
-    w.key("orphan_tasks");
-    w.begin_array();
-    w.end_array();
-    w.end_object();
-    json(w)
-}
-
-fn flags_object(w: &mut JsonWriter, flags: &MasterResponse) {
+pub(super) fn flags_object(w: &mut JsonWriter, flags: &MasterResponse) {
     w.begin_object();
     for f in flags.get_flags.iter().flat_map(|f| &f.flags) {
         w.field(&f.name, &f.value.clone().unwrap_or_default());
@@ -550,7 +467,7 @@ fn flags_object(w: &mut JsonWriter, flags: &MasterResponse) {
 
 /// For the tasks `keep` selects: a member per task state with its count
 /// (`"TASK_RUNNING": 3`), then `name` listing the distinct `other` ids.
-fn counts_and_ids(
+pub(super) fn counts_and_ids(
     w: &mut JsonWriter,
     all: &[&Task],
     keep: &dyn Fn(&Task) -> bool,
@@ -572,323 +489,4 @@ fn counts_and_ids(
     ids.dedup();
     w.key(name);
     w.list(&ids);
-}
-
-/// `/state-summary`: agents and frameworks with task counts, no tasks.
-pub(crate) async fn state_summary(State(http): State<Http>) -> Response {
-    let (state, master) = match tokio::try_join!(
-        view(&http, call::Type::GetState),
-        view(&http, call::Type::GetMaster),
-    ) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let state = state.get_state.unwrap_or_default();
-    let info = master
-        .get_master
-        .and_then(|m| m.master_info)
-        .unwrap_or_default();
-    let tasks = state.get_tasks.clone().unwrap_or_default();
-    let all: Vec<&Task> = tasks
-        .tasks
-        .iter()
-        .chain(&tasks.unreachable_tasks)
-        .chain(&tasks.completed_tasks)
-        .collect();
-    let mut w = JsonWriter::new();
-    w.begin_object();
-    w.field("hostname", &info.hostname.clone().unwrap_or_default());
-    w.key("slaves");
-    w.begin_array();
-    for a in state.get_agents.iter().flat_map(|a| &a.agents) {
-        let id = a.agent_info.id.clone().unwrap_or_default();
-        w.element();
-        w.begin_object();
-        w.field("id", &id.value);
-        w.field("hostname", &a.agent_info.hostname);
-        w.field("pid", &a.pid.clone().unwrap_or_default());
-        w.field(
-            "registered_time",
-            &a.registered_time.as_ref().map_or(0.0, secs),
-        );
-        w.key("resources");
-        resources(&mut w, &a.total_resources);
-        w.key("used_resources");
-        resources(&mut w, &a.allocated_resources);
-        w.key("offered_resources");
-        resources(&mut w, &a.offered_resources);
-        w.key("attributes");
-        attributes(&mut w, &a.agent_info.attributes);
-        w.field("active", &a.active);
-        w.field("version", &a.version);
-        counts_and_ids(
-            &mut w,
-            &all,
-            &|t: &Task| t.agent_id == id,
-            &|t: &Task| t.framework_id.value.clone(),
-            "framework_ids",
-        );
-        w.end_object();
-    }
-    w.end_array();
-    w.key("frameworks");
-    w.begin_array();
-    for f in state.get_frameworks.iter().flat_map(|f| &f.frameworks) {
-        let id = f.framework_info.id.clone().unwrap_or_default();
-        w.element();
-        w.begin_object();
-        w.field("id", &id.value);
-        w.field("name", &f.framework_info.name);
-        w.field("active", &f.active);
-        w.field(
-            "webui_url",
-            &f.framework_info.webui_url.clone().unwrap_or_default(),
-        );
-        w.key("used_resources");
-        resources(&mut w, &f.allocated_resources);
-        w.key("offered_resources");
-        resources(&mut w, &f.offered_resources);
-        counts_and_ids(
-            &mut w,
-            &all,
-            &|t: &Task| t.framework_id == id,
-            &|t: &Task| t.agent_id.value.clone(),
-            "slave_ids",
-        );
-        w.end_object();
-    }
-    w.end_array();
-    w.end_object();
-    json(w)
-}
-
-/// The query's `key=value` pairs.
-fn query(raw: Option<&str>) -> BTreeMap<String, String> {
-    raw.unwrap_or_default()
-        .split('&')
-        .filter_map(|kv| kv.split_once('='))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
-
-/// `/tasks?limit=&offset=&order=`: tasks by start time; `limit` defaults
-/// to 100 and `-1` means all; `order` is `des` (default) or `asc`.
-pub(crate) async fn tasks_endpoint(State(http): State<Http>, RawQuery(raw): RawQuery) -> Response {
-    let q = query(raw.as_deref());
-    let limit: i64 = match q.get("limit").map(|v| v.parse::<i64>()) {
-        None => 100,
-        Some(Ok(n)) if n >= -1 => n,
-        Some(_) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "Failed to parse 'limit': expected an integer of -1 or more",
-            );
-        }
-    };
-    let offset: usize = match q.get("offset").map(|v| v.parse::<usize>()) {
-        None => 0,
-        Some(Ok(n)) => n,
-        Some(Err(_)) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "Failed to parse 'offset': expected a non-negative integer",
-            );
-        }
-    };
-    let ascending = match q.get("order").map(String::as_str) {
-        None | Some("des") => false,
-        Some("asc") => true,
-        Some(other) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                format!("Failed to parse 'order': '{other}' is not 'asc' or 'des'"),
-            );
-        }
-    };
-    let t = match view(&http, call::Type::GetTasks).await {
-        Ok(r) => r.get_tasks.unwrap_or_default(),
-        Err(r) => return r,
-    };
-    let mut all: Vec<&Task> = t
-        .tasks
-        .iter()
-        .chain(&t.unreachable_tasks)
-        .chain(&t.completed_tasks)
-        .collect();
-    let started = |t: &Task| t.statuses.first().and_then(|s| s.timestamp).unwrap_or(0.0);
-    all.sort_by(|a, b| {
-        started(a)
-            .total_cmp(&started(b))
-            .then_with(|| a.task_id.value.cmp(&b.task_id.value))
-    });
-    if !ascending {
-        all.reverse();
-    }
-    let take = if limit < 0 {
-        usize::MAX
-    } else {
-        limit as usize
-    };
-    let page: Vec<&Task> = all.into_iter().skip(offset).take(take).collect();
-    let mut w = JsonWriter::new();
-    w.begin_object();
-    tasks(&mut w, "tasks", &page);
-    w.end_object();
-    json(w)
-}
-
-/// `/frameworks`.
-pub(crate) async fn frameworks_endpoint(State(http): State<Http>) -> Response {
-    let state = match view(&http, call::Type::GetState).await {
-        Ok(r) => r.get_state.unwrap_or_default(),
-        Err(r) => return r,
-    };
-    let mut w = JsonWriter::new();
-    w.begin_object();
-    frameworks(&mut w, &state);
-    w.end_object();
-    json(w)
-}
-
-/// `/slaves`.
-pub(crate) async fn slaves_endpoint(State(http): State<Http>) -> Response {
-    let agents = match view(&http, call::Type::GetAgents).await {
-        Ok(r) => r.get_agents.unwrap_or_default(),
-        Err(r) => return r,
-    };
-    let mut w = JsonWriter::new();
-    w.begin_object();
-    slaves(&mut w, &agents);
-    w.key("recovered_slaves");
-    w.list(&agents.recovered_agents);
-    w.end_object();
-    json(w)
-}
-
-/// `/roles`.
-pub(crate) async fn roles_endpoint(State(http): State<Http>) -> Response {
-    let roles = match view(&http, call::Type::GetRoles).await {
-        Ok(r) => r.get_roles.unwrap_or_default().roles,
-        Err(r) => return r,
-    };
-    let mut w = JsonWriter::new();
-    w.begin_object();
-    w.key("roles");
-    w.begin_array();
-    for role in &roles {
-        w.element();
-        w.begin_object();
-        w.field("name", &role.name);
-        w.field("weight", &role.weight);
-        let ids: Vec<String> = role.frameworks.iter().map(|f| f.value.clone()).collect();
-        w.key("frameworks");
-        w.list(&ids);
-        w.key("resources");
-        resources(&mut w, &role.resources);
-        w.end_object();
-    }
-    w.end_array();
-    w.end_object();
-    json(w)
-}
-
-/// `/flags`.
-pub(crate) async fn flags_endpoint(State(http): State<Http>) -> Response {
-    let flags = match view(&http, call::Type::GetFlags).await {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
-    let mut w = JsonWriter::new();
-    w.begin_object();
-    w.key("flags");
-    flags_object(&mut w, &flags);
-    w.end_object();
-    json(w)
-}
-
-async fn metrics(http: &Http) -> Result<Vec<mesos_proto::v1::Metric>, Response> {
-    Ok(view(http, call::Type::GetMetrics)
-        .await?
-        .get_metrics
-        .unwrap_or_default()
-        .metrics)
-}
-
-/// `/metrics/snapshot`: `{"master/elected": 1, ...}`.
-pub(crate) async fn metrics_snapshot(State(http): State<Http>) -> Response {
-    let metrics = match metrics(&http).await {
-        Ok(m) => m,
-        Err(r) => return r,
-    };
-    let mut w = JsonWriter::new();
-    w.begin_object();
-    for m in &metrics {
-        w.field(&m.name, &m.value.unwrap_or(0.0));
-    }
-    w.end_object();
-    json(w)
-}
-
-/// A metric name as Prometheus allows it: `master/tasks_running` ->
-/// `master_tasks_running`.
-pub(crate) fn prometheus_name(name: &str) -> String {
-    let mut out: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if out.starts_with(|c: char| c.is_ascii_digit()) {
-        out.insert(0, '_');
-    }
-    out
-}
-
-/// `/metrics`: the same metrics in Prometheus' text format.
-pub(crate) async fn metrics_prometheus(State(http): State<Http>) -> Response {
-    let metrics = match metrics(&http).await {
-        Ok(m) => m,
-        Err(r) => return r,
-    };
-    let mut out = String::new();
-    for m in &metrics {
-        let name = prometheus_name(&m.name);
-        let v = m.value.unwrap_or(0.0);
-        out.push_str(&format!("# TYPE {name} gauge\n{name} {v}\n"));
-    }
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
-}
-
-/// `/redirect`: 307 to the leading master (this one, until HA).
-pub(crate) async fn redirect(State(http): State<Http>) -> Response {
-    let info = match view(&http, call::Type::GetMaster).await {
-        Ok(r) => r.get_master.and_then(|m| m.master_info).unwrap_or_default(),
-        Err(r) => return r,
-    };
-    let host = info.hostname.clone().unwrap_or_default();
-    let location = format!("//{host}:{}", info.port);
-    (
-        StatusCode::TEMPORARY_REDIRECT,
-        [(header::LOCATION, location)],
-    )
-        .into_response()
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn prometheus_names() {
-        assert_eq!(
-            super::prometheus_name("master/tasks_running"),
-            "master_tasks_running"
-        );
-        assert_eq!(
-            super::prometheus_name("allocator/mesos/roles/a.b/shares/dominant"),
-            "allocator_mesos_roles_a_b_shares_dominant"
-        );
-    }
 }

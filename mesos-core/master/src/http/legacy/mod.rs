@@ -1,0 +1,413 @@
+//! The pre-v1 endpoints tools still read: `/state`, `/state-summary`,
+//! `/tasks`, `/frameworks`, `/slaves`, `/roles`, `/flags`,
+//! `/metrics/snapshot`, `/metrics` (Prometheus) and `/redirect`.
+//!
+//! They are rendered from the v1 operator views the actor builds
+//! (GET_STATE and friends), so the actor only copies state; the JSON is
+//! written here, on the request's task, in Mesos' legacy shapes: resources
+//! as `{"cpus": 4, "ports": "[31000-32000]"}`, attributes as plain values,
+//! times in seconds, `slave` where v1 says `agent`.
+
+mod model;
+
+use super::{Http, ask, error};
+use crate::actor::Command;
+use crate::config::MESOS_VERSION;
+use axum::extract::{RawQuery, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use mesos_proto::json::JsonWriter;
+use mesos_proto::v1::Task;
+use mesos_proto::v1::master::{Call, Response as MasterResponse, call};
+use model::{attributes, counts_and_ids, flags_object, frameworks, resources, secs, slaves, tasks};
+use std::collections::BTreeMap;
+
+/// Asks the actor for an operator view.
+async fn view(http: &Http, ty: call::Type) -> Result<MasterResponse, Response> {
+    let call = Call {
+        r#type: Some(ty as i32),
+        ..Default::default()
+    };
+    match ask(http, |reply| Command::Operator {
+        call: Box::new(call),
+        reply,
+    })
+    .await
+    {
+        Ok(Ok(answer)) => answer
+            .response
+            .ok_or_else(|| error(StatusCode::INTERNAL_SERVER_ERROR, "empty view")),
+        Ok(Err(e)) | Err(e) => Err(e.into_response()),
+    }
+}
+
+fn json(w: JsonWriter) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], w.into_inner()).into_response()
+}
+
+/// `/state` (and `/master/state`, `/state.json`): the whole cluster.
+pub(crate) async fn state(State(http): State<Http>) -> Response {
+    let (state, master, flags) = match tokio::try_join!(
+        view(&http, call::Type::GetState),
+        view(&http, call::Type::GetMaster),
+        view(&http, call::Type::GetFlags),
+    ) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let state = state.get_state.unwrap_or_default();
+    let master = master.get_master.unwrap_or_default();
+    let info = master.master_info.unwrap_or_default();
+    let agents = state.get_agents.clone().unwrap_or_default();
+    let mut w = JsonWriter::with_buffer(Vec::with_capacity(64 * 1024));
+    w.begin_object();
+    w.field("version", &MESOS_VERSION.to_string());
+    w.field("git_tag", &env!("CARGO_PKG_VERSION").to_string());
+    w.field("build_user", &"mesos-rs".to_string());
+    w.field("start_time", &master.start_time.unwrap_or(0.0));
+    w.field("elected_time", &master.elected_time.unwrap_or(0.0));
+    w.field("id", &info.id);
+    let pid = info.pid.clone().unwrap_or_default();
+    w.field("pid", &pid);
+    w.field("hostname", &info.hostname.clone().unwrap_or_default());
+    w.field(
+        "activated_slaves",
+        &(agents.agents.iter().filter(|a| a.active).count() as f64),
+    );
+    w.field(
+        "deactivated_slaves",
+        &(agents.agents.iter().filter(|a| !a.active).count() as f64),
+    );
+    w.field("leader", &pid);
+    w.field("leader_info", &info);
+    w.key("flags");
+    flags_object(&mut w, &flags);
+    slaves(&mut w, &agents);
+    w.key("recovered_slaves");
+    w.list(&agents.recovered_agents);
+    frameworks(&mut w, &state);
+    w.key("orphan_tasks");
+    w.begin_array();
+    w.end_array();
+    w.end_object();
+    json(w)
+}
+
+/// `/state-summary`: agents and frameworks with task counts, no tasks.
+pub(crate) async fn state_summary(State(http): State<Http>) -> Response {
+    let (state, master) = match tokio::try_join!(
+        view(&http, call::Type::GetState),
+        view(&http, call::Type::GetMaster),
+    ) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let state = state.get_state.unwrap_or_default();
+    let info = master
+        .get_master
+        .and_then(|m| m.master_info)
+        .unwrap_or_default();
+    let tasks = state.get_tasks.clone().unwrap_or_default();
+    let all: Vec<&Task> = tasks
+        .tasks
+        .iter()
+        .chain(&tasks.unreachable_tasks)
+        .chain(&tasks.completed_tasks)
+        .collect();
+    let mut w = JsonWriter::new();
+    w.begin_object();
+    w.field("hostname", &info.hostname.clone().unwrap_or_default());
+    w.key("slaves");
+    w.begin_array();
+    for a in state.get_agents.iter().flat_map(|a| &a.agents) {
+        let id = a.agent_info.id.clone().unwrap_or_default();
+        w.element();
+        w.begin_object();
+        w.field("id", &id.value);
+        w.field("hostname", &a.agent_info.hostname);
+        w.field("pid", &a.pid.clone().unwrap_or_default());
+        w.field(
+            "registered_time",
+            &a.registered_time.as_ref().map_or(0.0, secs),
+        );
+        w.key("resources");
+        resources(&mut w, &a.total_resources);
+        w.key("used_resources");
+        resources(&mut w, &a.allocated_resources);
+        w.key("offered_resources");
+        resources(&mut w, &a.offered_resources);
+        w.key("attributes");
+        attributes(&mut w, &a.agent_info.attributes);
+        w.field("active", &a.active);
+        w.field("version", &a.version);
+        counts_and_ids(
+            &mut w,
+            &all,
+            &|t: &Task| t.agent_id == id,
+            &|t: &Task| t.framework_id.value.clone(),
+            "framework_ids",
+        );
+        w.end_object();
+    }
+    w.end_array();
+    w.key("frameworks");
+    w.begin_array();
+    for f in state.get_frameworks.iter().flat_map(|f| &f.frameworks) {
+        let id = f.framework_info.id.clone().unwrap_or_default();
+        w.element();
+        w.begin_object();
+        w.field("id", &id.value);
+        w.field("name", &f.framework_info.name);
+        w.field("active", &f.active);
+        w.field(
+            "webui_url",
+            &f.framework_info.webui_url.clone().unwrap_or_default(),
+        );
+        w.key("used_resources");
+        resources(&mut w, &f.allocated_resources);
+        w.key("offered_resources");
+        resources(&mut w, &f.offered_resources);
+        counts_and_ids(
+            &mut w,
+            &all,
+            &|t: &Task| t.framework_id == id,
+            &|t: &Task| t.agent_id.value.clone(),
+            "slave_ids",
+        );
+        w.end_object();
+    }
+    w.end_array();
+    w.end_object();
+    json(w)
+}
+
+/// The query's `key=value` pairs.
+fn query(raw: Option<&str>) -> BTreeMap<String, String> {
+    raw.unwrap_or_default()
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// `/tasks?limit=&offset=&order=`: tasks by start time; `limit` defaults
+/// to 100 and `-1` means all; `order` is `des` (default) or `asc`.
+pub(crate) async fn tasks_endpoint(State(http): State<Http>, RawQuery(raw): RawQuery) -> Response {
+    let q = query(raw.as_deref());
+    let limit: i64 = match q.get("limit").map(|v| v.parse::<i64>()) {
+        None => 100,
+        Some(Ok(n)) if n >= -1 => n,
+        Some(_) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "Failed to parse 'limit': expected an integer of -1 or more",
+            );
+        }
+    };
+    let offset: usize = match q.get("offset").map(|v| v.parse::<usize>()) {
+        None => 0,
+        Some(Ok(n)) => n,
+        Some(Err(_)) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "Failed to parse 'offset': expected a non-negative integer",
+            );
+        }
+    };
+    let ascending = match q.get("order").map(String::as_str) {
+        None | Some("des") => false,
+        Some("asc") => true,
+        Some(other) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("Failed to parse 'order': '{other}' is not 'asc' or 'des'"),
+            );
+        }
+    };
+    let t = match view(&http, call::Type::GetTasks).await {
+        Ok(r) => r.get_tasks.unwrap_or_default(),
+        Err(r) => return r,
+    };
+    let mut all: Vec<&Task> = t
+        .tasks
+        .iter()
+        .chain(&t.unreachable_tasks)
+        .chain(&t.completed_tasks)
+        .collect();
+    let started = |t: &Task| t.statuses.first().and_then(|s| s.timestamp).unwrap_or(0.0);
+    all.sort_by(|a, b| {
+        started(a)
+            .total_cmp(&started(b))
+            .then_with(|| a.task_id.value.cmp(&b.task_id.value))
+    });
+    if !ascending {
+        all.reverse();
+    }
+    let take = if limit < 0 {
+        usize::MAX
+    } else {
+        limit as usize
+    };
+    let page: Vec<&Task> = all.into_iter().skip(offset).take(take).collect();
+    let mut w = JsonWriter::new();
+    w.begin_object();
+    tasks(&mut w, "tasks", &page);
+    w.end_object();
+    json(w)
+}
+
+/// `/frameworks`.
+pub(crate) async fn frameworks_endpoint(State(http): State<Http>) -> Response {
+    let state = match view(&http, call::Type::GetState).await {
+        Ok(r) => r.get_state.unwrap_or_default(),
+        Err(r) => return r,
+    };
+    let mut w = JsonWriter::new();
+    w.begin_object();
+    frameworks(&mut w, &state);
+    w.end_object();
+    json(w)
+}
+
+/// `/slaves`.
+pub(crate) async fn slaves_endpoint(State(http): State<Http>) -> Response {
+    let agents = match view(&http, call::Type::GetAgents).await {
+        Ok(r) => r.get_agents.unwrap_or_default(),
+        Err(r) => return r,
+    };
+    let mut w = JsonWriter::new();
+    w.begin_object();
+    slaves(&mut w, &agents);
+    w.key("recovered_slaves");
+    w.list(&agents.recovered_agents);
+    w.end_object();
+    json(w)
+}
+
+/// `/roles`.
+pub(crate) async fn roles_endpoint(State(http): State<Http>) -> Response {
+    let roles = match view(&http, call::Type::GetRoles).await {
+        Ok(r) => r.get_roles.unwrap_or_default().roles,
+        Err(r) => return r,
+    };
+    let mut w = JsonWriter::new();
+    w.begin_object();
+    w.key("roles");
+    w.begin_array();
+    for role in &roles {
+        w.element();
+        w.begin_object();
+        w.field("name", &role.name);
+        w.field("weight", &role.weight);
+        let ids: Vec<String> = role.frameworks.iter().map(|f| f.value.clone()).collect();
+        w.key("frameworks");
+        w.list(&ids);
+        w.key("resources");
+        resources(&mut w, &role.resources);
+        w.end_object();
+    }
+    w.end_array();
+    w.end_object();
+    json(w)
+}
+
+/// `/flags`.
+pub(crate) async fn flags_endpoint(State(http): State<Http>) -> Response {
+    let flags = match view(&http, call::Type::GetFlags).await {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let mut w = JsonWriter::new();
+    w.begin_object();
+    w.key("flags");
+    flags_object(&mut w, &flags);
+    w.end_object();
+    json(w)
+}
+
+async fn metrics(http: &Http) -> Result<Vec<mesos_proto::v1::Metric>, Response> {
+    Ok(view(http, call::Type::GetMetrics)
+        .await?
+        .get_metrics
+        .unwrap_or_default()
+        .metrics)
+}
+
+/// `/metrics/snapshot`: `{"master/elected": 1, ...}`.
+pub(crate) async fn metrics_snapshot(State(http): State<Http>) -> Response {
+    let metrics = match metrics(&http).await {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    let mut w = JsonWriter::new();
+    w.begin_object();
+    for m in &metrics {
+        w.field(&m.name, &m.value.unwrap_or(0.0));
+    }
+    w.end_object();
+    json(w)
+}
+
+/// A metric name as Prometheus allows it: `master/tasks_running` ->
+/// `master_tasks_running`.
+pub(crate) fn prometheus_name(name: &str) -> String {
+    let mut out: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if out.starts_with(|c: char| c.is_ascii_digit()) {
+        out.insert(0, '_');
+    }
+    out
+}
+
+/// `/metrics`: the same metrics in Prometheus' text format.
+pub(crate) async fn metrics_prometheus(State(http): State<Http>) -> Response {
+    let metrics = match metrics(&http).await {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    let mut out = String::new();
+    for m in &metrics {
+        let name = prometheus_name(&m.name);
+        let v = m.value.unwrap_or(0.0);
+        out.push_str(&format!("# TYPE {name} gauge\n{name} {v}\n"));
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
+}
+
+/// `/redirect`: 307 to the leading master (this one, until HA).
+pub(crate) async fn redirect(State(http): State<Http>) -> Response {
+    let info = match view(&http, call::Type::GetMaster).await {
+        Ok(r) => r.get_master.and_then(|m| m.master_info).unwrap_or_default(),
+        Err(r) => return r,
+    };
+    let host = info.hostname.clone().unwrap_or_default();
+    let location = format!("//{host}:{}", info.port);
+    (
+        StatusCode::TEMPORARY_REDIRECT,
+        [(header::LOCATION, location)],
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn prometheus_names() {
+        assert_eq!(
+            super::prometheus_name("master/tasks_running"),
+            "master_tasks_running"
+        );
+        assert_eq!(
+            super::prometheus_name("allocator/mesos/roles/a.b/shares/dominant"),
+            "allocator_mesos_roles_a_b_shares_dominant"
+        );
+    }
+}
