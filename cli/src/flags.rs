@@ -54,7 +54,10 @@ impl Flags {
     pub(crate) fn duration(&self, name: &str) -> Result<Option<std::time::Duration>> {
         self.values
             .get(name)
-            .map(|v| parse_duration(v).with_context(|| format!("invalid --{name}={v}")))
+            .map(|v| {
+                mesos_proto::duration::parse_duration(v)
+                    .with_context(|| format!("invalid --{name}={v}"))
+            })
             .transpose()
     }
 
@@ -75,58 +78,5 @@ impl Flags {
                     .map_err(|e| anyhow::anyhow!("invalid --{name}={v}: {e}"))
             })
             .transpose()
-    }
-}
-
-/// Parses a Mesos duration: a number and a unit (`ns`, `us`, `ms`,
-/// `secs`, `mins`, `hrs`, `days`, `weeks`).
-pub(crate) fn parse_duration(text: &str) -> Result<std::time::Duration> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let n: f64 = number
-        .parse()
-        .map_err(|_| anyhow::anyhow!("expected a number followed by a unit, as in 10secs"))?;
-    let scale = match unit {
-        "ns" => 1e-9,
-        "us" => 1e-6,
-        "ms" => 1e-3,
-        "secs" => 1.0,
-        "mins" => 60.0,
-        "hrs" => 3600.0,
-        "days" => 86400.0,
-        "weeks" => 604_800.0,
-        "" => bail!("missing unit: use ns, us, ms, secs, mins, hrs, days or weeks"),
-        other => bail!("unknown unit `{other}`: use ns, us, ms, secs, mins, hrs, days or weeks"),
-    };
-    std::time::Duration::try_from_secs_f64(n * scale).map_err(|e| anyhow::anyhow!("{e}"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_duration;
-    use std::time::Duration;
-
-    #[test]
-    fn mesos_durations() {
-        assert_eq!(parse_duration("10secs").unwrap(), Duration::from_secs(10));
-        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
-        assert_eq!(parse_duration("1.5mins").unwrap(), Duration::from_secs(90));
-        assert_eq!(parse_duration("2hrs").unwrap(), Duration::from_secs(7200));
-        assert!(
-            parse_duration("10")
-                .unwrap_err()
-                .to_string()
-                .contains("missing unit")
-        );
-        assert!(
-            parse_duration("10parsecs")
-                .unwrap_err()
-                .to_string()
-                .contains("unknown unit")
-        );
-        assert!(parse_duration("secs").is_err());
     }
 }

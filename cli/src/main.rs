@@ -12,7 +12,7 @@ Usage: mesos <command> [options]
 
 Commands:
   master     run a master (--ip, --port, --work_dir, ...; MESOS_* variables too)
-  agent      run an agent            (not built yet)
+  agent      run an agent (--master, --work_dir, --resources, ...; MESOS_* too)
   local      run a whole cluster on this machine (not built yet)
   execute    run one task and follow it (not built yet)
   bench      run a mesos-bench scenario (launch, state)
@@ -37,7 +37,10 @@ fn main() -> ExitCode {
         }
         Some("master") => report(master(&args[1..])),
         Some("bench") => report(bench::run(&args[1..])),
-        Some(cmd @ ("agent" | "local" | "execute")) => {
+        Some("agent") => report(agent(&args[1..])),
+        // Run by agents, not people: the built-in executors.
+        Some("executor") => report(executor(&args[1..])),
+        Some(cmd @ ("local" | "execute")) => {
             eprintln!("mesos {cmd}: not built yet; see the project's open issues");
             ExitCode::from(2)
         }
@@ -176,4 +179,104 @@ fn master(args: &[String]) -> Result<()> {
         master.stop().await;
         Ok(())
     })
+}
+
+/// The agent's flags, with Mesos' names.
+const AGENT_FLAGS: &[&str] = &[
+    "master",
+    "ip",
+    "port",
+    "hostname",
+    "work_dir",
+    "resources",
+    "attributes",
+    "isolation",
+    "executor_registration_timeout",
+    "executor_shutdown_grace_period",
+    "recover",
+    "recovery_timeout",
+    "gc_delay",
+    "fetcher_cache_dir",
+    "fetcher_cache_size",
+    "launcher",
+];
+
+/// The agent's settings from its flags.
+fn agent_config(flags: &Flags) -> Result<mesos_agent::AgentConfig> {
+    let mut config = mesos_agent::AgentConfig::default();
+    config.master = flags
+        .text("master")
+        .context("--master is required: the master's host:port, as in --master=127.0.0.1:5050")?
+        .to_string();
+    config.work_dir = flags
+        .get("work_dir")?
+        .context("--work_dir is required: where sandboxes and checkpoints live")?;
+    if let Some(ip) = flags.get("ip")? {
+        config.ip = ip;
+    }
+    if let Some(port) = flags.get("port")? {
+        config.port = port;
+    }
+    config.hostname = flags.get("hostname")?;
+    config.resources = flags.get("resources")?;
+    if let Some(a) = flags.text("attributes") {
+        config.attributes = a.to_string();
+    }
+    if let Some(i) = flags.text("isolation") {
+        config.isolation = i.to_string();
+    }
+    if let Some(d) = flags.duration("executor_registration_timeout")? {
+        config.executor_registration_timeout = d;
+    }
+    if let Some(d) = flags.duration("executor_shutdown_grace_period")? {
+        config.executor_shutdown_grace_period = d;
+    }
+    if let Some(r) = flags.get("recover")? {
+        config.recover = r;
+    }
+    if let Some(d) = flags.duration("recovery_timeout")? {
+        config.recovery_timeout = d;
+    }
+    if let Some(d) = flags.duration("gc_delay")? {
+        config.gc_delay = d;
+    }
+    config.fetcher_cache_dir = flags.get("fetcher_cache_dir")?;
+    if let Some(n) = flags.get("fetcher_cache_size")? {
+        config.fetcher_cache_size = n;
+    }
+    config.launcher = flags.get("launcher")?;
+    Ok(config)
+}
+
+fn agent(args: &[String]) -> Result<()> {
+    let flags = Flags::parse(args, AGENT_FLAGS)?;
+    init_logging();
+    let config = agent_config(&flags)?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        let agent = mesos_agent::Agent::start(config).await?;
+        // The one line scripts and tests read to find the agent.
+        println!("agent listening on http://{}", agent.addr());
+        shutdown_signal().await?;
+        agent.stop().await;
+        Ok(())
+    })
+}
+
+/// `mesos executor command`: the built-in executors, run by agents.
+fn executor(args: &[String]) -> Result<()> {
+    init_logging();
+    match args.first().map(String::as_str) {
+        Some("command") => {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(mesos_agent::executors::command::run())?;
+            Ok(())
+        }
+        other => anyhow::bail!(
+            "unknown executor {:?}: expected `mesos executor command`",
+            other.unwrap_or("")
+        ),
+    }
 }

@@ -1,6 +1,213 @@
 //! The Mesos agent as a library.
 //!
-//! Runs tasks in isolated containers (POSIX and Linux cgroups), fetches URIs, keeps sandboxes, reports status updates reliably and recovers executors after a restart.
+//! Registers with a master over our master/agent protocol
+//! ([`mesos_proto::agent_protocol`]), launches executors in containers,
+//! serves them the v1 executor API (`POST /api/v1/executor`), and forwards
+//! their status updates reliably (per task, in order, resent until the
+//! framework acknowledges them).
 //!
-//! **Status:** a skeleton. The issue that builds this crate fills it in; until
-//! then it exports nothing but this documentation.
+//! **Status:** in progress. Built: registration and re-registration with
+//! backoff, heartbeats, the POSIX containerizer (a process group per
+//! container), sandboxes in Mesos' layout, the command executor
+//! (`mesos executor command`), custom executors, the status update
+//! manager, kill and shutdown with grace periods, `/state`,
+//! `/files/{read,browse,download}`. Not yet: cgroups isolation,
+//! checkpointing and recovery, the fetcher, the default executor (task
+//! groups), health checks, the v1 operator API of the agent.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), mesos_agent::StartError> {
+//! let mut config = mesos_agent::AgentConfig::default();
+//! config.master = "127.0.0.1:5050".into();
+//! config.work_dir = "/tmp/mesos-agent".into();
+//! let agent = mesos_agent::Agent::start(config).await?;
+//! println!("agent {} at http://{}", agent.registered().await, agent.addr());
+//! agent.stop().await;
+//! # Ok(()) }
+//! ```
+
+mod actor;
+pub mod config;
+pub mod containerizer;
+pub mod executors;
+mod http;
+mod link;
+pub mod paths;
+pub mod resources;
+pub mod status_update;
+
+pub use config::{AgentConfig, RecoverMode};
+
+use actor::{Actor, Input};
+use containerizer::{Containerizer, PosixContainerizer};
+use mesos_proto::v1::{AgentId, AgentInfo};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+
+/// The Mesos version this agent speaks and reports.
+pub const MESOS_VERSION: &str = "1.11.0";
+
+/// Why an agent could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// `--resources` or `--attributes` did not parse.
+    #[error("invalid --{flag}: {message}")]
+    Flag {
+        /// The flag.
+        flag: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// The work directory could not be created.
+    #[error("cannot create --work_dir {path}: {source}")]
+    WorkDir {
+        /// The directory.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// A running agent: its HTTP server and its actor.
+#[derive(Debug)]
+pub struct Agent {
+    addr: SocketAddr,
+    inputs: mpsc::Sender<Input>,
+    registered: watch::Receiver<Option<AgentId>>,
+    actor: JoinHandle<()>,
+    server: JoinHandle<()>,
+}
+
+impl Agent {
+    /// Starts an agent: binds its port, then registers with the master in
+    /// the background (retrying until a master answers).
+    pub async fn start(config: AgentConfig) -> Result<Agent, StartError> {
+        Agent::start_with(config, Arc::new(PosixContainerizer::new())).await
+    }
+
+    /// As [`Agent::start`], with the given containerizer.
+    pub async fn start_with(
+        config: AgentConfig,
+        containerizer: Arc<dyn Containerizer>,
+    ) -> Result<Agent, StartError> {
+        std::fs::create_dir_all(&config.work_dir).map_err(|source| StartError::WorkDir {
+            path: config.work_dir.clone(),
+            source,
+        })?;
+        let machine = resources::Machine::detect(&config.work_dir);
+        let total =
+            resources::agent_resources(config.resources.as_deref(), &machine).map_err(|e| {
+                StartError::Flag {
+                    flag: "resources",
+                    message: e.to_string(),
+                }
+            })?;
+        let attributes =
+            mesos_proto::resources::parse_attributes(&config.attributes).map_err(|e| {
+                StartError::Flag {
+                    flag: "attributes",
+                    message: e.to_string(),
+                }
+            })?;
+        let bind = SocketAddr::new(config.ip, config.port);
+        let listener = tokio::net::TcpListener::bind(bind)
+            .await
+            .map_err(|source| StartError::Bind { addr: bind, source })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| StartError::Bind { addr: bind, source })?;
+        let info = AgentInfo {
+            hostname: config
+                .hostname
+                .clone()
+                .unwrap_or_else(|| addr.ip().to_string()),
+            port: Some(i32::from(addr.port())),
+            attributes,
+            ..Default::default()
+        };
+        let launcher = config
+            .launcher
+            .clone()
+            .or_else(|| std::env::current_exe().ok())
+            .unwrap_or_else(|| "mesos".into());
+        let (inputs, rx) = mpsc::channel(4096);
+        let (registered_tx, registered) = watch::channel(None);
+        let router = http::router(
+            http::Http {
+                inputs: inputs.clone(),
+                work_dir: config.work_dir.clone(),
+                agent_id: registered.clone(),
+            },
+            config.max_request_body,
+        );
+        let actor = Actor::new(
+            config,
+            addr,
+            info,
+            total.into_vec(),
+            containerizer,
+            launcher,
+            inputs.clone(),
+            registered_tx,
+        );
+        let actor = tokio::spawn(actor.run(rx));
+        let server = tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, router).await {
+                tracing::error!("agent HTTP server failed: {e}");
+            }
+        });
+        Ok(Agent {
+            addr,
+            inputs,
+            registered,
+            actor,
+            server,
+        })
+    }
+
+    /// The address the agent serves on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The agent's id, once a master has registered it.
+    pub fn agent_id(&self) -> Option<AgentId> {
+        self.registered.borrow().clone()
+    }
+
+    /// Waits until a master has registered the agent; its id.
+    pub async fn registered(&self) -> AgentId {
+        let mut rx = self.registered.clone();
+        loop {
+            if let Some(id) = rx.borrow_and_update().clone() {
+                return id;
+            }
+            if rx.changed().await.is_err() {
+                // The actor is gone: nothing will register it any more.
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+
+    /// Stops the agent gracefully: every executor is shut down (within its
+    /// grace period, then killed), then the server stops.
+    pub async fn stop(self) {
+        let (tx, rx) = oneshot::channel();
+        if self.inputs.send(Input::Stop(tx)).await.is_ok() {
+            let _ = rx.await;
+        }
+        self.server.abort();
+        let _ = self.actor.await;
+    }
+}

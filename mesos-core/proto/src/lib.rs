@@ -5,6 +5,7 @@
 //!   with the exact names, numbers and defaults of Mesos' `.proto` files.
 //! - [`json`]: Mesos' JSON form of every message, both directions.
 //! - [`dynamic`]: any message by its fully qualified name.
+//! - [`duration`]: Mesos' text form of durations (`10secs`).
 //! - [`agent_protocol`]: our master/agent protocol (protobuf).
 //! - [`recordio`]: the framing of Mesos' event streams.
 //! - [`media`]: `application/json` and `application/x-protobuf`, negotiated.
@@ -25,6 +26,7 @@
 //! ```
 
 pub mod agent_protocol;
+pub mod duration;
 pub mod dynamic;
 mod generated;
 pub mod ids;

@@ -1,13 +1,9 @@
 //! A small HTTP client for tests: POST a body, read a RecordIO stream.
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use hyper::Response;
 use hyper::body::Incoming;
-use hyper::{Request, Response};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
-use mesos_proto::recordio::{Decoder, RecordIoError};
+use mesos_http::client::{Client, HttpError, read_body};
+use mesos_proto::recordio::RecordIoError;
 use std::time::Duration;
 
 /// What went wrong talking to a test server.
@@ -39,18 +35,21 @@ pub enum TestkitError {
     Decode(String),
 }
 
-/// A shared HTTP/1 client.
-#[derive(Debug, Clone)]
-pub struct TestClient {
-    client: Client<HttpConnector, Full<Bytes>>,
-}
-
-impl Default for TestClient {
-    fn default() -> Self {
-        TestClient {
-            client: Client::builder(TokioExecutor::new()).build_http(),
+impl From<HttpError> for TestkitError {
+    fn from(e: HttpError) -> Self {
+        match e {
+            HttpError::Status { status, body, .. } => TestkitError::Status { status, body },
+            HttpError::Stream(e) => TestkitError::Stream(e),
+            HttpError::Timeout(_) => TestkitError::Timeout("a stream record"),
+            other => TestkitError::Http(other.to_string()),
         }
     }
+}
+
+/// A shared HTTP/1 client.
+#[derive(Debug, Clone, Default)]
+pub struct TestClient {
+    client: Client,
 }
 
 impl TestClient {
@@ -61,41 +60,12 @@ impl TestClient {
         headers: &[(&str, &str)],
         body: Vec<u8>,
     ) -> Result<Response<Incoming>, TestkitError> {
-        let mut req = Request::builder().method("POST").uri(url);
-        for (k, v) in headers {
-            req = req.header(*k, *v);
-        }
-        let req = req
-            .body(Full::new(Bytes::from(body)))
-            .map_err(|e| TestkitError::Http(e.to_string()))?;
-        self.client
-            .request(req)
-            .await
-            .map_err(|e| TestkitError::Http(e.to_string()))
+        Ok(self.client.post(url, headers, body).await?)
     }
 
     /// GETs `url`: the status, headers and whole body.
     pub async fn get(&self, url: &str) -> Result<(u16, hyper::HeaderMap, Vec<u8>), TestkitError> {
-        let req = Request::builder()
-            .method("GET")
-            .uri(url)
-            .body(Full::new(Bytes::new()))
-            .map_err(|e| TestkitError::Http(e.to_string()))?;
-        let resp = self
-            .client
-            .request(req)
-            .await
-            .map_err(|e| TestkitError::Http(e.to_string()))?;
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let body = resp
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| TestkitError::Http(e.to_string()))?
-            .to_bytes()
-            .to_vec();
-        Ok((status, headers, body))
+        Ok(self.client.get(url).await?)
     }
 
     /// Makes an operator API call (`POST /api/v1`, protobuf) on the master
@@ -116,16 +86,11 @@ impl TestClient {
                 call.encode_to_vec(),
             )
             .await?;
-        let body = resp
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| TestkitError::Http(e.to_string()))?
-            .to_bytes();
+        let body = read_body(resp, "/api/v1").await?;
         if body.is_empty() {
             return Ok(None);
         }
-        mesos_proto::v1::master::Response::decode(body.as_ref())
+        mesos_proto::v1::master::Response::decode(body.as_slice())
             .map(Some)
             .map_err(|e| TestkitError::Decode(e.to_string()))
     }
@@ -153,57 +118,23 @@ impl TestClient {
         headers: &[(&str, &str)],
         body: Vec<u8>,
     ) -> Result<Response<Incoming>, TestkitError> {
-        let resp = self.post(url, headers, body).await?;
-        if resp.status().is_success() {
-            return Ok(resp);
-        }
-        let status = resp.status().as_u16();
-        let body = resp
-            .into_body()
-            .collect()
-            .await
-            .map(|b| String::from_utf8_lossy(&b.to_bytes()).into_owned())
-            .unwrap_or_default();
-        Err(TestkitError::Status { status, body })
+        Ok(self.client.post_ok(url, headers, body).await?)
     }
 }
 
 /// The records of a RecordIO response body, one at a time.
 #[derive(Debug)]
-pub struct RecordStream {
-    body: Incoming,
-    decoder: Decoder,
-}
+pub struct RecordStream(mesos_http::client::RecordStream);
 
 impl RecordStream {
     /// Reads `body` as a RecordIO stream.
     pub fn new(body: Incoming) -> RecordStream {
-        RecordStream {
-            body,
-            decoder: Decoder::new(64 << 20),
-        }
+        RecordStream(mesos_http::client::RecordStream::new(body))
     }
 
     /// The next record; `Ok(None)` at the end of the stream; an error if
     /// none arrives within `wait`.
     pub async fn next(&mut self, wait: Duration) -> Result<Option<Vec<u8>>, TestkitError> {
-        let deadline = tokio::time::Instant::now() + wait;
-        loop {
-            if let Some(record) = self.decoder.next_record()? {
-                return Ok(Some(record));
-            }
-            let frame = tokio::time::timeout_at(deadline, self.body.frame())
-                .await
-                .map_err(|_| TestkitError::Timeout("a stream record"))?;
-            match frame {
-                None => return Ok(None),
-                Some(Err(e)) => return Err(TestkitError::Http(e.to_string())),
-                Some(Ok(frame)) => {
-                    if let Ok(data) = frame.into_data() {
-                        self.decoder.feed(&data);
-                    }
-                }
-            }
-        }
+        Ok(self.0.next(wait).await?)
     }
 }

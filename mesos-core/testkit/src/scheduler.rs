@@ -231,12 +231,9 @@ impl Caller {
             .post(&self.url, &headers, self.media.encode(call))
             .await?;
         let status = resp.status().as_u16();
-        use http_body_util::BodyExt;
-        let body = resp
-            .into_body()
-            .collect()
+        let body = mesos_http::client::read_body(resp, &self.url)
             .await
-            .map(|b| String::from_utf8_lossy(&b.to_bytes()).into_owned())
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
             .unwrap_or_default();
         Ok((status, body))
     }

@@ -8,9 +8,6 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use mesos_proto::v1::scheduler::{Call, call};
 
-/// The header naming a subscription's stream.
-pub(crate) const STREAM_ID: &str = "Mesos-Stream-Id";
-
 pub(crate) async fn handle(
     State(http): State<Http>,
     method: Method,

@@ -22,6 +22,7 @@
 //! );
 //! ```
 
+pub mod legacy;
 mod reader;
 mod writer;
 

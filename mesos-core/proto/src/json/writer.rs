@@ -96,6 +96,14 @@ impl JsonWriter {
         self.first = false;
     }
 
+    /// Writes a value that is JSON already (a document kept from
+    /// before), after [`JsonWriter::key`] or [`JsonWriter::element`]. It
+    /// is not checked.
+    pub fn raw(&mut self, json: &[u8]) {
+        self.buf.extend_from_slice(json);
+        self.first = false;
+    }
+
     /// Writes one element of an array.
     pub fn value<T: MesosJson>(&mut self, value: &T) {
         self.element();

@@ -20,7 +20,6 @@ use mesos_proto::json::JsonWriter;
 use mesos_proto::v1::Task;
 use mesos_proto::v1::master::{Call, Response as MasterResponse, call};
 use model::{attributes, counts_and_ids, flags_object, frameworks, resources, secs, slaves, tasks};
-use std::collections::BTreeMap;
 
 /// Asks the actor for an operator view.
 async fn view(http: &Http, ty: call::Type) -> Result<MasterResponse, Response> {
@@ -181,14 +180,7 @@ pub(crate) async fn state_summary(State(http): State<Http>) -> Response {
     json(w)
 }
 
-/// The query's `key=value` pairs.
-fn query(raw: Option<&str>) -> BTreeMap<String, String> {
-    raw.unwrap_or_default()
-        .split('&')
-        .filter_map(|kv| kv.split_once('='))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
+use mesos_http::server::query_pairs as query;
 
 /// `/tasks?limit=&offset=&order=`: tasks by start time; `limit` defaults
 /// to 100 and `-1` means all; `order` is `des` (default) or `asc`.

@@ -1,0 +1,806 @@
+//! Executors on the agent: launching them, their subscriptions and calls,
+//! their tasks, and their ends.
+
+use super::{Actor, CallError, Framework, Input, is_terminal};
+use crate::containerizer::LaunchSpec;
+use crate::containerizer::process::Signal;
+use crate::paths::create_run_dir;
+use mesos_proto::duration::format_duration;
+use mesos_proto::v1::executor::{Call as ExecutorCall, Event as ExecutorEvent, call, event};
+use mesos_proto::v1::{
+    AgentInfo, CommandInfo, ContainerId, ExecutorId, ExecutorInfo, FrameworkId, FrameworkInfo,
+    KillPolicy, Task, TaskGroupInfo, TaskId, TaskInfo, TaskState, TaskStatus, task_status,
+};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// Events queued for one executor before it is judged stuck.
+const EXECUTOR_QUEUE: usize = 4096;
+/// Completed executors kept per framework for `/state` (Mesos' default).
+const MAX_COMPLETED_EXECUTORS: usize = 150;
+
+/// Where an executor is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// Started, not yet subscribed.
+    Launching,
+    /// Subscribed.
+    Running,
+    /// Told to shut down (or being killed).
+    Terminating,
+}
+
+/// Something queued for an executor that has not subscribed yet.
+#[derive(Debug, Clone)]
+pub(crate) enum Queued {
+    Task(Box<TaskInfo>),
+    Group(TaskGroupInfo),
+}
+
+/// A task given to an executor.
+#[derive(Debug, Clone)]
+pub(crate) struct LiveTask {
+    pub(crate) info: TaskInfo,
+    pub(crate) state: i32,
+    pub(crate) latest: Option<TaskStatus>,
+}
+
+/// One run of an executor: its container and its tasks.
+#[derive(Debug)]
+pub(crate) struct ExecutorRun {
+    pub(crate) info: ExecutorInfo,
+    pub(crate) framework_id: FrameworkId,
+    pub(crate) container_id: ContainerId,
+    pub(crate) directory: PathBuf,
+    /// A command executor the agent made up for a command task.
+    pub(crate) generated: bool,
+    pub(crate) phase: Phase,
+    pub(crate) stream: Option<mpsc::Sender<ExecutorEvent>>,
+    pub(crate) queued: Vec<Queued>,
+    pub(crate) tasks: BTreeMap<TaskId, LiveTask>,
+    pub(crate) completed: Vec<LiveTask>,
+    /// Why the agent is ending it, to tell the frameworks.
+    pub(crate) failure: Option<(task_status::Reason, String)>,
+}
+
+impl ExecutorRun {
+    fn queued_tasks(&self) -> impl Iterator<Item = &TaskInfo> {
+        self.queued.iter().flat_map(|q| match q {
+            Queued::Task(t) => std::slice::from_ref(t.as_ref()).iter(),
+            Queued::Group(g) => g.tasks.iter(),
+        })
+    }
+
+    /// Whether `task` is queued or live here.
+    pub(crate) fn has_task(&self, task: &TaskId) -> bool {
+        self.tasks.contains_key(task) || self.queued_tasks().any(|t| t.task_id == *task)
+    }
+
+    /// The run's non-terminal tasks as the master knows tasks.
+    pub(crate) fn tasks_for_master(&self, agent: &AgentInfo) -> Vec<Task> {
+        let task = |info: &TaskInfo, state: i32, latest: Option<&TaskStatus>| Task {
+            name: info.name.clone(),
+            task_id: info.task_id.clone(),
+            framework_id: self.framework_id.clone(),
+            executor_id: (!self.generated).then(|| self.info.executor_id.clone()),
+            agent_id: agent.id.clone().unwrap_or_default(),
+            state,
+            resources: info.resources.clone(),
+            statuses: latest.cloned().into_iter().collect(),
+            labels: info.labels.clone(),
+            health_check: info.health_check.clone(),
+            kill_policy: info.kill_policy,
+            ..Default::default()
+        };
+        let mut out: Vec<Task> = self
+            .queued_tasks()
+            .map(|t| task(t, TaskState::TaskStaging as i32, None))
+            .collect();
+        out.extend(
+            self.tasks
+                .values()
+                .map(|t| task(&t.info, t.state, t.latest.as_ref())),
+        );
+        out
+    }
+
+    fn send(&self, event: ExecutorEvent) {
+        if let Some(stream) = &self.stream {
+            if stream.try_send(event).is_err() {
+                tracing::warn!(
+                    "executor {} is not reading its events; one was dropped",
+                    self.info.executor_id
+                );
+            }
+        }
+    }
+}
+
+fn event(ty: event::Type) -> ExecutorEvent {
+    ExecutorEvent {
+        r#type: Some(ty as i32),
+        ..Default::default()
+    }
+}
+
+impl Actor {
+    /// The executor Mesos makes up for a command task: the `mesos` binary
+    /// as `mesos executor command`, with the task's id.
+    fn command_executor(&self, framework_id: &FrameworkId, task: &TaskInfo) -> ExecutorInfo {
+        let launcher = self.launcher.to_string_lossy().into_owned();
+        let command = task
+            .command
+            .as_ref()
+            .and_then(|c| c.value.clone())
+            .unwrap_or_default();
+        ExecutorInfo {
+            executor_id: ExecutorId::new(task.task_id.as_str()),
+            framework_id: Some(framework_id.clone()),
+            command: Some(CommandInfo {
+                shell: Some(false),
+                value: Some(launcher.clone()),
+                arguments: vec![launcher, "executor".into(), "command".into()],
+                ..Default::default()
+            }),
+            name: Some(format!(
+                "Command Executor (Task: {}) (Command: sh -c '{command}')",
+                task.task_id
+            )),
+            source: Some(task.task_id.to_string()),
+            ..Default::default()
+        }
+    }
+
+    fn framework(&mut self, info: FrameworkInfo) -> Option<&mut Framework> {
+        let id = info.id.clone()?;
+        let framework = self.frameworks.entry(id).or_insert_with(|| Framework {
+            info: info.clone(),
+            executors: BTreeMap::new(),
+            completed_executors: Vec::new(),
+        });
+        framework.info = info;
+        Some(framework)
+    }
+
+    /// RUN_TASK: give the task to its executor, launching it if needed.
+    pub(crate) fn run_task(&mut self, framework_info: FrameworkInfo, task: TaskInfo) {
+        let Some(framework_id) = framework_info.id.clone() else {
+            tracing::warn!("RUN_TASK without a framework id, ignored");
+            return;
+        };
+        let (info, generated) = match &task.executor {
+            Some(executor) => (executor.clone(), false),
+            None => (self.command_executor(&framework_id, &task), true),
+        };
+        self.run_on(
+            framework_info,
+            info,
+            generated,
+            Queued::Task(Box::new(task)),
+        );
+    }
+
+    /// RUN_TASK_GROUP: tasks for one executor.
+    pub(crate) fn run_task_group(
+        &mut self,
+        framework_info: FrameworkInfo,
+        executor: ExecutorInfo,
+        group: TaskGroupInfo,
+    ) {
+        self.run_on(framework_info, executor, false, Queued::Group(group));
+    }
+
+    fn run_on(
+        &mut self,
+        framework_info: FrameworkInfo,
+        info: ExecutorInfo,
+        generated: bool,
+        work: Queued,
+    ) {
+        let Some(framework_id) = framework_info.id.clone() else {
+            return;
+        };
+        let executor_id = info.executor_id.clone();
+        let Some(framework) = self.framework(framework_info) else {
+            return;
+        };
+        if let Some(run) = framework.executors.get_mut(&executor_id) {
+            match run.phase {
+                Phase::Launching => run.queued.push(work),
+                Phase::Running => {
+                    deliver(run, work);
+                }
+                Phase::Terminating => {
+                    let tasks = tasks_of(&work);
+                    for task in tasks {
+                        self.agent_update(
+                            &framework_id,
+                            &task,
+                            TaskState::TaskLost,
+                            Some(task_status::Reason::ExecutorTerminated),
+                            format!("Executor {executor_id} is terminating"),
+                            Some(executor_id.clone()),
+                        );
+                    }
+                }
+            }
+            return;
+        }
+        if let Err(message) = self.launch_executor(&framework_id, info, generated, work.clone()) {
+            for task in tasks_of(&work) {
+                self.agent_update(
+                    &framework_id,
+                    &task,
+                    TaskState::TaskFailed,
+                    Some(task_status::Reason::ContainerLaunchFailed),
+                    message.clone(),
+                    Some(executor_id.clone()),
+                );
+            }
+        }
+    }
+
+    fn launch_executor(
+        &mut self,
+        framework_id: &FrameworkId,
+        info: ExecutorInfo,
+        generated: bool,
+        work: Queued,
+    ) -> Result<(), String> {
+        let agent_id = self
+            .info
+            .id
+            .clone()
+            .ok_or("the agent is not registered yet")?;
+        let container_id = ContainerId::new(uuid::Uuid::new_v4().to_string());
+        let directory =
+            self.layout
+                .executor_run(&agent_id, framework_id, &info.executor_id, &container_id);
+        create_run_dir(&directory)
+            .map_err(|e| format!("cannot create the sandbox {}: {e}", directory.display()))?;
+        let framework = self
+            .frameworks
+            .get(framework_id)
+            .ok_or("the framework is unknown")?;
+        let checkpoint = framework.info.checkpoint.unwrap_or(false);
+        let grace = info
+            .shutdown_grace_period
+            .as_ref()
+            .and_then(|d| u64::try_from(d.nanoseconds).ok())
+            .map_or(
+                self.config.executor_shutdown_grace_period,
+                Duration::from_nanos,
+            );
+        let dir = directory.to_string_lossy().into_owned();
+        let endpoint = self.addr.to_string();
+        let mut env = vec![
+            ("MESOS_FRAMEWORK_ID".to_string(), framework_id.to_string()),
+            ("MESOS_EXECUTOR_ID".into(), info.executor_id.to_string()),
+            ("MESOS_SLAVE_ID".into(), agent_id.to_string()),
+            ("MESOS_AGENT_ID".into(), agent_id.to_string()),
+            ("MESOS_DIRECTORY".into(), dir.clone()),
+            ("MESOS_SANDBOX".into(), dir),
+            ("MESOS_AGENT_ENDPOINT".into(), endpoint.clone()),
+            ("MESOS_SLAVE_PID".into(), format!("slave(1)@{endpoint}")),
+            (
+                "MESOS_CHECKPOINT".into(),
+                if checkpoint { "1" } else { "0" }.into(),
+            ),
+            (
+                "MESOS_RECOVERY_TIMEOUT".into(),
+                format_duration(self.config.recovery_timeout),
+            ),
+            ("MESOS_SUBSCRIPTION_BACKOFF_MAX".into(), "2secs".into()),
+            (
+                "MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD".into(),
+                format_duration(grace),
+            ),
+        ];
+        if generated {
+            env.push(("MESOS_HTTP_COMMAND_EXECUTOR".into(), "1".into()));
+        }
+        let spec = LaunchSpec {
+            container_id: container_id.clone(),
+            command: info.command.clone().unwrap_or_default(),
+            env,
+            sandbox: directory.clone(),
+        };
+        let container = self
+            .containerizer
+            .launch(&spec)
+            .map_err(|e| format!("Failed to launch container: {e}"))?;
+        tracing::info!(
+            "launched executor {} of framework {framework_id} in container {container_id} (pid {})",
+            info.executor_id,
+            container.pid
+        );
+        let inputs = self.inputs.clone();
+        let cid = container_id.clone();
+        let terminated = container.terminated;
+        tokio::spawn(async move {
+            if let Ok(termination) = terminated.await {
+                let _ = inputs.send(Input::Terminated(cid, termination)).await;
+            }
+        });
+        let inputs = self.inputs.clone();
+        let cid = container_id.clone();
+        let timeout = self.config.executor_registration_timeout;
+        tokio::spawn(async move {
+            tokio::time::sleep(timeout).await;
+            let _ = inputs.send(Input::RegistrationTimeout(cid)).await;
+        });
+        self.containers.insert(
+            container_id.clone(),
+            (framework_id.clone(), info.executor_id.clone()),
+        );
+        let run = ExecutorRun {
+            framework_id: framework_id.clone(),
+            container_id,
+            directory,
+            generated,
+            phase: Phase::Launching,
+            stream: None,
+            queued: vec![work],
+            tasks: BTreeMap::new(),
+            completed: Vec::new(),
+            failure: None,
+            info,
+        };
+        if let Some(framework) = self.frameworks.get_mut(framework_id) {
+            framework
+                .executors
+                .insert(run.info.executor_id.clone(), run);
+        }
+        Ok(())
+    }
+
+    fn run_mut(
+        &mut self,
+        framework_id: &FrameworkId,
+        executor_id: &ExecutorId,
+    ) -> Option<&mut ExecutorRun> {
+        self.frameworks
+            .get_mut(framework_id)?
+            .executors
+            .get_mut(executor_id)
+    }
+
+    /// An executor's SUBSCRIBE: its event stream, SUBSCRIBED first, then
+    /// what was queued for it.
+    pub(crate) fn executor_subscribe(
+        &mut self,
+        call: ExecutorCall,
+    ) -> Result<mpsc::Receiver<ExecutorEvent>, CallError> {
+        let agent_info = self.info.clone();
+        let framework_id = call.framework_id.clone();
+        let framework_info = self
+            .frameworks
+            .get(&framework_id)
+            .map(|f| f.info.clone())
+            .ok_or_else(|| CallError::BadRequest(format!("Unknown framework {framework_id}")))?;
+        let run = self
+            .run_mut(&call.framework_id, &call.executor_id)
+            .ok_or_else(|| {
+                CallError::BadRequest(format!("Unknown executor {}", call.executor_id))
+            })?;
+        if run.phase == Phase::Terminating {
+            return Err(CallError::BadRequest(format!(
+                "Executor {} is terminating",
+                call.executor_id
+            )));
+        }
+        let (tx, rx) = mpsc::channel(EXECUTOR_QUEUE);
+        run.stream = Some(tx);
+        let mut subscribed = event(event::Type::Subscribed);
+        subscribed.subscribed = Some(event::Subscribed {
+            executor_info: run.info.clone(),
+            framework_info,
+            agent_info,
+            container_id: Some(run.container_id.clone()),
+        });
+        run.send(subscribed);
+        let subscribe = call.subscribe.unwrap_or_default();
+        for task in subscribe.unacknowledged_tasks {
+            run.tasks.entry(task.task_id.clone()).or_insert(LiveTask {
+                info: task,
+                state: TaskState::TaskStaging as i32,
+                latest: None,
+            });
+        }
+        if run.phase == Phase::Launching {
+            run.phase = Phase::Running;
+            for work in std::mem::take(&mut run.queued) {
+                deliver(run, work);
+            }
+        }
+        for update in subscribe.unacknowledged_updates {
+            // Replays of what the agent already has are ignored by uuid.
+            let _ = self.executor_update(&call.framework_id, &call.executor_id, update.status);
+        }
+        Ok(rx)
+    }
+
+    /// An executor's UPDATE, MESSAGE or HEARTBEAT.
+    pub(crate) fn executor_call(&mut self, call: ExecutorCall) -> Result<(), CallError> {
+        match call.r#type.and_then(|t| call::Type::try_from(t).ok()) {
+            Some(call::Type::Update) => {
+                let update = call.update.ok_or_else(|| {
+                    CallError::BadRequest("Expecting 'update' to be present".into())
+                })?;
+                self.executor_update(&call.framework_id, &call.executor_id, update.status)
+            }
+            Some(call::Type::Message) => {
+                // Forwarding to the scheduler needs the MESSAGE call of the
+                // master/agent protocol, which does not exist yet.
+                tracing::warn!(
+                    "framework message from executor {} dropped: not forwarded to schedulers yet",
+                    call.executor_id
+                );
+                Ok(())
+            }
+            Some(call::Type::Heartbeat) => Ok(()),
+            Some(call::Type::Subscribe) | Some(call::Type::Unknown) | None => Err(
+                CallError::BadRequest("Expecting 'type' to be UPDATE, MESSAGE or HEARTBEAT".into()),
+            ),
+        }
+    }
+
+    fn executor_update(
+        &mut self,
+        framework_id: &FrameworkId,
+        executor_id: &ExecutorId,
+        mut status: TaskStatus,
+    ) -> Result<(), CallError> {
+        if status.state == TaskState::TaskStaging as i32 {
+            return Err(CallError::BadRequest(
+                "Received TASK_STAGING from executor which is not allowed".into(),
+            ));
+        }
+        if status.uuid.as_ref().is_none_or(|u| u.is_empty()) {
+            return Err(CallError::BadRequest(
+                "Expecting 'uuid' to be present".into(),
+            ));
+        }
+        let run = self
+            .run_mut(framework_id, executor_id)
+            .ok_or_else(|| CallError::BadRequest(format!("Unknown executor {executor_id}")))?;
+        let task = run.tasks.get_mut(&status.task_id).ok_or_else(|| {
+            CallError::BadRequest(format!(
+                "Task {} is not a task of executor {executor_id}",
+                status.task_id
+            ))
+        })?;
+        status.executor_id = Some(executor_id.clone());
+        status
+            .source
+            .get_or_insert(task_status::Source::Executor as i32);
+        if !is_terminal(task.state) {
+            task.state = status.state;
+        }
+        task.latest = Some(status.clone());
+        self.queue_update(framework_id, status);
+        Ok(())
+    }
+
+    /// A framework acknowledged an update: tell the executor; a task whose
+    /// terminal update is acknowledged is complete.
+    pub(crate) fn acknowledged(
+        &mut self,
+        framework_id: &FrameworkId,
+        task_id: &TaskId,
+        uuid: Vec<u8>,
+    ) {
+        let pending = !self.updates.pending(task_id).is_empty();
+        let Some(framework) = self.frameworks.get_mut(framework_id) else {
+            return;
+        };
+        let Some(run) = framework
+            .executors
+            .values_mut()
+            .find(|r| r.tasks.contains_key(task_id))
+        else {
+            return;
+        };
+        let mut ack = event(event::Type::Acknowledged);
+        ack.acknowledged = Some(event::Acknowledged {
+            task_id: task_id.clone(),
+            uuid,
+        });
+        run.send(ack);
+        if !pending && run.tasks.get(task_id).is_some_and(|t| is_terminal(t.state)) {
+            if let Some(task) = run.tasks.remove(task_id) {
+                run.completed.push(task);
+            }
+        }
+    }
+
+    /// KILL_TASK.
+    pub(crate) fn kill_task(
+        &mut self,
+        framework_id: &FrameworkId,
+        task_id: &TaskId,
+        kill_policy: Option<KillPolicy>,
+    ) {
+        let partition_aware = self.frameworks.get(framework_id).is_some_and(|f| {
+            f.info.capabilities.iter().any(|c| {
+                c.r#type
+                    == Some(
+                        mesos_proto::v1::framework_info::capability::Type::PartitionAware as i32,
+                    )
+            })
+        });
+        let Some(framework) = self.frameworks.get_mut(framework_id) else {
+            tracing::warn!("cannot kill task {task_id}: framework {framework_id} is unknown");
+            return;
+        };
+        let Some(run) = framework
+            .executors
+            .values_mut()
+            .find(|r| r.has_task(task_id))
+        else {
+            let state = if partition_aware {
+                TaskState::TaskDropped
+            } else {
+                TaskState::TaskLost
+            };
+            self.agent_update(
+                framework_id,
+                task_id,
+                state,
+                Some(task_status::Reason::TaskUnknown),
+                format!("Cannot kill task {task_id}: no executor here runs it"),
+                None,
+            );
+            return;
+        };
+        let executor_id = run.info.executor_id.clone();
+        if run.tasks.contains_key(task_id) && run.stream.is_some() {
+            let mut kill = event(event::Type::Kill);
+            kill.kill = Some(event::Kill {
+                task_id: task_id.clone(),
+                kill_policy,
+            });
+            run.send(kill);
+            return;
+        }
+        // Killed before its executor subscribed: it never ran.
+        run.queued.retain(|q| match q {
+            Queued::Task(t) => t.task_id != *task_id,
+            Queued::Group(g) => !g.tasks.iter().any(|t| t.task_id == *task_id),
+        });
+        let idle = run.queued.is_empty() && run.tasks.is_empty();
+        let container_id = run.container_id.clone();
+        self.agent_update(
+            framework_id,
+            task_id,
+            TaskState::TaskKilled,
+            Some(task_status::Reason::TaskKilledDuringLaunch),
+            "Killed before its executor started".into(),
+            Some(executor_id),
+        );
+        if idle {
+            self.shutdown_executor(&container_id);
+        }
+    }
+
+    /// SHUTDOWN_FRAMEWORK: every executor of the framework shuts down; its
+    /// pending updates are dropped (the master forgot the framework).
+    pub(crate) fn shutdown_framework(&mut self, framework_id: &FrameworkId) {
+        self.updates.forget_framework(framework_id);
+        let containers: Vec<ContainerId> = self
+            .frameworks
+            .get(framework_id)
+            .map(|f| {
+                f.executors
+                    .values()
+                    .map(|r| r.container_id.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
+        for container_id in containers {
+            self.shutdown_executor(&container_id);
+        }
+    }
+
+    /// SHUTDOWN to a subscribed executor, with a grace period before the
+    /// kill; an executor that never subscribed is killed at once.
+    pub(crate) fn shutdown_executor(&mut self, container_id: &ContainerId) {
+        let Some((framework_id, executor_id)) = self.containers.get(container_id).cloned() else {
+            return;
+        };
+        let default_grace = self.config.executor_shutdown_grace_period;
+        let Some(run) = self.run_mut(&framework_id, &executor_id) else {
+            return;
+        };
+        if run.phase == Phase::Terminating {
+            return;
+        }
+        run.phase = Phase::Terminating;
+        if run.stream.is_some() {
+            run.send(event(event::Type::Shutdown));
+            let grace = run
+                .info
+                .shutdown_grace_period
+                .as_ref()
+                .and_then(|d| u64::try_from(d.nanoseconds).ok())
+                .map_or(default_grace, Duration::from_nanos);
+            let inputs = self.inputs.clone();
+            let cid = container_id.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(grace).await;
+                let _ = inputs.send(Input::ShutdownTimeout(cid)).await;
+            });
+        } else {
+            let _ = self.containerizer.signal(container_id, Signal::KILL);
+        }
+    }
+
+    pub(crate) fn registration_timeout(&mut self, container_id: &ContainerId) {
+        let Some((framework_id, executor_id)) = self.containers.get(container_id).cloned() else {
+            return;
+        };
+        let timeout = self.config.executor_registration_timeout;
+        let Some(run) = self.run_mut(&framework_id, &executor_id) else {
+            return;
+        };
+        if run.phase != Phase::Launching {
+            return;
+        }
+        tracing::warn!("executor {executor_id} did not subscribe within {timeout:?}; killing it");
+        run.phase = Phase::Terminating;
+        run.failure = Some((
+            task_status::Reason::ExecutorRegistrationTimeout,
+            format!(
+                "Executor did not register within {}",
+                format_duration(timeout)
+            ),
+        ));
+        let _ = self.containerizer.signal(container_id, Signal::KILL);
+    }
+
+    pub(crate) fn shutdown_timeout(&mut self, container_id: &ContainerId) {
+        if self.containers.contains_key(container_id) {
+            let _ = self.containerizer.signal(container_id, Signal::KILL);
+        }
+    }
+
+    /// A container ended: tasks it left unfinished fail, the run is
+    /// complete, its sandbox is kept for `--gc_delay`.
+    pub(crate) fn terminated(
+        &mut self,
+        container_id: &ContainerId,
+        termination: crate::containerizer::Termination,
+    ) {
+        let Some((framework_id, executor_id)) = self.containers.remove(container_id) else {
+            return;
+        };
+        self.containerizer.destroy(container_id);
+        let Some(framework) = self.frameworks.get_mut(&framework_id) else {
+            return;
+        };
+        let Some(mut run) = framework.executors.remove(&executor_id) else {
+            return;
+        };
+        tracing::info!(
+            "executor {executor_id} of framework {framework_id}: {}",
+            termination.describe("Executor")
+        );
+        let (reason, message) = if let Some(limitation) = &termination.limitation {
+            (
+                task_status::Reason::ContainerLimitationMemory,
+                limitation.clone(),
+            )
+        } else if let Some(failure) = run.failure.take() {
+            failure
+        } else {
+            (
+                task_status::Reason::ExecutorTerminated,
+                termination.describe("Executor"),
+            )
+        };
+        let mut unfinished: Vec<TaskId> = run.queued_tasks().map(|t| t.task_id.clone()).collect();
+        for task in run.tasks.values_mut() {
+            if !is_terminal(task.state) {
+                task.state = TaskState::TaskFailed as i32;
+                unfinished.push(task.info.task_id.clone());
+            }
+        }
+        run.stream = None;
+        framework
+            .completed_executors
+            .push(super::state::executor_json(&run));
+        let excess = framework
+            .completed_executors
+            .len()
+            .saturating_sub(MAX_COMPLETED_EXECUTORS);
+        framework.completed_executors.drain(..excess);
+        for task_id in unfinished {
+            self.agent_update(
+                &framework_id,
+                &task_id,
+                TaskState::TaskFailed,
+                Some(reason),
+                message.clone(),
+                Some(executor_id.clone()),
+            );
+        }
+        self.schedule_gc(run.directory);
+    }
+
+    fn schedule_gc(&self, directory: PathBuf) {
+        let delay = self.config.gc_delay;
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            if let Err(e) = tokio::fs::remove_dir_all(&directory).await {
+                tracing::debug!("sandbox {} not removed: {e}", directory.display());
+            }
+        });
+    }
+
+    /// Shuts every executor down and waits (at most their grace period and
+    /// a little more) for them to end.
+    pub(crate) async fn shutdown_all(&mut self, inputs: &mut mpsc::Receiver<Input>) {
+        let containers: Vec<ContainerId> = self.containers.keys().cloned().collect();
+        for container_id in &containers {
+            self.shutdown_executor(container_id);
+        }
+        let deadline = tokio::time::Instant::now()
+            + self.config.executor_shutdown_grace_period
+            + Duration::from_secs(2);
+        while !self.containers.is_empty() {
+            match tokio::time::timeout_at(deadline, inputs.recv()).await {
+                Ok(Some(Input::Terminated(cid, termination))) => self.terminated(&cid, termination),
+                Ok(Some(Input::ShutdownTimeout(cid))) => self.shutdown_timeout(&cid),
+                Ok(Some(_)) => {}
+                Ok(None) | Err(_) => break,
+            }
+        }
+        for container_id in self.containers.keys() {
+            self.containerizer.destroy(container_id);
+        }
+    }
+}
+
+/// Sends queued work to a subscribed executor.
+fn deliver(run: &mut ExecutorRun, work: Queued) {
+    match work {
+        Queued::Task(task) => {
+            let task = *task;
+            run.tasks.insert(
+                task.task_id.clone(),
+                LiveTask {
+                    info: task.clone(),
+                    state: TaskState::TaskStaging as i32,
+                    latest: None,
+                },
+            );
+            let mut launch = event(event::Type::Launch);
+            launch.launch = Some(event::Launch { task });
+            run.send(launch);
+        }
+        Queued::Group(group) => {
+            for task in &group.tasks {
+                run.tasks.insert(
+                    task.task_id.clone(),
+                    LiveTask {
+                        info: task.clone(),
+                        state: TaskState::TaskStaging as i32,
+                        latest: None,
+                    },
+                );
+            }
+            let mut launch = event(event::Type::LaunchGroup);
+            launch.launch_group = Some(event::LaunchGroup { task_group: group });
+            run.send(launch);
+        }
+    }
+}
+
+fn tasks_of(work: &Queued) -> Vec<TaskId> {
+    match work {
+        Queued::Task(t) => vec![t.task_id.clone()],
+        Queued::Group(g) => g.tasks.iter().map(|t| t.task_id.clone()).collect(),
+    }
+}

@@ -1,0 +1,455 @@
+//! The agent actor: one task owns the agent's state (frameworks,
+//! executors, tasks, pending updates) and handles, in order, the master's
+//! events, executors' calls and containers' ends.
+
+mod executors;
+mod state;
+
+use crate::config::AgentConfig;
+use crate::containerizer::{Containerizer, Termination};
+use crate::link::{self, Accepted, RegisterError, Registration};
+use crate::paths::Layout;
+use crate::status_update::StatusUpdateManager;
+use executors::ExecutorRun;
+use mesos_http::client::Client;
+use mesos_proto::agent_protocol::{AgentCall, AgentEvent, agent_call, agent_event};
+use mesos_proto::prost::Message;
+use mesos_proto::v1::executor::{Call as ExecutorCall, Event as ExecutorEvent};
+use mesos_proto::v1::{
+    AgentId, AgentInfo, ContainerId, ExecutorId, FrameworkId, FrameworkInfo, Resource, TaskId,
+    TaskState, TaskStatus, task_status,
+};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot, watch};
+
+/// Why the agent refused an executor's call.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum CallError {
+    /// 400: the call is wrong.
+    #[error("{0}")]
+    BadRequest(String),
+    /// 503: the agent is not ready (not registered yet, shutting down).
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+/// What the actor handles.
+#[derive(Debug)]
+pub(crate) enum Input {
+    /// A registration succeeded.
+    Registered(u64, Box<Accepted>),
+    /// A registration failed.
+    RegisterFailed(u64, RegisterError),
+    /// Time to try registering again.
+    Reregister,
+    /// An event on the master's stream.
+    MasterEvent(u64, Box<AgentEvent>),
+    /// The master's stream ended.
+    MasterLost(u64),
+    /// An executor's SUBSCRIBE.
+    Subscribe(
+        Box<ExecutorCall>,
+        oneshot::Sender<Result<mpsc::Receiver<ExecutorEvent>, CallError>>,
+    ),
+    /// An executor's UPDATE, MESSAGE or HEARTBEAT.
+    ExecutorCall(Box<ExecutorCall>, oneshot::Sender<Result<(), CallError>>),
+    /// A container's main process ended.
+    Terminated(ContainerId, Termination),
+    /// An executor did not subscribe in time.
+    RegistrationTimeout(ContainerId),
+    /// An executor told to shut down did not exit in time.
+    ShutdownTimeout(ContainerId),
+    /// The legacy `/state` document.
+    State(oneshot::Sender<Vec<u8>>),
+    /// Shut every executor down and stop.
+    Stop(oneshot::Sender<()>),
+}
+
+/// A framework with executors here.
+#[derive(Debug)]
+pub(crate) struct Framework {
+    pub(crate) info: FrameworkInfo,
+    pub(crate) executors: BTreeMap<ExecutorId, ExecutorRun>,
+    pub(crate) completed_executors: Vec<Vec<u8>>,
+}
+
+/// The actor's state.
+pub(crate) struct Actor {
+    pub(crate) config: AgentConfig,
+    pub(crate) layout: Layout,
+    pub(crate) addr: SocketAddr,
+    pub(crate) info: AgentInfo,
+    pub(crate) resources: Vec<Resource>,
+    pub(crate) containerizer: Arc<dyn Containerizer>,
+    pub(crate) launcher: std::path::PathBuf,
+    pub(crate) client: Client,
+    pub(crate) master_url: String,
+    pub(crate) inputs: mpsc::Sender<Input>,
+    /// The current master stream, when registered.
+    pub(crate) stream_id: Option<String>,
+    /// Bumped on each registration attempt, so stale news is ignored.
+    pub(crate) generation: u64,
+    pub(crate) registered_tx: watch::Sender<Option<AgentId>>,
+    pub(crate) frameworks: BTreeMap<FrameworkId, Framework>,
+    pub(crate) containers: BTreeMap<ContainerId, (FrameworkId, ExecutorId)>,
+    pub(crate) updates: StatusUpdateManager,
+    pub(crate) start_time: f64,
+    pub(crate) backoff: Duration,
+}
+
+impl std::fmt::Debug for Actor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Actor")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) fn now_secs() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+impl Actor {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        config: AgentConfig,
+        addr: SocketAddr,
+        info: AgentInfo,
+        resources: Vec<Resource>,
+        containerizer: Arc<dyn Containerizer>,
+        launcher: std::path::PathBuf,
+        inputs: mpsc::Sender<Input>,
+        registered_tx: watch::Sender<Option<AgentId>>,
+    ) -> Actor {
+        Actor {
+            layout: Layout::new(config.work_dir.clone()),
+            master_url: format!("http://{}/api/v1/agent", config.master),
+            updates: StatusUpdateManager::new(
+                config.status_update_retry,
+                config.status_update_retry_max,
+            ),
+            config,
+            addr,
+            info,
+            resources,
+            containerizer,
+            launcher,
+            client: Client::default(),
+            inputs,
+            stream_id: None,
+            generation: 0,
+            registered_tx,
+            frameworks: BTreeMap::new(),
+            containers: BTreeMap::new(),
+            start_time: now_secs(),
+            backoff: Duration::from_millis(100),
+        }
+    }
+
+    /// Runs until stopped.
+    pub(crate) async fn run(mut self, mut inputs: mpsc::Receiver<Input>) {
+        self.start_registration();
+        let mut heartbeat = tokio::time::interval(self.config.heartbeat_interval);
+        let mut resend = tokio::time::interval(Duration::from_millis(500));
+        resend.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                input = inputs.recv() => {
+                    let Some(input) = input else { return };
+                    if let Input::Stop(done) = input {
+                        self.shutdown_all(&mut inputs).await;
+                        let _ = done.send(());
+                        return;
+                    }
+                    self.handle(input);
+                }
+                _ = heartbeat.tick() => self.heartbeat(),
+                _ = resend.tick() => {
+                    for (framework_id, status) in self.updates.due(Instant::now()) {
+                        self.forward(framework_id, status);
+                    }
+                }
+            }
+        }
+    }
+
+    fn handle(&mut self, input: Input) {
+        match input {
+            Input::Registered(generation, accepted) if generation == self.generation => {
+                self.registered(*accepted)
+            }
+            Input::RegisterFailed(generation, e) if generation == self.generation => match e {
+                RegisterError::Refused(why) => {
+                    tracing::error!("the master refused this agent for good: {why}");
+                }
+                other => {
+                    tracing::warn!(
+                        "registration failed, retrying in {:?}: {other}",
+                        self.backoff
+                    );
+                    self.retry_registration();
+                }
+            },
+            Input::Reregister => self.start_registration(),
+            Input::MasterEvent(generation, event) if generation == self.generation => {
+                self.master_event(*event)
+            }
+            Input::MasterLost(generation) if generation == self.generation => {
+                tracing::warn!("lost the master; re-registering");
+                self.stream_id = None;
+                self.retry_registration();
+            }
+            Input::Registered(..)
+            | Input::RegisterFailed(..)
+            | Input::MasterEvent(..)
+            | Input::MasterLost(..) => {}
+            Input::Subscribe(call, reply) => {
+                let _ = reply.send(self.executor_subscribe(*call));
+            }
+            Input::ExecutorCall(call, reply) => {
+                let _ = reply.send(self.executor_call(*call));
+            }
+            Input::Terminated(container_id, termination) => {
+                self.terminated(&container_id, termination)
+            }
+            Input::RegistrationTimeout(container_id) => self.registration_timeout(&container_id),
+            Input::ShutdownTimeout(container_id) => self.shutdown_timeout(&container_id),
+            Input::State(reply) => {
+                let _ = reply.send(self.state_json());
+            }
+            Input::Stop(done) => {
+                let _ = done.send(());
+            }
+        }
+    }
+
+    /// Registers (or re-registers, carrying what runs here) in the
+    /// background.
+    fn start_registration(&mut self) {
+        self.generation += 1;
+        let generation = self.generation;
+        let registration = self.registration();
+        let (client, url, inputs) = (
+            self.client.clone(),
+            self.master_url.clone(),
+            self.inputs.clone(),
+        );
+        tokio::spawn(async move {
+            let input = match link::register(&client, &url, registration).await {
+                Ok(accepted) => Input::Registered(generation, Box::new(accepted)),
+                Err(e) => Input::RegisterFailed(generation, e),
+            };
+            let _ = inputs.send(input).await;
+        });
+    }
+
+    fn retry_registration(&mut self) {
+        let inputs = self.inputs.clone();
+        let wait = self.backoff;
+        self.backoff = (self.backoff * 2).min(Duration::from_secs(5));
+        tokio::spawn(async move {
+            tokio::time::sleep(wait).await;
+            let _ = inputs.send(Input::Reregister).await;
+        });
+    }
+
+    fn registration(&self) -> Registration {
+        let mut registration = Registration {
+            info: self.info.clone(),
+            resources: self.resources.clone(),
+            ..Default::default()
+        };
+        for framework in self.frameworks.values() {
+            registration.frameworks.push(framework.info.clone());
+            for run in framework.executors.values() {
+                if !run.generated {
+                    registration.executors.push(run.info.clone());
+                }
+                registration.tasks.extend(run.tasks_for_master(&self.info));
+            }
+        }
+        registration
+    }
+
+    fn registered(&mut self, accepted: Accepted) {
+        tracing::info!("registered with the master as agent {}", accepted.agent_id);
+        self.backoff = Duration::from_millis(100);
+        self.info.id = Some(accepted.agent_id.clone());
+        self.stream_id = Some(accepted.stream_id);
+        self.registered_tx.send_replace(Some(accepted.agent_id));
+        let generation = self.generation;
+        let inputs = self.inputs.clone();
+        let mut events = accepted.events;
+        // Three missed master heartbeats end the stream.
+        let silence = accepted.heartbeat_interval * 3 + Duration::from_secs(1);
+        tokio::spawn(async move {
+            loop {
+                match events.next(silence).await {
+                    Ok(Some(bytes)) => match AgentEvent::decode(bytes.as_slice()) {
+                        Ok(event) => {
+                            if inputs
+                                .send(Input::MasterEvent(generation, Box::new(event)))
+                                .await
+                                .is_err()
+                            {
+                                return;
+                            }
+                        }
+                        Err(e) => tracing::warn!("undecodable event from the master, ignored: {e}"),
+                    },
+                    Ok(None) | Err(_) => {
+                        let _ = inputs.send(Input::MasterLost(generation)).await;
+                        return;
+                    }
+                }
+            }
+        });
+        for (framework_id, status) in self.updates.heads(Instant::now()) {
+            self.forward(framework_id, status);
+        }
+    }
+
+    fn master_event(&mut self, event: AgentEvent) {
+        match agent_event::Type::try_from(event.r#type) {
+            Ok(agent_event::Type::RunTask) => {
+                if let Some(run) = event.run_task {
+                    self.run_task(run.framework_info, run.task);
+                }
+            }
+            Ok(agent_event::Type::RunTaskGroup) => {
+                if let Some(run) = event.run_task_group {
+                    self.run_task_group(run.framework_info, run.executor_info, run.task_group);
+                }
+            }
+            Ok(agent_event::Type::KillTask) => {
+                if let Some(kill) = event.kill_task {
+                    self.kill_task(&kill.framework_id, &kill.task_id, kill.kill_policy);
+                }
+            }
+            Ok(agent_event::Type::Acknowledge) => {
+                if let Some(ack) = event.acknowledge {
+                    self.acknowledge(&ack.framework_id, &ack.task_id, ack.uuid);
+                }
+            }
+            Ok(agent_event::Type::ShutdownFramework) => {
+                if let Some(shutdown) = event.shutdown_framework {
+                    self.shutdown_framework(&shutdown.framework_id);
+                }
+            }
+            Ok(agent_event::Type::Error) => {
+                tracing::error!("the master reported: {}", event.error.unwrap_or_default());
+            }
+            _ => {}
+        }
+    }
+
+    fn heartbeat(&self) {
+        let Some(stream_id) = self.stream_id.clone() else {
+            return;
+        };
+        let call = AgentCall {
+            r#type: agent_call::Type::Heartbeat as i32,
+            agent_id: self.info.id.clone(),
+            ..Default::default()
+        };
+        let (client, url) = (self.client.clone(), self.master_url.clone());
+        tokio::spawn(async move {
+            if let Err(e) = link::send(&client, &url, &stream_id, &call).await {
+                tracing::debug!("heartbeat not delivered: {e}");
+            }
+        });
+    }
+
+    /// Sends a status update to the master (when connected; otherwise it
+    /// goes with the next resend after re-registration).
+    pub(crate) fn forward(&self, framework_id: FrameworkId, mut status: TaskStatus) {
+        let Some(stream_id) = self.stream_id.clone() else {
+            return;
+        };
+        if status.agent_id.is_none() {
+            status.agent_id.clone_from(&self.info.id);
+        }
+        let call = AgentCall {
+            r#type: agent_call::Type::Update as i32,
+            agent_id: self.info.id.clone(),
+            update: Some(agent_call::Update {
+                framework_id,
+                status,
+            }),
+            ..Default::default()
+        };
+        let (client, url) = (self.client.clone(), self.master_url.clone());
+        tokio::spawn(async move {
+            if let Err(e) = link::send(&client, &url, &stream_id, &call).await {
+                tracing::debug!("status update not delivered, will resend: {e}");
+            }
+        });
+    }
+
+    /// Queues an update the agent itself generates (TASK_FAILED for a
+    /// task whose executor died, TASK_KILLED for one never launched).
+    pub(crate) fn agent_update(
+        &mut self,
+        framework_id: &FrameworkId,
+        task_id: &TaskId,
+        state: TaskState,
+        reason: Option<task_status::Reason>,
+        message: String,
+        executor_id: Option<ExecutorId>,
+    ) {
+        let status = TaskStatus {
+            task_id: task_id.clone(),
+            state: state as i32,
+            message: Some(message),
+            source: Some(task_status::Source::Agent as i32),
+            reason: reason.map(|r| r as i32),
+            agent_id: self.info.id.clone(),
+            executor_id,
+            timestamp: Some(now_secs()),
+            uuid: Some(uuid::Uuid::new_v4().as_bytes().to_vec()),
+            ..Default::default()
+        };
+        self.queue_update(framework_id, status);
+    }
+
+    /// Puts an update in its task's stream; sends it if it is the head.
+    pub(crate) fn queue_update(&mut self, framework_id: &FrameworkId, status: TaskStatus) {
+        match self.updates.update(framework_id, status, Instant::now()) {
+            Ok(Some((framework_id, head))) => self.forward(framework_id, head),
+            Ok(None) => {}
+            Err(e) => tracing::warn!("status update dropped: {e}"),
+        }
+    }
+
+    fn acknowledge(&mut self, framework_id: &FrameworkId, task_id: &TaskId, uuid: Vec<u8>) {
+        match self.updates.acknowledge(task_id, &uuid, Instant::now()) {
+            Ok(next) => {
+                if let Some((framework_id, head)) = next {
+                    self.forward(framework_id, head);
+                }
+                self.acknowledged(framework_id, task_id, uuid);
+            }
+            Err(e) => tracing::debug!("acknowledgement ignored: {e}"),
+        }
+    }
+}
+
+/// Whether a task state is terminal.
+pub(crate) fn is_terminal(state: i32) -> bool {
+    matches!(
+        TaskState::try_from(state),
+        Ok(TaskState::TaskFinished
+            | TaskState::TaskFailed
+            | TaskState::TaskKilled
+            | TaskState::TaskError
+            | TaskState::TaskLost
+            | TaskState::TaskDropped
+            | TaskState::TaskGone
+            | TaskState::TaskGoneByOperator)
+    )
+}

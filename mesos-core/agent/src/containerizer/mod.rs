@@ -1,0 +1,100 @@
+//! Containers: the processes of one executor run, isolated and observed.
+//!
+//! [`Containerizer`] is the seam; [`PosixContainerizer`] is the POSIX
+//! implementation (a process group per container, the whole group
+//! signalled). The Linux one (cgroups, namespaces) plugs in here.
+
+mod posix;
+pub mod process;
+
+pub use posix::PosixContainerizer;
+
+use mesos_proto::v1::{CommandInfo, ContainerId};
+use std::path::PathBuf;
+use tokio::sync::oneshot;
+
+/// What to run in a new container.
+#[derive(Debug, Clone)]
+pub struct LaunchSpec {
+    /// The container's id.
+    pub container_id: ContainerId,
+    /// The command (shell or argv form, with its environment).
+    pub command: CommandInfo,
+    /// Environment given on top of the command's own.
+    pub env: Vec<(String, String)>,
+    /// The sandbox: working directory, home of `stdout` and `stderr`.
+    pub sandbox: PathBuf,
+}
+
+/// How a container's main process ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Termination {
+    /// The exit code, if it exited.
+    pub exit_code: Option<i32>,
+    /// The signal, if one killed it.
+    pub signal: Option<i32>,
+    /// What an isolator found, if one ended it (the memory limit).
+    pub limitation: Option<String>,
+}
+
+impl Termination {
+    /// Whether the process exited with code 0.
+    pub fn success(&self) -> bool {
+        self.exit_code == Some(0)
+    }
+
+    /// Mesos' words for it: `Command exited with status 1`, `Command
+    /// terminated with signal Killed`.
+    pub fn describe(&self, what: &str) -> String {
+        match (self.exit_code, self.signal) {
+            (Some(code), _) => format!("{what} exited with status {code}"),
+            (None, Some(sig)) => format!(
+                "{what} terminated with signal {}",
+                process::signal_name(sig)
+            ),
+            (None, None) => format!("{what} terminated"),
+        }
+    }
+}
+
+/// A launched container.
+#[derive(Debug)]
+pub struct Container {
+    /// The main process's pid.
+    pub pid: u32,
+    /// Resolves when the main process ends.
+    pub terminated: oneshot::Receiver<Termination>,
+}
+
+/// Why a container could not be launched or signalled.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ContainerError {
+    /// The command could not be started.
+    #[error("cannot launch container {container}: {message}")]
+    Launch {
+        /// The container.
+        container: ContainerId,
+        /// Why.
+        message: String,
+    },
+    /// No such container.
+    #[error("unknown container {0}")]
+    Unknown(ContainerId),
+}
+
+/// Launches and signals containers.
+pub trait Containerizer: Send + Sync + std::fmt::Debug + 'static {
+    /// Starts `spec`'s command in a new container.
+    fn launch(&self, spec: &LaunchSpec) -> Result<Container, ContainerError>;
+
+    /// Sends `signal` to every process of the container.
+    fn signal(
+        &self,
+        container: &ContainerId,
+        signal: process::Signal,
+    ) -> Result<(), ContainerError>;
+
+    /// Forgets a container whose processes are gone.
+    fn destroy(&self, container: &ContainerId);
+}

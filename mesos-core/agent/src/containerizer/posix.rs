@@ -1,0 +1,70 @@
+//! The POSIX containerizer: one process group per container.
+
+use super::process::{self, Signal};
+use super::{Container, ContainerError, Containerizer, LaunchSpec};
+use mesos_proto::v1::ContainerId;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use tokio::sync::oneshot;
+
+/// Runs each container as a process group; signals reach the whole group.
+/// No resource isolation: `posix/cpu` and `posix/mem` only observe.
+#[derive(Debug, Default)]
+pub struct PosixContainerizer {
+    pids: Mutex<HashMap<ContainerId, u32>>,
+}
+
+impl PosixContainerizer {
+    /// A containerizer with no containers.
+    pub fn new() -> PosixContainerizer {
+        PosixContainerizer::default()
+    }
+
+    fn pids(&self) -> std::sync::MutexGuard<'_, HashMap<ContainerId, u32>> {
+        self.pids.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Containerizer for PosixContainerizer {
+    fn launch(&self, spec: &LaunchSpec) -> Result<Container, ContainerError> {
+        let failed = |e: std::io::Error| ContainerError::Launch {
+            container: spec.container_id.clone(),
+            message: e.to_string(),
+        };
+        let mut cmd =
+            process::command(&spec.command, &spec.env, &spec.sandbox, true).map_err(failed)?;
+        let mut child = cmd.spawn().map_err(failed)?;
+        let pid = child.id().unwrap_or_default();
+        self.pids().insert(spec.container_id.clone(), pid);
+        let (tx, terminated) = oneshot::channel();
+        tokio::spawn(async move {
+            let termination = match child.wait().await {
+                Ok(status) => process::termination(status),
+                Err(_) => super::Termination {
+                    exit_code: None,
+                    signal: None,
+                    limitation: None,
+                },
+            };
+            let _ = tx.send(termination);
+        });
+        Ok(Container { pid, terminated })
+    }
+
+    fn signal(&self, container: &ContainerId, signal: Signal) -> Result<(), ContainerError> {
+        let pid = *self
+            .pids()
+            .get(container)
+            .ok_or_else(|| ContainerError::Unknown(container.clone()))?;
+        process::signal_group(pid, signal).map_err(|e| ContainerError::Launch {
+            container: container.clone(),
+            message: e.to_string(),
+        })
+    }
+
+    fn destroy(&self, container: &ContainerId) {
+        if let Some(pid) = self.pids().remove(container) {
+            let _ = process::signal_group(pid, Signal::KILL);
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! Processes the way Mesos runs them: a `CommandInfo` turned into a
+//! process of its own group, signalled as a whole. Shared by the
+//! containerizer (executors) and the built-in executors (tasks).
+
+use mesos_proto::v1::CommandInfo;
+use std::path::Path;
+use std::process::Stdio;
+
+pub use rustix::process::Signal;
+
+/// The command line of `info`: `sh -c <value>` in shell form, else
+/// `value` run with `arguments` (whose first element is `argv[0]`, as in
+/// Mesos).
+///
+/// ```
+/// use mesos_agent::containerizer::process::argv;
+/// use mesos_proto::v1::CommandInfo;
+///
+/// let shell = CommandInfo { value: Some("echo hi".into()), ..Default::default() };
+/// assert_eq!(argv(&shell), ["sh", "-c", "echo hi"]);
+/// let plain = CommandInfo {
+///     shell: Some(false),
+///     value: Some("/bin/echo".into()),
+///     arguments: vec!["echo".into(), "hi".into()],
+///     ..Default::default()
+/// };
+/// assert_eq!(argv(&plain), ["/bin/echo", "hi"]);
+/// ```
+pub fn argv(info: &CommandInfo) -> Vec<String> {
+    let value = info.value.clone().unwrap_or_default();
+    if info.shell.unwrap_or(true) {
+        vec!["sh".into(), "-c".into(), value]
+    } else {
+        let mut argv = vec![value];
+        argv.extend(info.arguments.iter().skip(1).cloned());
+        argv
+    }
+}
+
+/// A command for `info`, in its own process group, working in `cwd`, with
+/// `env` and then the command's own environment, output appended to
+/// `stdout` and `stderr` in `cwd` when `capture` is set.
+pub fn command(
+    info: &CommandInfo,
+    env: &[(String, String)],
+    cwd: &Path,
+    capture: bool,
+) -> std::io::Result<tokio::process::Command> {
+    let argv = argv(info);
+    let mut cmd = tokio::process::Command::new(&argv[0]);
+    cmd.args(&argv[1..])
+        .current_dir(cwd)
+        .process_group(0)
+        .stdin(Stdio::null())
+        .kill_on_drop(false);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    if let Some(environment) = &info.environment {
+        for var in &environment.variables {
+            cmd.env(&var.name, var.value.as_deref().unwrap_or(""));
+        }
+    }
+    if capture {
+        let open = |name: &str| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(cwd.join(name))
+        };
+        cmd.stdout(open("stdout")?).stderr(open("stderr")?);
+    }
+    Ok(cmd)
+}
+
+/// Sends `signal` to the process group `pgid` (every process of the
+/// container that did not leave it). A group that is gone is not an error.
+pub fn signal_group(pgid: u32, signal: Signal) -> std::io::Result<()> {
+    let Some(pid) = i32::try_from(pgid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    else {
+        return Ok(());
+    };
+    match rustix::process::kill_process_group(pid, signal) {
+        Ok(()) | Err(rustix::io::Errno::SRCH) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The name Mesos prints for a signal number (`Killed`, `Terminated`).
+pub fn signal_name(signal: i32) -> String {
+    match signal {
+        1 => "Hangup".into(),
+        2 => "Interrupt".into(),
+        3 => "Quit".into(),
+        6 => "Aborted".into(),
+        9 => "Killed".into(),
+        11 => "Segmentation fault".into(),
+        13 => "Broken pipe".into(),
+        15 => "Terminated".into(),
+        other => format!("{other}"),
+    }
+}
+
+/// The [`Termination`](super::Termination) of an exit status.
+pub fn termination(status: std::process::ExitStatus) -> super::Termination {
+    use std::os::unix::process::ExitStatusExt;
+    super::Termination {
+        exit_code: status.code(),
+        signal: status.signal(),
+        limitation: None,
+    }
+}

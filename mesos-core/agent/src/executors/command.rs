@@ -1,0 +1,220 @@
+//! The command executor: runs one task's command (`mesos executor
+//! command`), as Mesos' `mesos-executor` does.
+//!
+//! TASK_STARTING, then TASK_RUNNING once the command is started; at its
+//! end TASK_FINISHED (exit 0), TASK_FAILED (`Command exited with status
+//! N`) or TASK_KILLED. A kill sends SIGTERM to the command's process group
+//! (after TASK_KILLING for frameworks with that capability), then SIGKILL
+//! once the kill policy's grace period (default 3 s) has passed. The
+//! executor exits when its last update is acknowledged.
+
+use crate::containerizer::process::{self, Signal};
+use mesos_executor::{Executor, ExecutorConfig, ExecutorDriver, ExecutorError};
+use mesos_proto::v1::executor::event;
+use mesos_proto::v1::framework_info::capability::Type as Capability;
+use mesos_proto::v1::{KillPolicy, TaskId, TaskInfo, TaskState, TaskStatus, task_status};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// The kill grace period when neither the task nor the kill names one.
+const DEFAULT_GRACE: Duration = Duration::from_secs(3);
+/// How long the executor waits for its last update's acknowledgement
+/// before it exits anyway (the agent has the update by then).
+const ACK_WAIT: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Default)]
+struct Running {
+    task_id: Option<TaskId>,
+    pgid: Option<u32>,
+    kill_policy: Option<KillPolicy>,
+    killed: bool,
+    exited: bool,
+}
+
+/// The command executor.
+#[derive(Debug, Default)]
+pub struct CommandExecutor {
+    task_killing: bool,
+    running: Arc<Mutex<Running>>,
+}
+
+impl CommandExecutor {
+    fn running(&self) -> std::sync::MutexGuard<'_, Running> {
+        self.running.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn grace_of(policy: Option<&KillPolicy>) -> Option<Duration> {
+    policy
+        .and_then(|p| p.grace_period.as_ref())
+        .and_then(|d| u64::try_from(d.nanoseconds).ok())
+        .map(Duration::from_nanos)
+}
+
+impl Executor for CommandExecutor {
+    async fn subscribed(&mut self, _: &ExecutorDriver, subscribed: event::Subscribed) {
+        self.task_killing = subscribed
+            .framework_info
+            .capabilities
+            .iter()
+            .any(|c| c.r#type == Some(Capability::TaskKillingState as i32));
+    }
+
+    async fn launch(&mut self, driver: &ExecutorDriver, task: TaskInfo) {
+        if self.running().task_id.is_some() {
+            driver.update(
+                &task.task_id,
+                TaskState::TaskFailed,
+                Some("The command executor runs one task only".into()),
+            );
+            return;
+        }
+        let Some(command) = task.command.clone().filter(|c| c.value.is_some()) else {
+            driver.update(
+                &task.task_id,
+                TaskState::TaskFailed,
+                Some("The task has no command to run".into()),
+            );
+            return;
+        };
+        driver.update(&task.task_id, TaskState::TaskStarting, None);
+        let sandbox = driver.config().sandbox.clone();
+        let spawned = process::command(&command, &[], &sandbox, false).and_then(|mut c| c.spawn());
+        let mut child = match spawned {
+            Ok(child) => child,
+            Err(e) => {
+                driver.update(
+                    &task.task_id,
+                    TaskState::TaskFailed,
+                    Some(format!("Failed to launch the command: {e}")),
+                );
+                finish(driver.clone());
+                return;
+            }
+        };
+        {
+            let mut running = self.running();
+            running.task_id = Some(task.task_id.clone());
+            running.pgid = child.id();
+            running.kill_policy = task.kill_policy;
+        }
+        driver.send_status(TaskStatus {
+            task_id: task.task_id.clone(),
+            state: TaskState::TaskRunning as i32,
+            ..Default::default()
+        });
+        let (driver, running, task_id) = (driver.clone(), Arc::clone(&self.running), task.task_id);
+        tokio::spawn(async move {
+            let termination = match child.wait().await {
+                Ok(status) => process::termination(status),
+                Err(e) => {
+                    tracing::error!("lost the command's process: {e}");
+                    crate::containerizer::Termination {
+                        exit_code: None,
+                        signal: None,
+                        limitation: None,
+                    }
+                }
+            };
+            let killed = {
+                let mut running = running.lock().unwrap_or_else(|p| p.into_inner());
+                running.exited = true;
+                running.killed
+            };
+            let state = if killed {
+                TaskState::TaskKilled
+            } else if termination.success() {
+                TaskState::TaskFinished
+            } else {
+                TaskState::TaskFailed
+            };
+            driver.send_status(TaskStatus {
+                task_id,
+                state: state as i32,
+                message: Some(termination.describe("Command")),
+                reason: (state == TaskState::TaskFailed)
+                    .then_some(task_status::Reason::CommandExecutorFailed as i32),
+                ..Default::default()
+            });
+            finish(driver);
+        });
+    }
+
+    async fn kill(&mut self, driver: &ExecutorDriver, task_id: TaskId, policy: Option<KillPolicy>) {
+        let (pgid, grace) = {
+            let mut running = self.running();
+            if running.task_id.as_ref() != Some(&task_id) || running.exited {
+                return;
+            }
+            if running.killed {
+                return;
+            }
+            running.killed = true;
+            let grace = grace_of(policy.as_ref())
+                .or_else(|| grace_of(running.kill_policy.as_ref()))
+                .unwrap_or(DEFAULT_GRACE);
+            (running.pgid, grace)
+        };
+        if self.task_killing {
+            driver.update(&task_id, TaskState::TaskKilling, None);
+        }
+        if let Some(pgid) = pgid {
+            kill_with_grace(pgid, grace, Arc::clone(&self.running));
+        }
+    }
+
+    async fn shutdown(&mut self, driver: &ExecutorDriver) {
+        let (task_id, pgid, exited) = {
+            let mut running = self.running();
+            running.killed = true;
+            (running.task_id.clone(), running.pgid, running.exited)
+        };
+        let (Some(_), Some(pgid), false) = (task_id, pgid, exited) else {
+            return;
+        };
+        // Leave a little of the agent's grace period for the last update.
+        let grace = driver
+            .config()
+            .shutdown_grace_period
+            .saturating_sub(Duration::from_secs(1))
+            .max(Duration::from_millis(100));
+        let _ = process::signal_group(pgid, Signal::TERM);
+        let deadline = tokio::time::Instant::now() + grace;
+        while tokio::time::Instant::now() < deadline {
+            if self.running().exited {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let _ = process::signal_group(pgid, Signal::KILL);
+        // Give the waiter a moment to send the terminal update.
+        driver.wait_acknowledged(Duration::from_millis(500)).await;
+    }
+}
+
+/// SIGTERM now, SIGKILL after `grace` if the command is still there.
+fn kill_with_grace(pgid: u32, grace: Duration, running: Arc<Mutex<Running>>) {
+    let _ = process::signal_group(pgid, Signal::TERM);
+    tokio::spawn(async move {
+        tokio::time::sleep(grace).await;
+        let exited = running.lock().unwrap_or_else(|p| p.into_inner()).exited;
+        if !exited {
+            let _ = process::signal_group(pgid, Signal::KILL);
+        }
+    });
+}
+
+/// Stops the driver once the last update is acknowledged (or a while has
+/// passed).
+fn finish(driver: ExecutorDriver) {
+    tokio::spawn(async move {
+        driver.wait_acknowledged(ACK_WAIT).await;
+        driver.stop();
+    });
+}
+
+/// Runs the command executor against the agent named in the environment.
+pub async fn run() -> Result<(), ExecutorError> {
+    let config = ExecutorConfig::from_env().map_err(|e| ExecutorError::Refused(e.to_string()))?;
+    mesos_executor::run(CommandExecutor::default(), config).await
+}

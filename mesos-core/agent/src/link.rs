@@ -1,0 +1,118 @@
+//! The agent's side of the master/agent protocol
+//! ([`mesos_proto::agent_protocol`]): register, then read the master's
+//! event stream; updates and heartbeats go as calls naming the stream.
+
+use mesos_http::STREAM_ID;
+use mesos_http::client::{Client, HttpError, RecordStream};
+use mesos_proto::agent_protocol::{
+    AgentCall, AgentEvent, PROTOCOL_VERSION, agent_call, agent_event,
+};
+use mesos_proto::prost::Message;
+use mesos_proto::v1::{AgentId, AgentInfo, ExecutorInfo, FrameworkInfo, Resource, Task};
+use std::time::Duration;
+
+const PROTOBUF: &str = "application/x-protobuf";
+
+/// What the agent tells the master when it (re-)registers.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Registration {
+    pub(crate) info: AgentInfo,
+    pub(crate) resources: Vec<Resource>,
+    pub(crate) tasks: Vec<Task>,
+    pub(crate) frameworks: Vec<FrameworkInfo>,
+    pub(crate) executors: Vec<ExecutorInfo>,
+}
+
+/// A registration the master accepted.
+#[derive(Debug)]
+pub(crate) struct Accepted {
+    pub(crate) stream_id: String,
+    pub(crate) agent_id: AgentId,
+    pub(crate) heartbeat_interval: Duration,
+    pub(crate) events: RecordStream,
+}
+
+/// How a registration failed.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum RegisterError {
+    /// The master refused the agent for good (it was marked gone).
+    #[error("the master refused this agent: {0}")]
+    Refused(String),
+    /// The master could not be reached or answered oddly; try again.
+    #[error(transparent)]
+    Transient(#[from] HttpError),
+    /// The first event was not REGISTERED.
+    #[error("unexpected answer to REGISTER: {0}")]
+    Protocol(String),
+}
+
+/// REGISTER (re-register when `registration.info.id` is set).
+pub(crate) async fn register(
+    client: &Client,
+    url: &str,
+    registration: Registration,
+) -> Result<Accepted, RegisterError> {
+    let call = AgentCall {
+        r#type: agent_call::Type::Register as i32,
+        agent_id: registration.info.id.clone(),
+        register: Some(agent_call::Register {
+            protocol_version: PROTOCOL_VERSION,
+            agent_info: registration.info,
+            resources: registration.resources,
+            tasks: registration.tasks,
+            frameworks: registration.frameworks,
+            executors: registration.executors,
+        }),
+        ..Default::default()
+    };
+    let resp = match client
+        .post_ok(url, &[("Content-Type", PROTOBUF)], call.encode_to_vec())
+        .await
+    {
+        Ok(resp) => resp,
+        Err(HttpError::Status {
+            status: 403, body, ..
+        }) => return Err(RegisterError::Refused(body)),
+        Err(e) => return Err(e.into()),
+    };
+    let stream_id = resp
+        .headers()
+        .get(STREAM_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let mut events = RecordStream::new(resp.into_body());
+    let first = events
+        .next(Duration::from_secs(30))
+        .await?
+        .ok_or_else(|| RegisterError::Protocol("the stream ended".into()))?;
+    let first =
+        AgentEvent::decode(first.as_slice()).map_err(|e| RegisterError::Protocol(e.to_string()))?;
+    if first.r#type == agent_event::Type::Error as i32 {
+        return Err(RegisterError::Refused(first.error.unwrap_or_default()));
+    }
+    let registered = first
+        .registered
+        .ok_or_else(|| RegisterError::Protocol("the first event is not REGISTERED".into()))?;
+    Ok(Accepted {
+        stream_id,
+        agent_id: registered.agent_id,
+        heartbeat_interval: Duration::try_from_secs_f64(registered.heartbeat_interval_seconds)
+            .unwrap_or(Duration::from_secs(15)),
+        events,
+    })
+}
+
+/// POSTs `call` on the stream `stream_id`.
+pub(crate) async fn send(
+    client: &Client,
+    url: &str,
+    stream_id: &str,
+    call: &AgentCall,
+) -> Result<(), HttpError> {
+    let headers = [("Content-Type", PROTOBUF), (STREAM_ID, stream_id)];
+    client
+        .post_ok(url, &headers, call.encode_to_vec())
+        .await
+        .map(drop)
+}

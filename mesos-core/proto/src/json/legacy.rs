@@ -1,0 +1,181 @@
+//! Mesos' legacy JSON model (`common/http.cpp` in Mesos): how resources,
+//! attributes, task statuses and tasks look in `/state` and the other
+//! pre-v1 endpoints of master and agent, written into a [`JsonWriter`].
+//!
+//! ```
+//! use mesos_proto::json::JsonWriter;
+//! use mesos_proto::json::legacy::resources;
+//!
+//! let list: mesos_proto::resources::Resources = "cpus:2;mem:128;ports:[1-3]".parse().unwrap();
+//! let mut w = JsonWriter::new();
+//! resources(&mut w, list.as_slice());
+//! assert_eq!(
+//!     String::from_utf8(w.into_inner()).unwrap(),
+//!     r#"{"cpus":2.0,"disk":0.0,"gpus":0.0,"mem":128.0,"ports":"[1-3]"}"#
+//! );
+//! ```
+
+use crate::json::{JsonEnum, JsonWriter};
+use crate::v1::value::Type as ValueType;
+use crate::v1::{Attribute, Resource, Task, TaskStatus, TimeInfo};
+use std::collections::BTreeMap;
+
+/// Seconds of a `TimeInfo`, as a float.
+pub fn secs(t: &TimeInfo) -> f64 {
+    t.nanoseconds as f64 / 1e9
+}
+
+/// Ranges as Mesos prints them: `[1-3, 5-5]`.
+pub fn ranges_text(ranges: &[crate::v1::value::Range]) -> String {
+    let parts: Vec<String> = ranges
+        .iter()
+        .map(|r| format!("{}-{}", r.begin, r.end))
+        .collect();
+    format!("[{}]", parts.join(", "))
+}
+
+/// Mesos' resources model: scalars summed by name, ranges and sets as
+/// text; `cpus`, `gpus`, `mem` and `disk` always present.
+pub fn resources(w: &mut JsonWriter, list: &[Resource]) {
+    let mut scalars: BTreeMap<&str, f64> = ["cpus", "gpus", "mem", "disk"]
+        .into_iter()
+        .map(|n| (n, 0.0))
+        .collect();
+    let mut ranges: BTreeMap<&str, Vec<crate::v1::value::Range>> = BTreeMap::new();
+    let mut sets: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for r in list {
+        match ValueType::try_from(r.r#type) {
+            Ok(ValueType::Scalar) => {
+                *scalars.entry(&r.name).or_default() += r.scalar.map_or(0.0, |s| s.value);
+            }
+            Ok(ValueType::Ranges) => {
+                if let Some(x) = &r.ranges {
+                    crate::resources::value::ranges_add(
+                        ranges.entry(&r.name).or_default(),
+                        &x.range,
+                    );
+                }
+            }
+            Ok(ValueType::Set) => {
+                if let Some(x) = &r.set {
+                    sets.entry(&r.name)
+                        .or_default()
+                        .extend(x.item.iter().cloned());
+                }
+            }
+            _ => {}
+        }
+    }
+    w.begin_object();
+    for (name, v) in scalars {
+        // Fixed point, as Mesos rounds them.
+        w.field(name, &((v * 1000.0).round() / 1000.0));
+    }
+    for (name, r) in ranges {
+        w.field(name, &ranges_text(&r));
+    }
+    for (name, mut items) in sets {
+        items.sort();
+        items.dedup();
+        w.field(name, &format!("{{{}}}", items.join(", ")));
+    }
+    w.end_object();
+}
+
+/// Attributes as an object of name to value.
+pub fn attributes(w: &mut JsonWriter, list: &[Attribute]) {
+    w.begin_object();
+    for a in list {
+        match ValueType::try_from(a.r#type) {
+            Ok(ValueType::Scalar) => w.field(&a.name, &a.scalar.map_or(0.0, |s| s.value)),
+            Ok(ValueType::Ranges) => {
+                let r = a
+                    .ranges
+                    .as_ref()
+                    .map(|r| r.range.clone())
+                    .unwrap_or_default();
+                w.field(&a.name, &ranges_text(&r));
+            }
+            Ok(ValueType::Set) => {
+                let items = a
+                    .set
+                    .as_ref()
+                    .map(|s| s.item.join(", "))
+                    .unwrap_or_default();
+                w.field(&a.name, &format!("{{{items}}}"));
+            }
+            _ => w.field(
+                &a.name,
+                &a.text.as_ref().map(|t| t.value.clone()).unwrap_or_default(),
+            ),
+        }
+    }
+    w.end_object();
+}
+
+/// The JSON name of an enum value (its number if unknown).
+pub fn enum_name<E: JsonEnum>(value: i32) -> String {
+    E::json_name(value).map_or_else(|| value.to_string(), str::to_string)
+}
+
+/// A task status as `/state` shows it.
+pub fn status(w: &mut JsonWriter, s: &TaskStatus) {
+    w.begin_object();
+    w.field("state", &enum_name::<crate::v1::TaskState>(s.state));
+    w.field("timestamp", &s.timestamp.unwrap_or(0.0));
+    if let Some(h) = s.healthy {
+        w.field("healthy", &h);
+    }
+    if let Some(labels) = &s.labels {
+        w.key("labels");
+        w.list(&labels.labels);
+    }
+    if let Some(c) = &s.container_status {
+        w.field("container_status", c);
+    }
+    w.end_object();
+}
+
+/// A task as `/state` shows it.
+pub fn task(w: &mut JsonWriter, t: &Task) {
+    w.begin_object();
+    w.field("id", &t.task_id.value);
+    w.field("name", &t.name);
+    w.field("framework_id", &t.framework_id.value);
+    w.field(
+        "executor_id",
+        &t.executor_id
+            .as_ref()
+            .map(|e| e.value.clone())
+            .unwrap_or_default(),
+    );
+    w.field("slave_id", &t.agent_id.value);
+    w.field("state", &enum_name::<crate::v1::TaskState>(t.state));
+    w.key("resources");
+    resources(w, &t.resources);
+    if let Some(role) = t
+        .resources
+        .iter()
+        .find_map(|r| r.allocation_info.as_ref().and_then(|a| a.role.clone()))
+    {
+        w.field("role", &role);
+    }
+    w.key("statuses");
+    w.begin_array();
+    for s in &t.statuses {
+        w.element();
+        status(w, s);
+    }
+    w.end_array();
+    if let Some(labels) = &t.labels {
+        w.key("labels");
+        w.list(&labels.labels);
+    }
+    if let Some(d) = &t.discovery {
+        w.field("discovery", d);
+    }
+    if let Some(c) = &t.container {
+        w.field("container", c);
+    }
+    w.end_object();
+}
