@@ -40,6 +40,7 @@ fn main() -> ExitCode {
         Some("agent") => report(agent(&args[1..])),
         // Run by agents, not people: the built-in executors.
         Some("executor") => report(executor(&args[1..])),
+        Some("containerizer") => report(containerizer(&args[1..])),
         Some(cmd @ ("local" | "execute")) => {
             eprintln!("mesos {cmd}: not built yet; see the project's open issues");
             ExitCode::from(2)
@@ -191,6 +192,8 @@ const AGENT_FLAGS: &[&str] = &[
     "resources",
     "attributes",
     "isolation",
+    "cgroups_root",
+    "cgroups_enable_cfs",
     "executor_registration_timeout",
     "executor_shutdown_grace_period",
     "recover",
@@ -224,6 +227,12 @@ fn agent_config(flags: &Flags) -> Result<mesos_agent::AgentConfig> {
     }
     if let Some(i) = flags.text("isolation") {
         config.isolation = i.to_string();
+    }
+    if let Some(r) = flags.text("cgroups_root") {
+        config.cgroups_root = r.to_string();
+    }
+    if let Some(b) = flags.get("cgroups_enable_cfs")? {
+        config.cgroups_enable_cfs = b;
     }
     if let Some(d) = flags.duration("executor_registration_timeout")? {
         config.executor_registration_timeout = d;
@@ -276,6 +285,18 @@ fn executor(args: &[String]) -> Result<()> {
         }
         other => anyhow::bail!(
             "unknown executor {:?}: expected `mesos executor command`",
+            other.unwrap_or("")
+        ),
+    }
+}
+
+/// `mesos containerizer launch`: run by the agent to start a container's
+/// first process inside its cgroups and namespaces.
+fn containerizer(args: &[String]) -> Result<()> {
+    match args.first().map(String::as_str) {
+        Some("launch") => anyhow::bail!("{}", mesos_agent::containerizer::launch_main(&args[1..])),
+        other => anyhow::bail!(
+            "unknown containerizer command {:?}: expected `mesos containerizer launch`",
             other.unwrap_or("")
         ),
     }

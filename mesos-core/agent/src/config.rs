@@ -47,6 +47,12 @@ pub struct AgentConfig {
     pub attributes: String,
     /// `--isolation`, comma separated (`posix/cpu,posix/mem` by default).
     pub isolation: String,
+    /// `--cgroups_root`: where containers' cgroups go in each hierarchy
+    /// (Mesos: `mesos`).
+    pub cgroups_root: String,
+    /// `--cgroups_enable_cfs`: hard cpu limits with the CFS quota, not only
+    /// shares (Mesos: false).
+    pub cgroups_enable_cfs: bool,
     /// `--executor_registration_timeout` (Mesos: 1 min).
     pub executor_registration_timeout: Duration,
     /// `--executor_shutdown_grace_period` (Mesos: 5 secs).
@@ -87,6 +93,8 @@ impl Default for AgentConfig {
             resources: None,
             attributes: String::new(),
             isolation: "posix/cpu,posix/mem".into(),
+            cgroups_root: "mesos".into(),
+            cgroups_enable_cfs: false,
             executor_registration_timeout: Duration::from_secs(60),
             executor_shutdown_grace_period: Duration::from_secs(5),
             recover: RecoverMode::Reconnect,

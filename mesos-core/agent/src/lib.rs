@@ -79,6 +79,41 @@ pub enum StartError {
     },
 }
 
+fn launcher(config: &AgentConfig) -> std::path::PathBuf {
+    config
+        .launcher
+        .clone()
+        .or_else(|| std::env::current_exe().ok())
+        .unwrap_or_else(|| "mesos".into())
+}
+
+/// The containerizer `--isolation` asks for.
+fn containerizer_for(config: &AgentConfig) -> Result<Arc<dyn Containerizer>, StartError> {
+    use containerizer::cgroups::{Cgroups, Hierarchy, Isolators, RealFs};
+    let flag = |message: String| StartError::Flag {
+        flag: "isolation",
+        message,
+    };
+    let mut isolators = Isolators::parse(&config.isolation).map_err(flag)?;
+    isolators.cfs = config.cgroups_enable_cfs;
+    if !isolators.uses_cgroups() && !isolators.pid_namespace {
+        return Ok(Arc::new(PosixContainerizer::new()));
+    }
+    let cgroups = if isolators.uses_cgroups() {
+        let hierarchy = Hierarchy::detect().ok_or_else(|| {
+            flag("cgroups isolators need a cgroup file system (v1 or v2) mounted".into())
+        })?;
+        Some(Cgroups::new(RealFs, hierarchy, config.cgroups_root.clone()))
+    } else {
+        None
+    };
+    Ok(Arc::new(containerizer::LinuxContainerizer::new(
+        cgroups,
+        isolators,
+        launcher(config),
+    )))
+}
+
 /// A running agent: its HTTP server and its actor.
 #[derive(Debug)]
 pub struct Agent {
@@ -92,8 +127,11 @@ pub struct Agent {
 impl Agent {
     /// Starts an agent: binds its port, then registers with the master in
     /// the background (retrying until a master answers).
+    /// The containerizer follows `--isolation`: POSIX, or Linux (cgroups,
+    /// pid namespace) when a `cgroups/*` or `namespaces/*` isolator is on.
     pub async fn start(config: AgentConfig) -> Result<Agent, StartError> {
-        Agent::start_with(config, Arc::new(PosixContainerizer::new())).await
+        let containerizer = containerizer_for(&config)?;
+        Agent::start_with(config, containerizer).await
     }
 
     /// As [`Agent::start`], with the given containerizer.
@@ -136,11 +174,7 @@ impl Agent {
             attributes,
             ..Default::default()
         };
-        let launcher = config
-            .launcher
-            .clone()
-            .or_else(|| std::env::current_exe().ok())
-            .unwrap_or_else(|| "mesos".into());
+        let launcher = launcher(&config);
         let (inputs, rx) = mpsc::channel(4096);
         let (registered_tx, registered) = watch::channel(None);
         let router = http::router(

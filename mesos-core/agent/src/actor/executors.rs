@@ -6,6 +6,7 @@ use crate::containerizer::LaunchSpec;
 use crate::containerizer::process::Signal;
 use crate::paths::create_run_dir;
 use mesos_proto::duration::format_duration;
+use mesos_proto::resources::Resources;
 use mesos_proto::v1::executor::{Call as ExecutorCall, Event as ExecutorEvent, call, event};
 use mesos_proto::v1::{
     AgentInfo, CommandInfo, ContainerId, ExecutorId, ExecutorInfo, FrameworkId, FrameworkInfo,
@@ -15,6 +16,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 use tokio::sync::mpsc;
+
+/// What the agent adds for a command executor (Mesos: 0.1 cpus, 32 MB).
+const COMMAND_EXECUTOR_RESOURCES: &str = "cpus:0.1;mem:32";
 
 /// Events queued for one executor before it is judged stuck.
 const EXECUTOR_QUEUE: usize = 4096;
@@ -149,6 +153,11 @@ impl Actor {
                 task.task_id
             )),
             source: Some(task.task_id.to_string()),
+            // Mesos' allowance for the command executor itself.
+            resources: COMMAND_EXECUTOR_RESOURCES
+                .parse::<Resources>()
+                .map(Resources::into_vec)
+                .unwrap_or_default(),
             ..Default::default()
         }
     }
@@ -203,6 +212,7 @@ impl Actor {
             return;
         };
         let executor_id = info.executor_id.clone();
+        let containerizer = std::sync::Arc::clone(&self.containerizer);
         let Some(framework) = self.framework(framework_info) else {
             return;
         };
@@ -210,6 +220,11 @@ impl Actor {
             match run.phase {
                 Phase::Launching => run.queued.push(work),
                 Phase::Running => {
+                    let mut total = run_resources(run);
+                    total += &container_resources(&ExecutorInfo::default(), [&work]);
+                    if let Err(e) = containerizer.update(&run.container_id, &total) {
+                        tracing::warn!("{e}");
+                    }
                     deliver(run, work);
                 }
                 Phase::Terminating => {
@@ -306,6 +321,7 @@ impl Actor {
             command: info.command.clone().unwrap_or_default(),
             env,
             sandbox: directory.clone(),
+            resources: container_resources(&info, std::slice::from_ref(&work)),
         };
         let container = self
             .containerizer
@@ -463,9 +479,11 @@ impl Actor {
                 "Expecting 'uuid' to be present".into(),
             ));
         }
+        let containerizer = std::sync::Arc::clone(&self.containerizer);
         let run = self
             .run_mut(framework_id, executor_id)
             .ok_or_else(|| CallError::BadRequest(format!("Unknown executor {executor_id}")))?;
+        let container_id = run.container_id.clone();
         let task = run.tasks.get_mut(&status.task_id).ok_or_else(|| {
             CallError::BadRequest(format!(
                 "Task {} is not a task of executor {executor_id}",
@@ -476,6 +494,15 @@ impl Actor {
         status
             .source
             .get_or_insert(task_status::Source::Executor as i32);
+        if status.state == TaskState::TaskFailed as i32 {
+            // The command died because its container hit a limit: say so,
+            // as Mesos' isolators do.
+            if let Some(limitation) = containerizer.limitation(&container_id) {
+                status.reason = Some(task_status::Reason::ContainerLimitationMemory as i32);
+                status.source = Some(task_status::Source::Agent as i32);
+                status.message = Some(limitation);
+            }
+        }
         if !is_terminal(task.state) {
             task.state = status.state;
         }
@@ -796,6 +823,39 @@ fn deliver(run: &mut ExecutorRun, work: Queued) {
             run.send(launch);
         }
     }
+}
+
+/// What a run's container holds now: its executor's resources and its
+/// live and queued tasks'.
+pub(crate) fn run_resources(run: &ExecutorRun) -> Resources {
+    let live: Vec<Queued> = run
+        .tasks
+        .values()
+        .filter(|t| !is_terminal(t.state))
+        .map(|t| Queued::Task(Box::new(t.info.clone())))
+        .chain(run.queued.iter().cloned())
+        .collect();
+    container_resources(&run.info, &live)
+}
+
+/// A container's resources: its executor's and every task's.
+fn container_resources<'a>(
+    info: &ExecutorInfo,
+    work: impl IntoIterator<Item = &'a Queued>,
+) -> Resources {
+    let mut total = Resources::from_resources(info.resources.clone()).unwrap_or_default();
+    for w in work {
+        let tasks: Vec<&TaskInfo> = match w {
+            Queued::Task(t) => vec![t.as_ref()],
+            Queued::Group(g) => g.tasks.iter().collect(),
+        };
+        for t in tasks {
+            if let Ok(r) = Resources::from_resources(t.resources.clone()) {
+                total += &r;
+            }
+        }
+    }
+    total
 }
 
 fn tasks_of(work: &Queued) -> Vec<TaskId> {

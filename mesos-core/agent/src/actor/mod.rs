@@ -64,6 +64,8 @@ pub(crate) enum Input {
     ShutdownTimeout(ContainerId),
     /// The legacy `/state` document.
     State(oneshot::Sender<Vec<u8>>),
+    /// `/monitor/statistics`.
+    Statistics(oneshot::Sender<Vec<u8>>),
     /// Shut every executor down and stop.
     Stop(oneshot::Sender<()>),
 }
@@ -221,6 +223,9 @@ impl Actor {
             Input::ShutdownTimeout(container_id) => self.shutdown_timeout(&container_id),
             Input::State(reply) => {
                 let _ = reply.send(self.state_json());
+            }
+            Input::Statistics(reply) => {
+                let _ = reply.send(self.statistics_json());
             }
             Input::Stop(done) => {
                 let _ = done.send(());

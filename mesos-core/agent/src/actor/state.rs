@@ -155,3 +155,46 @@ impl Actor {
 fn mesos_proto_version() -> String {
     crate::MESOS_VERSION.to_string()
 }
+
+impl Actor {
+    /// `/monitor/statistics`: each live executor's usage, as Mesos shows
+    /// it (`ResourceStatistics` field names).
+    pub(crate) fn statistics_json(&self) -> Vec<u8> {
+        let mut w = JsonWriter::new();
+        w.begin_array();
+        for framework in self.frameworks.values() {
+            for run in framework.executors.values() {
+                let usage = self.containerizer.usage(&run.container_id);
+                let resources = super::executors::run_resources(run);
+                w.element();
+                w.begin_object();
+                w.field("executor_id", &run.info.executor_id.value);
+                w.field("executor_name", &run.info.name.clone().unwrap_or_default());
+                w.field("framework_id", &run.framework_id.value);
+                w.field("source", &run.info.source.clone().unwrap_or_default());
+                w.key("statistics");
+                w.begin_object();
+                w.field("timestamp", &super::now_secs());
+                if let Some(cpus) = resources.cpus() {
+                    w.field("cpus_limit", &cpus);
+                }
+                if let Some(u) = usage {
+                    w.field("cpus_user_time_secs", &u.cpus_user_time_secs);
+                    w.field("cpus_system_time_secs", &u.cpus_system_time_secs);
+                    w.field("mem_total_bytes", &u.mem_total_bytes);
+                    w.field("mem_rss_bytes", &u.mem_rss_bytes);
+                    if let Some(limit) = u.mem_limit_bytes {
+                        w.field("mem_limit_bytes", &limit);
+                    }
+                    w.field("processes", &u.processes);
+                } else if let Some(mem) = resources.mem() {
+                    w.field("mem_limit_bytes", &((mem * 1024.0 * 1024.0) as u64));
+                }
+                w.end_object();
+                w.end_object();
+            }
+        }
+        w.end_array();
+        w.into_inner()
+    }
+}

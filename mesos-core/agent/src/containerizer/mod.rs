@@ -4,11 +4,15 @@
 //! implementation (a process group per container, the whole group
 //! signalled). The Linux one (cgroups, namespaces) plugs in here.
 
+pub mod cgroups;
+mod linux;
 mod posix;
 pub mod process;
 
+pub use linux::{LinuxContainerizer, launch_main};
 pub use posix::PosixContainerizer;
 
+use mesos_proto::resources::Resources;
 use mesos_proto::v1::{CommandInfo, ContainerId};
 use std::path::PathBuf;
 use tokio::sync::oneshot;
@@ -24,6 +28,8 @@ pub struct LaunchSpec {
     pub env: Vec<(String, String)>,
     /// The sandbox: working directory, home of `stdout` and `stderr`.
     pub sandbox: PathBuf,
+    /// What the container may use (its limits, where isolated).
+    pub resources: Resources,
 }
 
 /// How a container's main process ended.
@@ -95,6 +101,24 @@ pub trait Containerizer: Send + Sync + std::fmt::Debug + 'static {
         signal: process::Signal,
     ) -> Result<(), ContainerError>;
 
-    /// Forgets a container whose processes are gone.
+    /// Kills whatever is left of a container and forgets it.
     fn destroy(&self, container: &ContainerId);
+
+    /// A limit the container hit (the memory limit), as a message.
+    fn limitation(&self, container: &ContainerId) -> Option<String> {
+        let _ = container;
+        None
+    }
+
+    /// The container's resource usage, where measured.
+    fn usage(&self, container: &ContainerId) -> Option<cgroups::Usage> {
+        let _ = container;
+        None
+    }
+
+    /// The container's resources changed (tasks came or went).
+    fn update(&self, container: &ContainerId, resources: &Resources) -> Result<(), ContainerError> {
+        let _ = (container, resources);
+        Ok(())
+    }
 }

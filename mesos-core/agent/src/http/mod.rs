@@ -36,6 +36,8 @@ pub(crate) fn router(http: Http, max_body: usize) -> Router {
         .route("/files/browse.json", get(files::browse))
         .route("/files/download", get(files::download))
         .route("/files/download.json", get(files::download))
+        .route("/monitor/statistics", get(statistics))
+        .route("/monitor/statistics.json", get(statistics))
         .route("/health", get(health))
         .route("/version", get(version))
         .layer(DefaultBodyLimit::max(max_body))
@@ -65,6 +67,13 @@ pub(crate) async fn ask<T>(
 
 async fn state(State(http): State<Http>) -> Response {
     match ask(&http, Input::State).await {
+        Ok(body) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn statistics(State(http): State<Http>) -> Response {
+    match ask(&http, Input::Statistics).await {
         Ok(body) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
         Err(e) => e.into_response(),
     }
