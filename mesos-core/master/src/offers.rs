@@ -361,6 +361,16 @@ impl MasterActor {
         if let Some(added) = framework.tasks.get(&task.task_id).cloned() {
             self.publish_task_added(&added);
         }
+        // The agent now runs (or will run) the task's executor: a teardown
+        // must reach it even after the task is done.
+        if let Some(executor) = group.clone().or_else(|| task.executor.clone()) {
+            if let Some(agent) = self.agents.get_mut(agent_id) {
+                agent
+                    .executors
+                    .entry((framework_id.clone(), executor.executor_id.clone()))
+                    .or_insert(executor);
+            }
+        }
         let event = match group {
             None => AgentEvent {
                 r#type: agent_event::Type::RunTask as i32,

@@ -277,10 +277,18 @@ impl MasterActor {
             framework.events = None;
             framework.stream_id = None;
             framework.unregistered_time = Some(unix_now());
+            // Agents with its tasks or its executors (which outlive
+            // finished tasks) shut them down.
             let agents: BTreeSet<AgentId> = framework
                 .tasks
                 .values()
                 .map(|t| t.agent_id.clone())
+                .chain(
+                    self.agents
+                        .iter()
+                        .filter(|(_, a)| a.executors.keys().any(|(f, _)| f == id))
+                        .map(|(agent_id, _)| agent_id.clone()),
+                )
                 .collect();
             for agent in agents {
                 self.send_agent(

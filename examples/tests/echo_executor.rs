@@ -1,0 +1,132 @@
+//! The `echo-executor` example as a custom executor on a real agent: it
+//! subscribes with the environment the agent gives it, runs two tasks in
+//! one executor, and exits when its framework is torn down.
+
+use mesos_agent::{Agent, AgentConfig};
+use mesos_master::{Master, MasterConfig};
+use mesos_proto::media::MediaType;
+use mesos_proto::v1::scheduler::call;
+use mesos_proto::v1::{
+    CommandInfo, ExecutorId, ExecutorInfo, FrameworkInfo, TaskId, TaskInfo, TaskState,
+};
+use mesos_testkit::{RawScheduler, TestClient};
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+fn task(id: &str, agent: &mesos_proto::v1::AgentId, data: &str) -> TaskInfo {
+    TaskInfo {
+        name: id.into(),
+        task_id: TaskId::new(id),
+        agent_id: agent.clone(),
+        resources: "cpus:0.1;mem:16"
+            .parse::<mesos_proto::resources::Resources>()
+            .unwrap()
+            .into_vec(),
+        executor: Some(ExecutorInfo {
+            executor_id: ExecutorId::new("echo"),
+            command: Some(CommandInfo {
+                shell: Some(false),
+                value: Some(env!("CARGO_BIN_EXE_echo-executor").into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        data: Some(data.as_bytes().to_vec()),
+        ..Default::default()
+    }
+}
+
+async fn agent_state(agent: &Agent) -> serde_json::Value {
+    let (_, _, body) = TestClient::default()
+        .get(&format!("http://{}/state", agent.addr()))
+        .await
+        .unwrap();
+    serde_json::from_slice(&body).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_custom_executor_runs_tasks_and_shuts_down_with_its_framework() {
+    let master = Master::start(MasterConfig {
+        port: 0,
+        allocation_interval: Duration::from_millis(50),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let work_dir = tempfile::tempdir().unwrap();
+    let mut config = AgentConfig::default();
+    config.master = master.addr().to_string();
+    config.port = 0;
+    config.work_dir = work_dir.path().to_path_buf();
+    config.resources = Some("cpus:2;mem:512;disk:100".into());
+    let agent = Agent::start(config).await.unwrap();
+    let framework = FrameworkInfo {
+        user: "root".into(),
+        name: "echo".into(),
+        ..Default::default()
+    };
+    let mut s = RawScheduler::subscribe(master.addr(), framework, MediaType::Json)
+        .await
+        .unwrap();
+    let e = s.wait_for(WAIT, |e| e.offers.is_some()).await.unwrap();
+    let offer = e.offers.unwrap().offers.remove(0);
+    let tasks = vec![
+        task("one", &offer.agent_id, "hello"),
+        task("two", &offer.agent_id, "hello, world"),
+    ];
+    let accept = s.launch_call(&[&offer.id], tasks, None);
+    assert_eq!(s.call(&accept).await.unwrap().0, 202);
+    let mut finished = Vec::new();
+    while finished.len() < 2 {
+        let status = s.next_update(WAIT).await.unwrap();
+        assert_eq!(s.acknowledge(&status).await.unwrap(), 202);
+        assert_ne!(status.state, TaskState::TaskFailed as i32, "{status:?}");
+        if status.state == TaskState::TaskFinished as i32 {
+            finished.push((
+                status.task_id.to_string(),
+                status.message.unwrap_or_default(),
+            ));
+        }
+    }
+    finished.sort();
+    assert_eq!(
+        finished,
+        [
+            ("one".to_string(), "echoed 5 bytes".to_string()),
+            ("two".to_string(), "echoed 12 bytes".to_string())
+        ]
+    );
+    // One executor ran both, in one sandbox.
+    let state = agent_state(&agent).await;
+    let executors = state["frameworks"][0]["executors"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(executors.len(), 1, "{state}");
+    let dir = executors[0]["directory"].as_str().unwrap().to_string();
+    assert_eq!(
+        std::fs::read_to_string(format!("{dir}/two.out")).unwrap(),
+        "hello, world"
+    );
+
+    // Tearing the framework down shuts its executor down.
+    let teardown = s.call_of(call::Type::Teardown);
+    assert_eq!(s.call(&teardown).await.unwrap().0, 202);
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let state = agent_state(&agent).await;
+        let fw = &state["frameworks"][0];
+        if fw["executors"].as_array().unwrap().is_empty() {
+            assert_eq!(fw["completed_executors"][0]["id"], "echo");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "executor still running: {state}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    agent.stop().await;
+    master.stop().await;
+}
