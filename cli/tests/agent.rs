@@ -68,6 +68,34 @@ async fn a_command_task_finishes_and_its_output_is_readable() {
         format!("hello from {dir}\n").len()
     );
     assert_eq!(read["data"], "");
+    // Only the sandboxes are readable.
+    let status_of = |path: String| {
+        let client = client.clone();
+        let url = format!("http://{}/files/read?path={path}", f.agent.addr());
+        async move { client.get(&url).await.unwrap().0 }
+    };
+    assert_eq!(
+        status_of(format!("{dir}/../../../../../../etc/passwd")).await,
+        400
+    );
+    assert_eq!(status_of("/etc/passwd".into()).await, 403);
+    std::os::unix::fs::symlink("/etc/passwd", format!("{dir}/escape")).unwrap();
+    assert_eq!(status_of(format!("{dir}/escape")).await, 403);
+    assert_eq!(status_of(format!("{dir}/no-such-file")).await, 404);
+    assert_eq!(status_of("relative/stdout".into()).await, 400);
+    // Mesos' virtual path form reaches the same file.
+    let agent_id = state["id"].as_str().unwrap();
+    let framework_id = state["frameworks"][0]["id"].as_str().unwrap();
+    let run = std::path::Path::new(&dir)
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap();
+    assert!(dir.ends_with(&format!(
+        "/slaves/{agent_id}/frameworks/{framework_id}/executors/hello/runs/{run}"
+    )));
+    let virtual_path = format!("/frameworks/{framework_id}/executors/hello/runs/latest/stdout");
+    assert_eq!(status_of(virtual_path).await, 200);
     // The `latest` link points at the run.
     let latest = std::path::Path::new(&dir).parent().unwrap().join("latest");
     assert_eq!(
@@ -165,6 +193,106 @@ async fn kill_sends_sigterm_then_sigkill_after_the_grace_period() {
         std::fs::read_to_string(format!("{dir}/stdout"))
             .unwrap()
             .contains("got TERM")
+    );
+    f.agent.stop().await;
+    f.master.stop().await;
+}
+
+/// Serves `files` (path → bytes) over HTTP on loopback; 404 otherwise.
+async fn serve(files: Vec<(&'static str, Vec<u8>)>) -> std::net::SocketAddr {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut conn, _)) = listener.accept().await {
+            let mut buf = vec![0u8; 4096];
+            let n = conn.read(&mut buf).await.unwrap_or(0);
+            let request = String::from_utf8_lossy(&buf[..n]).to_string();
+            let path = request.split_whitespace().nth(1).unwrap_or("").to_string();
+            let found = files.iter().find(|(p, _)| *p == path);
+            let (status, body) = match found {
+                Some((_, body)) => ("200 OK", body.clone()),
+                None => ("404 Not Found", b"no such file".to_vec()),
+            };
+            let head = format!(
+                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = conn.write_all(head.as_bytes()).await;
+            let _ = conn.write_all(&body).await;
+        }
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uris_are_fetched_and_extracted_and_a_failed_fetch_fails_the_task() {
+    use mesos_proto::v1::command_info::Uri;
+    // An archive with a script in it, served over HTTP.
+    let src = tempfile::tempdir().unwrap();
+    std::fs::create_dir(src.path().join("app")).unwrap();
+    std::fs::write(
+        src.path().join("app/hello.sh"),
+        "echo hello from the archive\n",
+    )
+    .unwrap();
+    let archive = src.path().join("app.tar.gz");
+    let tar = std::process::Command::new("tar")
+        .arg("-czf")
+        .arg(&archive)
+        .arg("-C")
+        .arg(src.path())
+        .arg("app")
+        .status()
+        .unwrap();
+    assert!(tar.success());
+    let http = serve(vec![("/app.tar.gz", std::fs::read(&archive).unwrap())]).await;
+
+    let mut f = fixture(&[]).await;
+    let offer = offer(&mut f.scheduler).await;
+    let mut task = command_task("fetched", &offer, "sh app/hello.sh");
+    task.command.as_mut().unwrap().uris = vec![Uri {
+        value: format!("http://{http}/app.tar.gz"),
+        ..Default::default()
+    }];
+    let mut missing = command_task("missing", &offer, "true");
+    missing.command.as_mut().unwrap().uris = vec![Uri {
+        value: format!("http://{http}/nothing.tgz"),
+        ..Default::default()
+    }];
+    let call = f
+        .scheduler
+        .launch_call(&[&offer.id], vec![task, missing], None);
+    assert_eq!(f.scheduler.call(&call).await.unwrap().0, 202);
+    let mut last = std::collections::BTreeMap::new();
+    while last.len() < 2 {
+        let status = f.scheduler.next_update(WAIT).await.unwrap();
+        assert_eq!(f.scheduler.acknowledge(&status).await.unwrap(), 202);
+        if terminal(&status) {
+            last.insert(status.task_id.to_string(), status);
+        }
+    }
+    assert_eq!(
+        last["fetched"].state,
+        TaskState::TaskFinished as i32,
+        "{:?}",
+        last["fetched"]
+    );
+    let dir = sandbox_of(&agent_state(&f.agent).await, "fetched");
+    assert_eq!(
+        std::fs::read_to_string(format!("{dir}/stdout")).unwrap(),
+        "hello from the archive\n"
+    );
+    let failed = &last["missing"];
+    assert_eq!(failed.state, TaskState::TaskFailed as i32);
+    assert_eq!(
+        failed.reason,
+        Some(mesos_proto::v1::task_status::Reason::ContainerLaunchFailed as i32)
+    );
+    let message = failed.message.clone().unwrap_or_default();
+    assert!(
+        message.contains(&format!("http://{http}/nothing.tgz")) && message.contains("404"),
+        "{message}"
     );
     f.agent.stop().await;
     f.master.stop().await;

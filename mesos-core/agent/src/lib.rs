@@ -30,6 +30,7 @@ mod actor;
 pub mod config;
 pub mod containerizer;
 pub mod executors;
+pub mod fetcher;
 mod http;
 mod link;
 pub mod paths;

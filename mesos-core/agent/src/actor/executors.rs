@@ -28,6 +28,8 @@ const MAX_COMPLETED_EXECUTORS: usize = 150;
 /// Where an executor is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Phase {
+    /// Its sandbox is being filled (URIs fetched); no process yet.
+    Fetching,
     /// Started, not yet subscribed.
     Launching,
     /// Subscribed.
@@ -218,7 +220,7 @@ impl Actor {
         };
         if let Some(run) = framework.executors.get_mut(&executor_id) {
             match run.phase {
-                Phase::Launching => run.queued.push(work),
+                Phase::Fetching | Phase::Launching => run.queued.push(work),
                 Phase::Running => {
                     let mut total = run_resources(run);
                     total += &container_resources(&ExecutorInfo::default(), [&work]);
@@ -323,15 +325,108 @@ impl Actor {
             sandbox: directory.clone(),
             resources: container_resources(&info, std::slice::from_ref(&work)),
         };
-        let container = self
-            .containerizer
-            .launch(&spec)
-            .map_err(|e| format!("Failed to launch container: {e}"))?;
+        let uris = if generated {
+            match &work {
+                Queued::Task(t) => t
+                    .command
+                    .as_ref()
+                    .map(|c| c.uris.clone())
+                    .unwrap_or_default(),
+                Queued::Group(_) => Vec::new(),
+            }
+        } else {
+            info.command
+                .as_ref()
+                .map(|c| c.uris.clone())
+                .unwrap_or_default()
+        };
+        self.containers.insert(
+            container_id.clone(),
+            (framework_id.clone(), info.executor_id.clone()),
+        );
+        let run = ExecutorRun {
+            framework_id: framework_id.clone(),
+            container_id: container_id.clone(),
+            directory: directory.clone(),
+            generated,
+            phase: Phase::Fetching,
+            stream: None,
+            queued: vec![work],
+            tasks: BTreeMap::new(),
+            completed: Vec::new(),
+            failure: None,
+            info,
+        };
+        if let Some(framework) = self.frameworks.get_mut(framework_id) {
+            framework
+                .executors
+                .insert(run.info.executor_id.clone(), run);
+        }
+        if uris.is_empty() {
+            self.fetched(&container_id, spec, Ok(()));
+            return Ok(());
+        }
+        let (client, inputs) = (self.client.clone(), self.inputs.clone());
+        let cache = crate::fetcher::Cache {
+            dir: self
+                .config
+                .fetcher_cache_dir
+                .clone()
+                .unwrap_or_else(|| self.config.work_dir.join("fetch")),
+            max_bytes: self.config.fetcher_cache_size,
+        };
+        tokio::spawn(async move {
+            let result = crate::fetcher::fetch_all(&client, &uris, &directory, Some(&cache)).await;
+            let _ = inputs
+                .send(Input::Fetched(container_id, Box::new(spec), result))
+                .await;
+        });
+        Ok(())
+    }
+
+    /// The sandbox is ready (or the fetch failed): start the container.
+    pub(crate) fn fetched(
+        &mut self,
+        container_id: &ContainerId,
+        spec: LaunchSpec,
+        result: Result<(), crate::fetcher::FetchError>,
+    ) {
+        let Some((framework_id, executor_id)) = self.containers.get(container_id).cloned() else {
+            return;
+        };
+        let no_process = crate::containerizer::Termination {
+            exit_code: None,
+            signal: None,
+            limitation: None,
+        };
+        let phase = self.run_mut(&framework_id, &executor_id).map(|r| r.phase);
+        if phase == Some(Phase::Terminating) {
+            // Shut down while fetching: it never started.
+            self.terminated(container_id, no_process);
+            return;
+        }
+        let launched = result.map_err(|e| e.to_string()).and_then(|()| {
+            self.containerizer
+                .launch(&spec)
+                .map_err(|e| format!("Failed to launch container: {e}"))
+        });
+        let container = match launched {
+            Ok(container) => container,
+            Err(message) => {
+                if let Some(run) = self.run_mut(&framework_id, &executor_id) {
+                    run.failure = Some((task_status::Reason::ContainerLaunchFailed, message));
+                }
+                self.terminated(container_id, no_process);
+                return;
+            }
+        };
         tracing::info!(
-            "launched executor {} of framework {framework_id} in container {container_id} (pid {})",
-            info.executor_id,
+            "launched executor {executor_id} of framework {framework_id} in container {container_id} (pid {})",
             container.pid
         );
+        if let Some(run) = self.run_mut(&framework_id, &executor_id) {
+            run.phase = Phase::Launching;
+        }
         let inputs = self.inputs.clone();
         let cid = container_id.clone();
         let terminated = container.terminated;
@@ -347,29 +442,6 @@ impl Actor {
             tokio::time::sleep(timeout).await;
             let _ = inputs.send(Input::RegistrationTimeout(cid)).await;
         });
-        self.containers.insert(
-            container_id.clone(),
-            (framework_id.clone(), info.executor_id.clone()),
-        );
-        let run = ExecutorRun {
-            framework_id: framework_id.clone(),
-            container_id,
-            directory,
-            generated,
-            phase: Phase::Launching,
-            stream: None,
-            queued: vec![work],
-            tasks: BTreeMap::new(),
-            completed: Vec::new(),
-            failure: None,
-            info,
-        };
-        if let Some(framework) = self.frameworks.get_mut(framework_id) {
-            framework
-                .executors
-                .insert(run.info.executor_id.clone(), run);
-        }
-        Ok(())
     }
 
     fn run_mut(
@@ -644,7 +716,12 @@ impl Actor {
         if run.phase == Phase::Terminating {
             return;
         }
+        let fetching = run.phase == Phase::Fetching;
         run.phase = Phase::Terminating;
+        if fetching {
+            // Ends when its fetch does (Input::Fetched).
+            return;
+        }
         if run.stream.is_some() {
             run.send(event(event::Type::Shutdown));
             let grace = run
@@ -780,6 +857,7 @@ impl Actor {
             match tokio::time::timeout_at(deadline, inputs.recv()).await {
                 Ok(Some(Input::Terminated(cid, termination))) => self.terminated(&cid, termination),
                 Ok(Some(Input::ShutdownTimeout(cid))) => self.shutdown_timeout(&cid),
+                Ok(Some(Input::Fetched(cid, spec, result))) => self.fetched(&cid, *spec, result),
                 Ok(Some(_)) => {}
                 Ok(None) | Err(_) => break,
             }

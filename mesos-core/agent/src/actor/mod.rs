@@ -56,6 +56,12 @@ pub(crate) enum Input {
     ),
     /// An executor's UPDATE, MESSAGE or HEARTBEAT.
     ExecutorCall(Box<ExecutorCall>, oneshot::Sender<Result<(), CallError>>),
+    /// A new container's URIs are fetched (or not): launch it.
+    Fetched(
+        ContainerId,
+        Box<crate::containerizer::LaunchSpec>,
+        Result<(), crate::fetcher::FetchError>,
+    ),
     /// A container's main process ended.
     Terminated(ContainerId, Termination),
     /// An executor did not subscribe in time.
@@ -215,6 +221,9 @@ impl Actor {
             }
             Input::ExecutorCall(call, reply) => {
                 let _ = reply.send(self.executor_call(*call));
+            }
+            Input::Fetched(container_id, spec, result) => {
+                self.fetched(&container_id, *spec, result)
             }
             Input::Terminated(container_id, termination) => {
                 self.terminated(&container_id, termination)
