@@ -179,3 +179,15 @@ fn percent_decode(text: &str) -> String {
     }
     String::from_utf8_lossy(&out).into_owned()
 }
+
+/// Sends a request made by `make` (around a reply channel) to an actor
+/// and waits for the reply; `None` when the actor is gone (shutting
+/// down), which handlers answer with 503.
+pub async fn ask<C, T>(
+    actor: &mpsc::Sender<C>,
+    make: impl FnOnce(tokio::sync::oneshot::Sender<T>) -> C,
+) -> Option<T> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    actor.send(make(tx)).await.ok()?;
+    rx.await.ok()
+}

@@ -13,20 +13,7 @@ use mesos_proto::v1::{AgentId, FrameworkId, TaskState};
 use std::collections::BTreeMap;
 use tokio::sync::mpsc;
 
-/// True for the states a task never leaves.
-pub(crate) fn is_terminal(state: i32) -> bool {
-    matches!(
-        TaskState::try_from(state),
-        Ok(TaskState::TaskFinished
-            | TaskState::TaskFailed
-            | TaskState::TaskKilled
-            | TaskState::TaskError
-            | TaskState::TaskLost
-            | TaskState::TaskDropped
-            | TaskState::TaskGone
-            | TaskState::TaskGoneByOperator)
-    )
-}
+pub(crate) use mesos_proto::is_terminal;
 
 fn agent_event(ty: agent_event::Type) -> AgentEvent {
     AgentEvent {

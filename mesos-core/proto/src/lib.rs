@@ -42,3 +42,28 @@ pub use prost;
 /// The compiled descriptors of every `.proto` file of the v1 API (a
 /// serialized `google.protobuf.FileDescriptorSet`), for reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!("generated/descriptor_set.bin");
+
+/// Whether a task in `state` (a `TaskState` number) stays there for good.
+///
+/// ```
+/// use mesos_proto::{is_terminal, v1::TaskState};
+///
+/// assert!(is_terminal(TaskState::TaskFinished as i32));
+/// assert!(is_terminal(TaskState::TaskGoneByOperator as i32));
+/// assert!(!is_terminal(TaskState::TaskKilling as i32));
+/// assert!(!is_terminal(12345));
+/// ```
+pub fn is_terminal(state: i32) -> bool {
+    use v1::TaskState;
+    matches!(
+        TaskState::try_from(state),
+        Ok(TaskState::TaskFinished
+            | TaskState::TaskFailed
+            | TaskState::TaskKilled
+            | TaskState::TaskError
+            | TaskState::TaskLost
+            | TaskState::TaskDropped
+            | TaskState::TaskGone
+            | TaskState::TaskGoneByOperator)
+    )
+}

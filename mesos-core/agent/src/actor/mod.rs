@@ -453,17 +453,4 @@ impl Actor {
     }
 }
 
-/// Whether a task state is terminal.
-pub(crate) fn is_terminal(state: i32) -> bool {
-    matches!(
-        TaskState::try_from(state),
-        Ok(TaskState::TaskFinished
-            | TaskState::TaskFailed
-            | TaskState::TaskKilled
-            | TaskState::TaskError
-            | TaskState::TaskLost
-            | TaskState::TaskDropped
-            | TaskState::TaskGone
-            | TaskState::TaskGoneByOperator)
-    )
-}
+pub(crate) use mesos_proto::is_terminal;

@@ -59,10 +59,9 @@ pub(crate) async fn ask<T>(
     http: &Http,
     make: impl FnOnce(oneshot::Sender<T>) -> Input,
 ) -> Result<T, CallError> {
-    let (tx, rx) = oneshot::channel();
-    let gone = || CallError::Unavailable("The agent is shutting down".into());
-    http.inputs.send(make(tx)).await.map_err(|_| gone())?;
-    rx.await.map_err(|_| gone())
+    mesos_http::server::ask(&http.inputs, make)
+        .await
+        .ok_or_else(|| CallError::Unavailable("The agent is shutting down".into()))
 }
 
 async fn state(State(http): State<Http>) -> Response {

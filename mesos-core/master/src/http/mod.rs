@@ -80,10 +80,9 @@ pub(crate) async fn ask<T>(
     http: &Http,
     make: impl FnOnce(oneshot::Sender<T>) -> Command,
 ) -> Result<T, CallError> {
-    let (tx, rx) = oneshot::channel();
-    let gone = || CallError::Unavailable("The master is shutting down".into());
-    http.commands.send(make(tx)).await.map_err(|_| gone())?;
-    rx.await.map_err(|_| gone())
+    mesos_http::server::ask(&http.commands, make)
+        .await
+        .ok_or_else(|| CallError::Unavailable("The master is shutting down".into()))
 }
 
 /// `/version`: Mesos' version document; `version` is plain `1.11.0`.
