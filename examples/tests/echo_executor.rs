@@ -2,8 +2,7 @@
 //! subscribes with the environment the agent gives it, runs two tasks in
 //! one executor, and exits when its framework is torn down.
 
-use mesos_agent::{Agent, AgentConfig};
-use mesos_master::{Master, MasterConfig};
+use mesos_agent::Agent;
 use mesos_proto::media::MediaType;
 use mesos_proto::v1::scheduler::call;
 use mesos_proto::v1::{
@@ -47,20 +46,10 @@ async fn agent_state(agent: &Agent) -> serde_json::Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_custom_executor_runs_tasks_and_shuts_down_with_its_framework() {
-    let master = Master::start(MasterConfig {
-        port: 0,
-        allocation_interval: Duration::from_millis(50),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
     let work_dir = tempfile::tempdir().unwrap();
-    let mut config = AgentConfig::default();
-    config.master = master.addr().to_string();
-    config.port = 0;
-    config.work_dir = work_dir.path().to_path_buf();
-    config.resources = Some("cpus:2;mem:512;disk:100".into());
-    let agent = Agent::start(config).await.unwrap();
+    let (master, agent) = mesos_testkit::master_and_agent(work_dir.path(), |_| {})
+        .await
+        .unwrap();
     let framework = FrameworkInfo {
         user: "root".into(),
         name: "echo".into(),

@@ -4,7 +4,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 use mesos_agent::{Agent, AgentConfig};
-use mesos_master::{Master, MasterConfig};
+use mesos_master::Master;
 use mesos_proto::media::MediaType;
 use mesos_proto::v1::{
     CommandInfo, FrameworkInfo, Offer, TaskId, TaskInfo, TaskState, TaskStatus, framework_info,
@@ -44,27 +44,13 @@ pub async fn fixture_with(
     capabilities: &[framework_info::capability::Type],
     configure: impl FnOnce(&mut AgentConfig),
 ) -> Fixture {
-    let master = Master::start(MasterConfig {
-        port: 0,
-        allocation_interval: Duration::from_millis(50),
-        ..Default::default()
+    let work_dir = tempfile::tempdir().unwrap();
+    let (master, agent) = mesos_testkit::master_and_agent(work_dir.path(), |config| {
+        config.launcher = Some(env!("CARGO_BIN_EXE_mesos").into());
+        configure(config);
     })
     .await
     .unwrap();
-    let work_dir = tempfile::tempdir().unwrap();
-    let mut config = AgentConfig::default();
-    config.master = master.addr().to_string();
-    config.port = 0;
-    config.work_dir = work_dir.path().to_path_buf();
-    config.resources = Some("cpus:2;mem:512;disk:1024;ports:[31000-31100]".into());
-    config.launcher = Some(env!("CARGO_BIN_EXE_mesos").into());
-    config.status_update_retry = Duration::from_secs(1);
-    config.executor_shutdown_grace_period = Duration::from_secs(2);
-    configure(&mut config);
-    let agent = Agent::start(config).await.unwrap();
-    tokio::time::timeout(WAIT, agent.registered())
-        .await
-        .unwrap();
     let scheduler =
         RawScheduler::subscribe(master.addr(), framework(capabilities), MediaType::Protobuf)
             .await

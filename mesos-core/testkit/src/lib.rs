@@ -7,14 +7,18 @@
 //! - [`RawScheduler`]: a v1 scheduler on the wire, for asserting exactly
 //!   what the master sends.
 //! - [`Cluster`]: a master on loopback with simulated agents.
+//! - [`master_and_agent`]: a master and a real agent, for end-to-end
+//!   tests with real executors.
 
 mod agent;
 pub mod bench;
 mod http;
+mod real;
 mod scheduler;
 
 pub use agent::{AgentSpec, SimTask, SimulatedAgent, TaskScript};
 pub use http::{RecordStream, TestClient, TestkitError};
+pub use real::master_and_agent;
 pub use scheduler::{Caller, RawScheduler, sleep_task};
 
 use mesos_master::{Master, MasterConfig};

@@ -1,13 +1,14 @@
-//! Executors on the agent: launching them, their subscriptions and calls,
-//! their tasks, and their ends.
+//! Executors on the agent: launching them, their tasks, killing and
+//! shutting them down, and their ends. Their own calls (SUBSCRIBE,
+//! UPDATE, ...) are in `executor_api`.
 
-use super::{Actor, CallError, Framework, Input, is_terminal};
+use super::{Actor, Framework, Input, is_terminal};
 use crate::containerizer::LaunchSpec;
 use crate::containerizer::process::Signal;
 use crate::paths::create_run_dir;
 use mesos_proto::duration::format_duration;
 use mesos_proto::resources::Resources;
-use mesos_proto::v1::executor::{Call as ExecutorCall, Event as ExecutorEvent, call, event};
+use mesos_proto::v1::executor::{Event as ExecutorEvent, event};
 use mesos_proto::v1::{
     AgentInfo, CommandInfo, ContainerId, ExecutorId, ExecutorInfo, FrameworkId, FrameworkInfo,
     KillPolicy, Task, TaskGroupInfo, TaskId, TaskInfo, TaskState, TaskStatus, task_status,
@@ -21,7 +22,7 @@ use tokio::sync::mpsc;
 const COMMAND_EXECUTOR_RESOURCES: &str = "cpus:0.1;mem:32";
 
 /// Events queued for one executor before it is judged stuck.
-const EXECUTOR_QUEUE: usize = 4096;
+pub(super) const EXECUTOR_QUEUE: usize = 4096;
 /// Completed executors kept per framework for `/state` (Mesos' default).
 const MAX_COMPLETED_EXECUTORS: usize = 150;
 
@@ -112,7 +113,7 @@ impl ExecutorRun {
         out
     }
 
-    fn send(&self, event: ExecutorEvent) {
+    pub(super) fn send(&self, event: ExecutorEvent) {
         if let Some(stream) = &self.stream {
             if stream.try_send(event).is_err() {
                 tracing::warn!(
@@ -124,7 +125,7 @@ impl ExecutorRun {
     }
 }
 
-fn event(ty: event::Type) -> ExecutorEvent {
+pub(super) fn event(ty: event::Type) -> ExecutorEvent {
     ExecutorEvent {
         r#type: Some(ty as i32),
         ..Default::default()
@@ -444,7 +445,7 @@ impl Actor {
         });
     }
 
-    fn run_mut(
+    pub(super) fn run_mut(
         &mut self,
         framework_id: &FrameworkId,
         executor_id: &ExecutorId,
@@ -453,166 +454,6 @@ impl Actor {
             .get_mut(framework_id)?
             .executors
             .get_mut(executor_id)
-    }
-
-    /// An executor's SUBSCRIBE: its event stream, SUBSCRIBED first, then
-    /// what was queued for it.
-    pub(crate) fn executor_subscribe(
-        &mut self,
-        call: ExecutorCall,
-    ) -> Result<mpsc::Receiver<ExecutorEvent>, CallError> {
-        let agent_info = self.info.clone();
-        let framework_id = call.framework_id.clone();
-        let framework_info = self
-            .frameworks
-            .get(&framework_id)
-            .map(|f| f.info.clone())
-            .ok_or_else(|| CallError::BadRequest(format!("Unknown framework {framework_id}")))?;
-        let run = self
-            .run_mut(&call.framework_id, &call.executor_id)
-            .ok_or_else(|| {
-                CallError::BadRequest(format!("Unknown executor {}", call.executor_id))
-            })?;
-        if run.phase == Phase::Terminating {
-            return Err(CallError::BadRequest(format!(
-                "Executor {} is terminating",
-                call.executor_id
-            )));
-        }
-        let (tx, rx) = mpsc::channel(EXECUTOR_QUEUE);
-        run.stream = Some(tx);
-        let mut subscribed = event(event::Type::Subscribed);
-        subscribed.subscribed = Some(event::Subscribed {
-            executor_info: run.info.clone(),
-            framework_info,
-            agent_info,
-            container_id: Some(run.container_id.clone()),
-        });
-        run.send(subscribed);
-        let subscribe = call.subscribe.unwrap_or_default();
-        for task in subscribe.unacknowledged_tasks {
-            run.tasks.entry(task.task_id.clone()).or_insert(LiveTask {
-                info: task,
-                state: TaskState::TaskStaging as i32,
-                latest: None,
-            });
-        }
-        if run.phase == Phase::Launching {
-            run.phase = Phase::Running;
-            for work in std::mem::take(&mut run.queued) {
-                deliver(run, work);
-            }
-        }
-        for update in subscribe.unacknowledged_updates {
-            // Replays of what the agent already has are ignored by uuid.
-            let _ = self.executor_update(&call.framework_id, &call.executor_id, update.status);
-        }
-        Ok(rx)
-    }
-
-    /// An executor's UPDATE, MESSAGE or HEARTBEAT.
-    pub(crate) fn executor_call(&mut self, call: ExecutorCall) -> Result<(), CallError> {
-        match call.r#type.and_then(|t| call::Type::try_from(t).ok()) {
-            Some(call::Type::Update) => {
-                let update = call.update.ok_or_else(|| {
-                    CallError::BadRequest("Expecting 'update' to be present".into())
-                })?;
-                self.executor_update(&call.framework_id, &call.executor_id, update.status)
-            }
-            Some(call::Type::Message) => {
-                // Forwarding to the scheduler needs the MESSAGE call of the
-                // master/agent protocol, which does not exist yet.
-                tracing::warn!(
-                    "framework message from executor {} dropped: not forwarded to schedulers yet",
-                    call.executor_id
-                );
-                Ok(())
-            }
-            Some(call::Type::Heartbeat) => Ok(()),
-            Some(call::Type::Subscribe) | Some(call::Type::Unknown) | None => Err(
-                CallError::BadRequest("Expecting 'type' to be UPDATE, MESSAGE or HEARTBEAT".into()),
-            ),
-        }
-    }
-
-    fn executor_update(
-        &mut self,
-        framework_id: &FrameworkId,
-        executor_id: &ExecutorId,
-        mut status: TaskStatus,
-    ) -> Result<(), CallError> {
-        if status.state == TaskState::TaskStaging as i32 {
-            return Err(CallError::BadRequest(
-                "Received TASK_STAGING from executor which is not allowed".into(),
-            ));
-        }
-        if status.uuid.as_ref().is_none_or(|u| u.is_empty()) {
-            return Err(CallError::BadRequest(
-                "Expecting 'uuid' to be present".into(),
-            ));
-        }
-        let containerizer = std::sync::Arc::clone(&self.containerizer);
-        let run = self
-            .run_mut(framework_id, executor_id)
-            .ok_or_else(|| CallError::BadRequest(format!("Unknown executor {executor_id}")))?;
-        let container_id = run.container_id.clone();
-        let task = run.tasks.get_mut(&status.task_id).ok_or_else(|| {
-            CallError::BadRequest(format!(
-                "Task {} is not a task of executor {executor_id}",
-                status.task_id
-            ))
-        })?;
-        status.executor_id = Some(executor_id.clone());
-        status
-            .source
-            .get_or_insert(task_status::Source::Executor as i32);
-        if status.state == TaskState::TaskFailed as i32 {
-            // The command died because its container hit a limit: say so,
-            // as Mesos' isolators do.
-            if let Some(limitation) = containerizer.limitation(&container_id) {
-                status.reason = Some(task_status::Reason::ContainerLimitationMemory as i32);
-                status.source = Some(task_status::Source::Agent as i32);
-                status.message = Some(limitation);
-            }
-        }
-        if !is_terminal(task.state) {
-            task.state = status.state;
-        }
-        task.latest = Some(status.clone());
-        self.queue_update(framework_id, status);
-        Ok(())
-    }
-
-    /// A framework acknowledged an update: tell the executor; a task whose
-    /// terminal update is acknowledged is complete.
-    pub(crate) fn acknowledged(
-        &mut self,
-        framework_id: &FrameworkId,
-        task_id: &TaskId,
-        uuid: Vec<u8>,
-    ) {
-        let pending = !self.updates.pending(task_id).is_empty();
-        let Some(framework) = self.frameworks.get_mut(framework_id) else {
-            return;
-        };
-        let Some(run) = framework
-            .executors
-            .values_mut()
-            .find(|r| r.tasks.contains_key(task_id))
-        else {
-            return;
-        };
-        let mut ack = event(event::Type::Acknowledged);
-        ack.acknowledged = Some(event::Acknowledged {
-            task_id: task_id.clone(),
-            uuid,
-        });
-        run.send(ack);
-        if !pending && run.tasks.get(task_id).is_some_and(|t| is_terminal(t.state)) {
-            if let Some(task) = run.tasks.remove(task_id) {
-                run.completed.push(task);
-            }
-        }
     }
 
     /// KILL_TASK.
@@ -869,7 +710,7 @@ impl Actor {
 }
 
 /// Sends queued work to a subscribed executor.
-fn deliver(run: &mut ExecutorRun, work: Queued) {
+pub(super) fn deliver(run: &mut ExecutorRun, work: Queued) {
     match work {
         Queued::Task(task) => {
             let task = *task;

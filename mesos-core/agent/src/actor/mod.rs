@@ -2,6 +2,7 @@
 //! executors, tasks, pending updates) and handles, in order, the master's
 //! events, executors' calls and containers' ends.
 
+mod executor_api;
 mod executors;
 mod state;
 
