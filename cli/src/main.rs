@@ -266,8 +266,18 @@ fn agent(args: &[String]) -> Result<()> {
         let agent = mesos_agent::Agent::start(config).await?;
         // The one line scripts and tests read to find the agent.
         println!("agent listening on http://{}", agent.addr());
-        shutdown_signal().await?;
-        agent.stop().await;
+        // As Mesos: SIGTERM (or Ctrl-C) stops the agent and leaves its
+        // executors to a restarted agent to recover; SIGUSR1 shuts every
+        // executor down first.
+        let mut usr1 =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined1())?;
+        tokio::select! {
+            r = shutdown_signal() => {
+                r?;
+                agent.halt().await;
+            }
+            _ = usr1.recv() => agent.stop().await,
+        }
         Ok(())
     })
 }

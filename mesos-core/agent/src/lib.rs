@@ -7,13 +7,16 @@
 //! framework acknowledges them).
 //!
 //! **Status:** in progress. Built: registration and re-registration with
-//! backoff, heartbeats, the POSIX containerizer (a process group per
-//! container), sandboxes in Mesos' layout, the command executor
-//! (`mesos executor command`), custom executors, the status update
-//! manager, kill and shutdown with grace periods, `/state`,
-//! `/files/{read,browse,download}`. Not yet: cgroups isolation,
-//! checkpointing and recovery, the fetcher, the default executor (task
-//! groups), health checks, the v1 operator API of the agent.
+//! backoff, heartbeats, the POSIX and Linux (cgroups v1/v2, pid
+//! namespace) containerizers, sandboxes in Mesos' layout, the fetcher,
+//! the command executor (`mesos executor command`), custom executors, the
+//! status update manager, kill and shutdown with grace periods,
+//! checkpointing and recovery (`--recover=reconnect|cleanup`: live
+//! executors of checkpointing frameworks are re-adopted after a restart
+//! or `kill -9`; see [`checkpoint`]), `/state`, `/files/*`,
+//! `/monitor/statistics`, `/metrics/snapshot`. Not yet: the default
+//! executor (task groups), health checks, the v1 operator API of the
+//! agent, framework messages.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), mesos_agent::StartError> {
@@ -27,6 +30,7 @@
 //! ```
 
 mod actor;
+pub mod checkpoint;
 pub mod config;
 pub mod containerizer;
 pub mod executors;
@@ -70,6 +74,9 @@ pub enum StartError {
         /// Why.
         source: std::io::Error,
     },
+    /// The checkpointed state could not be read back.
+    #[error(transparent)]
+    Recover(#[from] checkpoint::RecoverError),
     /// The address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -113,6 +120,36 @@ fn containerizer_for(config: &AgentConfig) -> Result<Arc<dyn Containerizer>, Sta
         isolators,
         launcher(config),
     )))
+}
+
+/// What the checkpoints under `work_dir` hold, as `--recover` asks:
+/// `reconnect` recovers them (unless the machine rebooted since: then
+/// every executor is gone and the agent starts afresh); `cleanup` kills
+/// the executors they name and starts afresh.
+fn recover(config: &AgentConfig) -> Result<Option<checkpoint::Recovered>, StartError> {
+    let meta = checkpoint::Checkpoint::new(paths::Layout::new(&config.work_dir).meta_dir());
+    let Some(recovered) = meta.recover()? else {
+        return Ok(None);
+    };
+    let fresh = match config.recover {
+        RecoverMode::Cleanup => {
+            actor::kill_recovered(&recovered);
+            true
+        }
+        RecoverMode::Reconnect if recovered.rebooted => {
+            tracing::info!("the machine rebooted since the agent last ran: starting afresh");
+            true
+        }
+        RecoverMode::Reconnect => false,
+    };
+    if fresh {
+        meta.clear().map_err(|source| StartError::WorkDir {
+            path: config.work_dir.clone(),
+            source,
+        })?;
+        return Ok(None);
+    }
+    Ok(Some(recovered))
 }
 
 /// A running agent: its HTTP server and its actor.
@@ -159,6 +196,7 @@ impl Agent {
                     message: e.to_string(),
                 }
             })?;
+        let recovered = recover(&config)?;
         let bind = SocketAddr::new(config.ip, config.port);
         let listener = tokio::net::TcpListener::bind(bind)
             .await
@@ -167,6 +205,8 @@ impl Agent {
             .local_addr()
             .map_err(|source| StartError::Bind { addr: bind, source })?;
         let info = AgentInfo {
+            // A recovered agent re-registers under its old id.
+            id: recovered.as_ref().and_then(|r| r.info.id.clone()),
             hostname: config
                 .hostname
                 .clone()
@@ -196,7 +236,7 @@ impl Agent {
             inputs.clone(),
             registered_tx,
         );
-        let actor = tokio::spawn(actor.run(rx));
+        let actor = tokio::spawn(actor.run(rx, recovered));
         let server = tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, router).await {
                 tracing::error!("agent HTTP server failed: {e}");
@@ -233,6 +273,17 @@ impl Agent {
                 std::future::pending::<()>().await;
             }
         }
+    }
+
+    /// Stops the agent as a crash would, leaving its executors running: a
+    /// new agent on the same `--work_dir` and port with
+    /// `--recover=reconnect` re-adopts those of frameworks that
+    /// checkpoint (the others end themselves when they lose the agent).
+    pub async fn halt(self) {
+        self.server.abort();
+        self.actor.abort();
+        let _ = self.actor.await;
+        let _ = self.server.await;
     }
 
     /// Stops the agent gracefully: every executor is shut down (within its

@@ -51,11 +51,15 @@ pub enum UpdateError {
 struct Stream {
     framework_id: FrameworkId,
     pending: VecDeque<TaskStatus>,
-    /// uuids seen, so a replayed update is not queued twice.
-    seen: Vec<Vec<u8>>,
+    /// uuids seen (the newest [`MAX_SEEN`]), so a replayed update is not
+    /// queued twice, even after it was acknowledged.
+    seen: VecDeque<Vec<u8>>,
     next_send: Instant,
     backoff: Duration,
 }
+
+/// uuids remembered per task stream to drop replays.
+const MAX_SEEN: usize = 1024;
 
 /// Per-task update streams. Time is an input, so this is deterministic.
 #[derive(Debug)]
@@ -99,14 +103,17 @@ impl StatusUpdateManager {
             .or_insert_with(|| Stream {
                 framework_id: framework_id.clone(),
                 pending: VecDeque::new(),
-                seen: Vec::new(),
+                seen: VecDeque::new(),
                 next_send: now,
                 backoff: self.initial,
             });
         if stream.seen.contains(&uuid) {
             return Ok(None);
         }
-        stream.seen.push(uuid);
+        if stream.seen.len() == MAX_SEEN {
+            stream.seen.pop_front();
+        }
+        stream.seen.push_back(uuid);
         stream.pending.push_back(status);
         if stream.pending.len() == 1 {
             stream.next_send = now + self.initial;
@@ -120,8 +127,9 @@ impl StatusUpdateManager {
     }
 
     /// The framework acknowledged `uuid` of `task_id`: the head leaves and
-    /// the next update, if any, is returned to send now. When the stream
-    /// empties it is closed.
+    /// the next update, if any, is returned to send now. The stream closes
+    /// when its terminal update is acknowledged (as in Mesos); until then
+    /// it remembers the uuids it saw, so replays stay dropped.
     pub fn acknowledge(
         &mut self,
         task_id: &TaskId,
@@ -135,9 +143,11 @@ impl StatusUpdateManager {
         if stream.pending.front().and_then(|s| s.uuid.as_deref()) != Some(uuid) {
             return Err(UpdateError::Mismatch(task_id.clone()));
         }
-        stream.pending.pop_front();
+        let acked = stream.pending.pop_front();
         let Some(next) = stream.pending.front() else {
-            self.streams.remove(task_id);
+            if acked.is_some_and(|s| mesos_proto::is_terminal(s.state)) {
+                self.streams.remove(task_id);
+            }
             return Ok(None);
         };
         let out = (stream.framework_id.clone(), next.clone());
@@ -191,12 +201,52 @@ impl StatusUpdateManager {
 
     /// How many tasks have updates pending.
     pub fn len(&self) -> usize {
-        self.streams.len()
+        self.streams
+            .values()
+            .filter(|s| !s.pending.is_empty())
+            .count()
     }
 
     /// Whether nothing is pending.
     pub fn is_empty(&self) -> bool {
-        self.streams.is_empty()
+        self.len() == 0
+    }
+
+    /// Whether `task_id`'s stream has seen the update `uuid` (pending or
+    /// acknowledged).
+    pub fn knows(&self, task_id: &TaskId, uuid: &[u8]) -> bool {
+        self.streams
+            .get(task_id)
+            .is_some_and(|s| s.seen.iter().any(|u| u == uuid))
+    }
+
+    /// Whether the framework acknowledged the update `uuid` of `task_id`
+    /// (seen, no longer pending).
+    pub fn is_acknowledged(&self, task_id: &TaskId, uuid: &[u8]) -> bool {
+        self.knows(task_id, uuid)
+            && self
+                .streams
+                .get(task_id)
+                .is_some_and(|s| !s.pending.iter().any(|p| p.uuid.as_deref() == Some(uuid)))
+    }
+
+    /// Whether `task_id` has an open stream (its terminal update is not
+    /// acknowledged yet).
+    pub fn has_stream(&self, task_id: &TaskId) -> bool {
+        self.streams.contains_key(task_id)
+    }
+
+    /// Every task with updates waiting: its framework and its newest
+    /// update.
+    pub fn unacknowledged(&self) -> impl Iterator<Item = (&FrameworkId, &TaskStatus)> {
+        self.streams
+            .values()
+            .filter_map(|s| Some((&s.framework_id, s.pending.back()?)))
+    }
+
+    /// Closes `task_id`'s stream (its task is gone for good).
+    pub fn forget_task(&mut self, task_id: &TaskId) {
+        self.streams.remove(task_id);
     }
 }
 
@@ -263,6 +313,22 @@ mod tests {
         ));
         assert_eq!(sum.acknowledge(&TaskId::new("t"), &[1], now), Ok(None));
         assert!(sum.is_empty());
+        // A replay of the acknowledged update (an executor that never saw
+        // the acknowledgement) is still recognised.
+        assert!(
+            sum.update(&f, status("t", TaskState::TaskRunning, 1), now)
+                .unwrap()
+                .is_none()
+        );
+        assert!(sum.is_empty());
+        // The terminal update's acknowledgement closes the stream.
+        sum.update(&f, status("t", TaskState::TaskFinished, 2), now)
+            .unwrap();
+        assert_eq!(sum.acknowledge(&TaskId::new("t"), &[2], now), Ok(None));
+        assert_eq!(
+            sum.acknowledge(&TaskId::new("t"), &[2], now),
+            Err(UpdateError::UnknownTask(TaskId::new("t")))
+        );
     }
 
     #[test]

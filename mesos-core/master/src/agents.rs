@@ -65,6 +65,28 @@ impl MasterActor {
             .map_or_else(unix_now, |a| a.registered_time);
         if self.agents.contains_key(&id) {
             self.remove_agent_from_allocation(&id);
+            // Tasks the agent no longer has (it restarted without
+            // recovering them: their framework does not checkpoint) are
+            // lost; TASK_DROPPED for PARTITION_AWARE frameworks.
+            if !was_unreachable {
+                let reported: std::collections::BTreeSet<(FrameworkId, mesos_proto::v1::TaskId)> =
+                    register
+                        .tasks
+                        .iter()
+                        .map(|t| (t.framework_id.clone(), t.task_id.clone()))
+                        .collect();
+                let framework_ids: Vec<FrameworkId> = self.frameworks.keys().cloned().collect();
+                for framework_id in framework_ids {
+                    self.end_agent_tasks(
+                        &id,
+                        &framework_id,
+                        TaskState::TaskDropped,
+                        mesos_proto::v1::task_status::Reason::AgentRestarted,
+                        &format!("Task is unknown to agent {id}, which restarted"),
+                        |t| !reported.contains(&(t.framework_id.clone(), t.task_id.clone())),
+                    );
+                }
+            }
         }
 
         // What the agent's running tasks use counts as allocated. Back from
@@ -366,54 +388,14 @@ impl MasterActor {
     fn agent_failed(&mut self, id: &AgentId, aware: TaskState, message: &str) {
         let framework_ids: Vec<FrameworkId> = self.frameworks.keys().cloned().collect();
         for framework_id in framework_ids {
-            let state = self.lost_or(&framework_id, aware);
-            let tasks: Vec<mesos_proto::v1::Task> = self
-                .frameworks
-                .get_mut(&framework_id)
-                .map(|f| {
-                    let ids: Vec<_> = f
-                        .tasks
-                        .iter()
-                        .filter(|(_, t)| t.agent_id == *id && !is_terminal(t.state))
-                        .map(|(k, _)| k.clone())
-                        .collect();
-                    ids.into_iter()
-                        .filter_map(|k| {
-                            let task = f.tasks.get_mut(&k)?;
-                            task.state = state as i32;
-                            Some(task.clone())
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            for task in &tasks {
-                let info = mesos_proto::v1::TaskInfo {
-                    name: task.name.clone(),
-                    task_id: task.task_id.clone(),
-                    agent_id: id.clone(),
-                    ..Default::default()
-                };
-                self.master_update(
-                    &framework_id,
-                    &info,
-                    state,
-                    mesos_proto::v1::task_status::Reason::AgentRemoved,
-                    message,
-                );
-            }
-            if is_terminal(state as i32) {
-                *self.metrics.terminal.entry(state as i32).or_default() += tasks.len() as u64;
-            }
-            let limit = self.config.max_completed_tasks_per_framework;
-            if let Some(f) = self.frameworks.get_mut(&framework_id) {
-                // Lost and gone tasks are terminal and need no
-                // acknowledgement: they go to the history.
-                for task in tasks.into_iter().filter(|t| is_terminal(t.state)) {
-                    if let Some(task) = f.tasks.remove(&task.task_id) {
-                        f.complete(task, limit);
-                    }
-                }
-            }
+            self.end_agent_tasks(
+                id,
+                &framework_id,
+                aware,
+                mesos_proto::v1::task_status::Reason::AgentRemoved,
+                message,
+                |_| true,
+            );
             self.send(
                 &framework_id,
                 Event {
@@ -425,6 +407,62 @@ impl MasterActor {
                     ..Default::default()
                 },
             );
+        }
+    }
+
+    /// The framework's non-terminal tasks on agent `id` that `which`
+    /// selects become `aware` (TASK_LOST for frameworks that are not
+    /// PARTITION_AWARE); terminal ones go to the history.
+    fn end_agent_tasks(
+        &mut self,
+        id: &AgentId,
+        framework_id: &FrameworkId,
+        aware: TaskState,
+        reason: mesos_proto::v1::task_status::Reason,
+        message: &str,
+        which: impl Fn(&mesos_proto::v1::Task) -> bool,
+    ) {
+        let state = self.lost_or(framework_id, aware);
+        let tasks: Vec<mesos_proto::v1::Task> = self
+            .frameworks
+            .get_mut(framework_id)
+            .map(|f| {
+                let ids: Vec<_> = f
+                    .tasks
+                    .iter()
+                    .filter(|(_, t)| t.agent_id == *id && !is_terminal(t.state) && which(t))
+                    .map(|(k, _)| k.clone())
+                    .collect();
+                ids.into_iter()
+                    .filter_map(|k| {
+                        let task = f.tasks.get_mut(&k)?;
+                        task.state = state as i32;
+                        Some(task.clone())
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        for task in &tasks {
+            let info = mesos_proto::v1::TaskInfo {
+                name: task.name.clone(),
+                task_id: task.task_id.clone(),
+                agent_id: id.clone(),
+                ..Default::default()
+            };
+            self.master_update(framework_id, &info, state, reason, message);
+        }
+        if is_terminal(state as i32) {
+            *self.metrics.terminal.entry(state as i32).or_default() += tasks.len() as u64;
+        }
+        let limit = self.config.max_completed_tasks_per_framework;
+        if let Some(f) = self.frameworks.get_mut(framework_id) {
+            // Lost and gone tasks are terminal and need no
+            // acknowledgement: they go to the history.
+            for task in tasks.into_iter().filter(|t| is_terminal(t.state)) {
+                if let Some(task) = f.tasks.remove(&task.task_id) {
+                    f.complete(task, limit);
+                }
+            }
         }
     }
 

@@ -23,13 +23,7 @@ pub async fn master_and_agent(
     })
     .await
     .map_err(|e| TestkitError::Setup(e.to_string()))?;
-    let mut config = AgentConfig::default();
-    config.master = master.addr().to_string();
-    config.port = 0;
-    config.work_dir = work_dir.to_path_buf();
-    config.resources = Some("cpus:2;mem:512;disk:1024;ports:[31000-31100]".into());
-    config.status_update_retry = Duration::from_secs(1);
-    config.executor_shutdown_grace_period = Duration::from_secs(2);
+    let mut config = agent_config(master.addr(), work_dir);
     configure(&mut config);
     let agent = Agent::start(config)
         .await
@@ -38,4 +32,19 @@ pub async fn master_and_agent(
         .await
         .map_err(|_| TestkitError::Timeout("the agent to register"))?;
     Ok((master, agent))
+}
+
+/// The settings [`master_and_agent`] gives its agent: any free port,
+/// `cpus:2;mem:512;disk:1024;ports:[31000-31100]`, status updates resent
+/// after 1 s, a 2 s executor shutdown grace period. Also for starting the
+/// same agent again (with its port) after stopping it.
+pub fn agent_config(master: std::net::SocketAddr, work_dir: &Path) -> AgentConfig {
+    let mut config = AgentConfig::default();
+    config.master = master.to_string();
+    config.port = 0;
+    config.work_dir = work_dir.to_path_buf();
+    config.resources = Some("cpus:2;mem:512;disk:1024;ports:[31000-31100]".into());
+    config.status_update_retry = Duration::from_secs(1);
+    config.executor_shutdown_grace_period = Duration::from_secs(2);
+    config
 }

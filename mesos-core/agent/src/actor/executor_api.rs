@@ -3,8 +3,10 @@
 
 use super::executors::{EXECUTOR_QUEUE, LiveTask, Phase, deliver, event};
 use super::{Actor, CallError, is_terminal};
-use mesos_proto::v1::executor::{Call as ExecutorCall, Event as ExecutorEvent, call};
-use mesos_proto::v1::{ExecutorId, FrameworkId, TaskId, TaskState, TaskStatus, task_status};
+use mesos_proto::v1::executor::{Call as ExecutorCall, Event as ExecutorEvent, call, event};
+use mesos_proto::v1::{
+    ExecutorId, FrameworkId, TaskId, TaskInfo, TaskState, TaskStatus, task_status,
+};
 use tokio::sync::mpsc;
 
 impl Actor {
@@ -34,8 +36,8 @@ impl Actor {
         }
         let (tx, rx) = mpsc::channel(EXECUTOR_QUEUE);
         run.stream = Some(tx);
-        let mut subscribed = event(mesos_proto::v1::executor::event::Type::Subscribed);
-        subscribed.subscribed = Some(mesos_proto::v1::executor::event::Subscribed {
+        let mut subscribed = event(event::Type::Subscribed);
+        subscribed.subscribed = Some(event::Subscribed {
             executor_info: run.info.clone(),
             framework_info,
             agent_info,
@@ -43,6 +45,11 @@ impl Actor {
         });
         run.send(subscribed);
         let subscribe = call.subscribe.unwrap_or_default();
+        let listed: Vec<TaskId> = subscribe
+            .unacknowledged_tasks
+            .iter()
+            .map(|t| t.task_id.clone())
+            .collect();
         for task in subscribe.unacknowledged_tasks {
             run.tasks.entry(task.task_id.clone()).or_insert(LiveTask {
                 info: task,
@@ -50,7 +57,32 @@ impl Actor {
                 latest: None,
             });
         }
-        if run.phase == Phase::Launching {
+        if run.phase == Phase::Reconnecting {
+            // Back after an agent restart. Tasks given to it that it does
+            // not know of never reached it: give them again.
+            tracing::info!("executor {} re-subscribed", call.executor_id);
+            let unseen: Vec<TaskInfo> = run
+                .tasks
+                .values()
+                .filter(|t| t.state == TaskState::TaskStaging as i32)
+                .filter(|t| !listed.contains(&t.info.task_id))
+                .map(|t| t.info.clone())
+                .collect();
+            for task in unseen {
+                let mut launch = event(event::Type::Launch);
+                launch.launch = Some(event::Launch { task });
+                run.send(launch);
+            }
+            for (task_id, kill_policy) in std::mem::take(&mut run.pending_kills) {
+                let mut kill = event(event::Type::Kill);
+                kill.kill = Some(event::Kill {
+                    task_id,
+                    kill_policy,
+                });
+                run.send(kill);
+            }
+        }
+        if matches!(run.phase, Phase::Launching | Phase::Reconnecting) {
             run.phase = Phase::Running;
             for work in std::mem::take(&mut run.queued) {
                 deliver(run, work);
@@ -70,7 +102,13 @@ impl Actor {
                 let update = call.update.ok_or_else(|| {
                     CallError::BadRequest("Expecting 'update' to be present".into())
                 })?;
-                self.executor_update(&call.framework_id, &call.executor_id, update.status)
+                let result =
+                    self.executor_update(&call.framework_id, &call.executor_id, update.status);
+                match result {
+                    Ok(()) => self.counters.valid_status_updates += 1,
+                    Err(_) => self.counters.invalid_status_updates += 1,
+                }
+                result
             }
             Some(call::Type::Message) => {
                 // Forwarding to the scheduler needs the MESSAGE call of the
@@ -105,9 +143,28 @@ impl Actor {
             ));
         }
         let containerizer = std::sync::Arc::clone(&self.containerizer);
+        let uuid = status.uuid.clone().unwrap_or_default();
+        let acknowledged = self.updates.is_acknowledged(&status.task_id, &uuid);
         let run = self
             .run_mut(framework_id, executor_id)
             .ok_or_else(|| CallError::BadRequest(format!("Unknown executor {executor_id}")))?;
+        if acknowledged
+            || run
+                .completed
+                .iter()
+                .any(|t| t.info.task_id == status.task_id)
+        {
+            // A replay of an update the framework already acknowledged
+            // (the agent restarted before telling the executor): tell it
+            // now so it stops replaying.
+            let mut ack = event(event::Type::Acknowledged);
+            ack.acknowledged = Some(event::Acknowledged {
+                task_id: status.task_id,
+                uuid,
+            });
+            run.send(ack);
+            return Ok(());
+        }
         let container_id = run.container_id.clone();
         let task = run.tasks.get_mut(&status.task_id).ok_or_else(|| {
             CallError::BadRequest(format!(
@@ -155,8 +212,8 @@ impl Actor {
         else {
             return;
         };
-        let mut ack = event(mesos_proto::v1::executor::event::Type::Acknowledged);
-        ack.acknowledged = Some(mesos_proto::v1::executor::event::Acknowledged {
+        let mut ack = event(event::Type::Acknowledged);
+        ack.acknowledged = Some(event::Acknowledged {
             task_id: task_id.clone(),
             uuid,
         });

@@ -3,8 +3,9 @@
 //! UPDATE, ...) are in `executor_api`.
 
 use super::{Actor, Framework, Input, is_terminal};
-use crate::containerizer::LaunchSpec;
+use crate::checkpoint::RunMeta;
 use crate::containerizer::process::Signal;
+use crate::containerizer::{Container, LaunchSpec};
 use crate::paths::create_run_dir;
 use mesos_proto::duration::format_duration;
 use mesos_proto::resources::Resources;
@@ -35,6 +36,9 @@ pub(crate) enum Phase {
     Launching,
     /// Subscribed.
     Running,
+    /// Re-adopted after an agent restart; waiting for it to subscribe
+    /// again (within `--recovery_timeout`).
+    Reconnecting,
     /// Told to shut down (or being killed).
     Terminating,
 }
@@ -70,14 +74,15 @@ pub(crate) struct ExecutorRun {
     pub(crate) completed: Vec<LiveTask>,
     /// Why the agent is ending it, to tell the frameworks.
     pub(crate) failure: Option<(task_status::Reason, String)>,
+    /// Where its checkpoints go (frameworks that checkpoint).
+    pub(crate) meta: Option<RunMeta>,
+    /// Kills that wait for a re-adopted executor to subscribe again.
+    pub(crate) pending_kills: Vec<(TaskId, Option<KillPolicy>)>,
 }
 
 impl ExecutorRun {
     fn queued_tasks(&self) -> impl Iterator<Item = &TaskInfo> {
-        self.queued.iter().flat_map(|q| match q {
-            Queued::Task(t) => std::slice::from_ref(t.as_ref()).iter(),
-            Queued::Group(g) => g.tasks.iter(),
-        })
+        self.queued.iter().flat_map(work_tasks)
     }
 
     /// Whether `task` is queued or live here.
@@ -167,6 +172,13 @@ impl Actor {
 
     fn framework(&mut self, info: FrameworkInfo) -> Option<&mut Framework> {
         let id = info.id.clone()?;
+        if info.checkpoint == Some(true) {
+            if let Some(agent_id) = &self.info.id {
+                if let Err(e) = self.checkpoint.framework(agent_id, &info) {
+                    tracing::error!("cannot checkpoint framework {id}: {e}");
+                }
+            }
+        }
         let framework = self.frameworks.entry(id).or_insert_with(|| Framework {
             info: info.clone(),
             executors: BTreeMap::new(),
@@ -220,8 +232,18 @@ impl Actor {
             return;
         };
         if let Some(run) = framework.executors.get_mut(&executor_id) {
+            if run.phase != Phase::Terminating {
+                if let Some(meta) = run.meta.clone() {
+                    for task in work_tasks(&work) {
+                        self.checkpoint_task(&framework_id, &meta, task);
+                    }
+                }
+            }
+            let Some(run) = self.run_mut(&framework_id, &executor_id) else {
+                return;
+            };
             match run.phase {
-                Phase::Fetching | Phase::Launching => run.queued.push(work),
+                Phase::Fetching | Phase::Launching | Phase::Reconnecting => run.queued.push(work),
                 Phase::Running => {
                     let mut total = run_resources(run);
                     total += &container_resources(&ExecutorInfo::default(), [&work]);
@@ -283,6 +305,18 @@ impl Actor {
             .get(framework_id)
             .ok_or("the framework is unknown")?;
         let checkpoint = framework.info.checkpoint.unwrap_or(false);
+        let meta = if checkpoint {
+            let meta = self
+                .checkpoint
+                .run(&agent_id, framework_id, &info, generated, &container_id)
+                .map_err(|e| format!("cannot checkpoint the executor: {e}"))?;
+            for task in work_tasks(&work) {
+                self.checkpoint_task(framework_id, &meta, task);
+            }
+            Some(meta)
+        } else {
+            None
+        };
         let grace = info
             .shutdown_grace_period
             .as_ref()
@@ -356,6 +390,8 @@ impl Actor {
             tasks: BTreeMap::new(),
             completed: Vec::new(),
             failure: None,
+            meta,
+            pending_kills: Vec::new(),
             info,
         };
         if let Some(framework) = self.frameworks.get_mut(framework_id) {
@@ -414,6 +450,7 @@ impl Actor {
         let container = match launched {
             Ok(container) => container,
             Err(message) => {
+                self.counters.container_launch_errors += 1;
                 if let Some(run) = self.run_mut(&framework_id, &executor_id) {
                     run.failure = Some((task_status::Reason::ContainerLaunchFailed, message));
                 }
@@ -427,7 +464,24 @@ impl Actor {
         );
         if let Some(run) = self.run_mut(&framework_id, &executor_id) {
             run.phase = Phase::Launching;
+            if let Some(meta) = &run.meta {
+                if let Err(e) = meta.forked(container.pid) {
+                    tracing::error!("cannot checkpoint the pid of executor {executor_id}: {e}");
+                }
+            }
         }
+        let timeout = self.config.executor_registration_timeout;
+        self.watch(container_id, container, timeout);
+    }
+
+    /// Follows a container: its end, and a deadline for its executor to
+    /// subscribe.
+    pub(super) fn watch(
+        &self,
+        container_id: &ContainerId,
+        container: Container,
+        subscribe_within: Duration,
+    ) {
         let inputs = self.inputs.clone();
         let cid = container_id.clone();
         let terminated = container.terminated;
@@ -438,11 +492,20 @@ impl Actor {
         });
         let inputs = self.inputs.clone();
         let cid = container_id.clone();
-        let timeout = self.config.executor_registration_timeout;
         tokio::spawn(async move {
-            tokio::time::sleep(timeout).await;
+            tokio::time::sleep(subscribe_within).await;
             let _ = inputs.send(Input::RegistrationTimeout(cid)).await;
         });
+    }
+
+    /// Checkpoints a task given to a run; its update stream will be
+    /// checkpointed too.
+    fn checkpoint_task(&mut self, framework_id: &FrameworkId, meta: &RunMeta, task: &TaskInfo) {
+        if let Err(e) = meta.task(task) {
+            tracing::error!("cannot checkpoint task {}: {e}", task.task_id);
+        }
+        self.task_meta
+            .insert(task.task_id.clone(), (framework_id.clone(), meta.clone()));
     }
 
     pub(super) fn run_mut(
@@ -496,6 +559,11 @@ impl Actor {
             return;
         };
         let executor_id = run.info.executor_id.clone();
+        if run.tasks.contains_key(task_id) && run.phase == Phase::Reconnecting {
+            // Sent once the executor is back.
+            run.pending_kills.push((task_id.clone(), kill_policy));
+            return;
+        }
         if run.tasks.contains_key(task_id) && run.stream.is_some() {
             let mut kill = event(event::Type::Kill);
             kill.kill = Some(event::Kill {
@@ -529,6 +597,7 @@ impl Actor {
     /// pending updates are dropped (the master forgot the framework).
     pub(crate) fn shutdown_framework(&mut self, framework_id: &FrameworkId) {
         self.updates.forget_framework(framework_id);
+        self.task_meta.retain(|_, (f, _)| f != framework_id);
         let containers: Vec<ContainerId> = self
             .frameworks
             .get(framework_id)
@@ -586,22 +655,33 @@ impl Actor {
         let Some((framework_id, executor_id)) = self.containers.get(container_id).cloned() else {
             return;
         };
-        let timeout = self.config.executor_registration_timeout;
+        let (registration, recovery) = (
+            self.config.executor_registration_timeout,
+            self.config.recovery_timeout,
+        );
         let Some(run) = self.run_mut(&framework_id, &executor_id) else {
             return;
         };
-        if run.phase != Phase::Launching {
-            return;
-        }
-        tracing::warn!("executor {executor_id} did not subscribe within {timeout:?}; killing it");
-        run.phase = Phase::Terminating;
-        run.failure = Some((
-            task_status::Reason::ExecutorRegistrationTimeout,
-            format!(
-                "Executor did not register within {}",
-                format_duration(timeout)
+        let failure = match run.phase {
+            Phase::Launching => (
+                task_status::Reason::ExecutorRegistrationTimeout,
+                format!(
+                    "Executor did not register within {}",
+                    format_duration(registration)
+                ),
             ),
-        ));
+            Phase::Reconnecting => (
+                task_status::Reason::ExecutorReregistrationTimeout,
+                format!(
+                    "Executor did not re-register within {}",
+                    format_duration(recovery)
+                ),
+            ),
+            _ => return,
+        };
+        tracing::warn!("executor {executor_id}: {}; killing it", failure.1);
+        run.phase = Phase::Terminating;
+        run.failure = Some(failure);
         let _ = self.containerizer.signal(container_id, Signal::KILL);
     }
 
@@ -622,6 +702,7 @@ impl Actor {
             return;
         };
         self.containerizer.destroy(container_id);
+        self.counters.executors_terminated += 1;
         let Some(framework) = self.frameworks.get_mut(&framework_id) else {
             return;
         };
@@ -653,6 +734,11 @@ impl Actor {
             }
         }
         run.stream = None;
+        if let Some(meta) = &run.meta {
+            if let Err(e) = meta.completed() {
+                tracing::error!("cannot checkpoint the end of executor {executor_id}: {e}");
+            }
+        }
         framework
             .completed_executors
             .push(super::state::executor_json(&run));
@@ -671,15 +757,19 @@ impl Actor {
                 Some(executor_id.clone()),
             );
         }
-        self.schedule_gc(run.directory);
+        let meta = run.meta.map(|m| m.dir().to_path_buf());
+        self.schedule_gc(run.directory, meta, self.config.gc_delay);
     }
 
-    fn schedule_gc(&self, directory: PathBuf) {
-        let delay = self.config.gc_delay;
+    /// Removes a finished run's sandbox (and its checkpoints) after
+    /// `delay`.
+    pub(super) fn schedule_gc(&self, directory: PathBuf, meta: Option<PathBuf>, delay: Duration) {
         tokio::spawn(async move {
             tokio::time::sleep(delay).await;
-            if let Err(e) = tokio::fs::remove_dir_all(&directory).await {
-                tracing::debug!("sandbox {} not removed: {e}", directory.display());
+            for dir in std::iter::once(directory).chain(meta) {
+                if let Err(e) = tokio::fs::remove_dir_all(&dir).await {
+                    tracing::debug!("{} not removed: {e}", dir.display());
+                }
             }
         });
     }
@@ -764,11 +854,7 @@ fn container_resources<'a>(
 ) -> Resources {
     let mut total = Resources::from_resources(info.resources.clone()).unwrap_or_default();
     for w in work {
-        let tasks: Vec<&TaskInfo> = match w {
-            Queued::Task(t) => vec![t.as_ref()],
-            Queued::Group(g) => g.tasks.iter().collect(),
-        };
-        for t in tasks {
+        for t in work_tasks(w) {
             if let Ok(r) = Resources::from_resources(t.resources.clone()) {
                 total += &r;
             }
@@ -778,8 +864,12 @@ fn container_resources<'a>(
 }
 
 fn tasks_of(work: &Queued) -> Vec<TaskId> {
+    work_tasks(work).map(|t| t.task_id.clone()).collect()
+}
+
+fn work_tasks(work: &Queued) -> impl Iterator<Item = &TaskInfo> {
     match work {
-        Queued::Task(t) => vec![t.task_id.clone()],
-        Queued::Group(g) => g.tasks.iter().map(|t| t.task_id.clone()).collect(),
+        Queued::Task(t) => std::slice::from_ref(t.as_ref()).iter(),
+        Queued::Group(g) => g.tasks.iter(),
     }
 }

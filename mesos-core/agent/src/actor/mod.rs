@@ -4,8 +4,13 @@
 
 mod executor_api;
 mod executors;
+mod metrics;
+mod recovery;
 mod state;
 
+pub(crate) use recovery::kill_recovered;
+
+use crate::checkpoint::{Checkpoint, Record, Recovered, RunMeta};
 use crate::config::AgentConfig;
 use crate::containerizer::{Containerizer, Termination};
 use crate::link::{self, Accepted, RegisterError, Registration};
@@ -73,6 +78,8 @@ pub(crate) enum Input {
     State(oneshot::Sender<Vec<u8>>),
     /// `/monitor/statistics`.
     Statistics(oneshot::Sender<Vec<u8>>),
+    /// `/metrics/snapshot`.
+    Metrics(oneshot::Sender<Vec<u8>>),
     /// Shut every executor down and stop.
     Stop(oneshot::Sender<()>),
 }
@@ -105,6 +112,12 @@ pub(crate) struct Actor {
     pub(crate) frameworks: BTreeMap<FrameworkId, Framework>,
     pub(crate) containers: BTreeMap<ContainerId, (FrameworkId, ExecutorId)>,
     pub(crate) updates: StatusUpdateManager,
+    /// `meta/`: what a restarted agent recovers.
+    pub(crate) checkpoint: Checkpoint,
+    /// The checkpointed run of each task whose update stream is open
+    /// (frameworks that checkpoint).
+    pub(crate) task_meta: BTreeMap<TaskId, (FrameworkId, RunMeta)>,
+    pub(crate) counters: metrics::Counters,
     pub(crate) start_time: f64,
     pub(crate) backoff: Duration,
 }
@@ -137,6 +150,9 @@ impl Actor {
     ) -> Actor {
         Actor {
             layout: Layout::new(config.work_dir.clone()),
+            checkpoint: Checkpoint::new(Layout::new(config.work_dir.clone()).meta_dir()),
+            task_meta: BTreeMap::new(),
+            counters: metrics::Counters::default(),
             master_url: format!("http://{}/api/v1/agent", config.master),
             updates: StatusUpdateManager::new(
                 config.status_update_retry,
@@ -160,8 +176,18 @@ impl Actor {
         }
     }
 
-    /// Runs until stopped.
-    pub(crate) async fn run(mut self, mut inputs: mpsc::Receiver<Input>) {
+    /// Runs until stopped: first puts back what `recovered` holds (an
+    /// agent restarted with `--recover=reconnect`), then registers.
+    pub(crate) async fn run(
+        mut self,
+        mut inputs: mpsc::Receiver<Input>,
+        recovered: Option<Recovered>,
+    ) {
+        if let Some(recovered) = recovered {
+            let started = Instant::now();
+            self.recover(recovered);
+            self.counters.recovery_time_secs = Some(started.elapsed().as_secs_f64());
+        }
         self.start_registration();
         let mut heartbeat = tokio::time::interval(self.config.heartbeat_interval);
         let mut resend = tokio::time::interval(Duration::from_millis(500));
@@ -237,6 +263,9 @@ impl Actor {
             Input::Statistics(reply) => {
                 let _ = reply.send(self.statistics_json());
             }
+            Input::Metrics(reply) => {
+                let _ = reply.send(self.metrics_json());
+            }
             Input::Stop(done) => {
                 let _ = done.send(());
             }
@@ -288,6 +317,28 @@ impl Actor {
                 registration.tasks.extend(run.tasks_for_master(&self.info));
             }
         }
+        // Tasks whose executor is gone but whose updates still wait for
+        // acknowledgement: the master keeps them until those arrive.
+        let reported: std::collections::BTreeSet<TaskId> = registration
+            .tasks
+            .iter()
+            .map(|t| t.task_id.clone())
+            .collect();
+        for (framework_id, latest) in self.updates.unacknowledged() {
+            if reported.contains(&latest.task_id) {
+                continue;
+            }
+            registration.tasks.push(mesos_proto::v1::Task {
+                name: latest.task_id.to_string(),
+                task_id: latest.task_id.clone(),
+                framework_id: framework_id.clone(),
+                executor_id: latest.executor_id.clone(),
+                agent_id: self.info.id.clone().unwrap_or_default(),
+                state: latest.state,
+                statuses: vec![latest.clone()],
+                ..Default::default()
+            });
+        }
         registration
     }
 
@@ -295,6 +346,9 @@ impl Actor {
         tracing::info!("registered with the master as agent {}", accepted.agent_id);
         self.backoff = Duration::from_millis(100);
         self.info.id = Some(accepted.agent_id.clone());
+        if let Err(e) = self.checkpoint.agent(&self.info) {
+            tracing::error!("cannot checkpoint the agent's id: {e}");
+        }
         self.stream_id = Some(accepted.stream_id);
         self.registered_tx.send_replace(Some(accepted.agent_id));
         let generation = self.generation;
@@ -432,11 +486,29 @@ impl Actor {
         self.queue_update(framework_id, status);
     }
 
-    /// Puts an update in its task's stream; sends it if it is the head.
+    /// Puts an update in its task's stream (checkpointed first, for
+    /// frameworks that checkpoint); sends it if it is the head.
     pub(crate) fn queue_update(&mut self, framework_id: &FrameworkId, status: TaskStatus) {
+        let uuid = status.uuid.as_deref().unwrap_or_default();
+        if self.updates.knows(&status.task_id, uuid) {
+            return;
+        }
+        if let Some((_, meta)) = self.task_meta.get(&status.task_id) {
+            if let Err(e) = meta.record(&status.task_id, &Record::Update(Box::new(status.clone())))
+            {
+                tracing::error!(
+                    "cannot checkpoint an update of task {}: {e}",
+                    status.task_id
+                );
+            }
+        }
+        let state = status.state;
         match self.updates.update(framework_id, status, Instant::now()) {
-            Ok(Some((framework_id, head))) => self.forward(framework_id, head),
-            Ok(None) => {}
+            Ok(Some((framework_id, head))) => {
+                self.counters.task_ended(state);
+                self.forward(framework_id, head);
+            }
+            Ok(None) => self.counters.task_ended(state),
             Err(e) => tracing::warn!("status update dropped: {e}"),
         }
     }
@@ -444,6 +516,16 @@ impl Actor {
     fn acknowledge(&mut self, framework_id: &FrameworkId, task_id: &TaskId, uuid: Vec<u8>) {
         match self.updates.acknowledge(task_id, &uuid, Instant::now()) {
             Ok(next) => {
+                if let Some((_, meta)) = self.task_meta.get(task_id) {
+                    if let Err(e) = meta.record(task_id, &Record::Ack(uuid.clone())) {
+                        tracing::error!(
+                            "cannot checkpoint an acknowledgement of task {task_id}: {e}"
+                        );
+                    }
+                }
+                if !self.updates.has_stream(task_id) {
+                    self.task_meta.remove(task_id);
+                }
                 if let Some((framework_id, head)) = next {
                     self.forward(framework_id, head);
                 }

@@ -169,6 +169,54 @@ impl<F: CgroupFs + 'static> Containerizer for LinuxContainerizer<F> {
         Ok(Container { pid, terminated })
     }
 
+    fn recover(
+        &self,
+        container: &ContainerId,
+        pid: u32,
+        resources: &Resources,
+    ) -> Result<Container, ContainerError> {
+        let failed = |message: String| ContainerError::Launch {
+            container: container.clone(),
+            message,
+        };
+        let inner = &self.inner;
+        let limits = Limits::for_resources(resources, &inner.isolators);
+        let terminated = process::watch_exit(pid)
+            .map_err(|e| failed(format!("cannot re-adopt pid {pid}: {e}")))?;
+        // The cgroups are where the previous agent made them (`create` is
+        // idempotent and rewrites the same limits).
+        let cgroups = match &inner.cgroups {
+            Some(c) => Some(
+                c.create(container.as_str(), &limits)
+                    .map_err(|e| failed(format!("cannot recover its cgroups: {e}")))?,
+            ),
+            None => None,
+        };
+        inner.containers().insert(
+            container.clone(),
+            Entry {
+                pid,
+                cgroups,
+                limits,
+            },
+        );
+        let (tx, rx) = oneshot::channel();
+        let (watcher, id) = (Arc::clone(inner), container.clone());
+        tokio::spawn(async move {
+            let mut termination = terminated.await.unwrap_or(Termination {
+                exit_code: None,
+                signal: None,
+                limitation: None,
+            });
+            termination.limitation = watcher.limitation(&id);
+            let _ = tx.send(termination);
+        });
+        Ok(Container {
+            pid,
+            terminated: rx,
+        })
+    }
+
     fn signal(&self, container: &ContainerId, signal: Signal) -> Result<(), ContainerError> {
         if signal == Signal::KILL {
             self.inner.kill_all(container);

@@ -101,6 +101,17 @@ pub trait Containerizer: Send + Sync + std::fmt::Debug + 'static {
         signal: process::Signal,
     ) -> Result<(), ContainerError>;
 
+    /// Takes back a container a previous agent process launched (found in
+    /// the checkpoints after a restart): its main process `pid` is
+    /// watched again and `resources` are its limits. Fails when the
+    /// process is gone.
+    fn recover(
+        &self,
+        container: &ContainerId,
+        pid: u32,
+        resources: &Resources,
+    ) -> Result<Container, ContainerError>;
+
     /// Kills whatever is left of a container and forgets it.
     fn destroy(&self, container: &ContainerId);
 

@@ -51,6 +51,20 @@ impl Containerizer for PosixContainerizer {
         Ok(Container { pid, terminated })
     }
 
+    fn recover(
+        &self,
+        container: &ContainerId,
+        pid: u32,
+        _resources: &mesos_proto::resources::Resources,
+    ) -> Result<Container, ContainerError> {
+        let terminated = process::watch_exit(pid).map_err(|e| ContainerError::Launch {
+            container: container.clone(),
+            message: format!("cannot re-adopt pid {pid}: {e}"),
+        })?;
+        self.pids().insert(container.clone(), pid);
+        Ok(Container { pid, terminated })
+    }
+
     fn signal(&self, container: &ContainerId, signal: Signal) -> Result<(), ContainerError> {
         let pid = *self
             .pids()

@@ -112,3 +112,61 @@ pub fn termination(status: std::process::ExitStatus) -> super::Termination {
         limitation: None,
     }
 }
+
+/// How often a re-adopted process is checked (libprocess' `reap` polls
+/// non-children the same way).
+const REAP_INTERVAL: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Watches a process the agent did not start itself (one re-adopted after
+/// an agent restart): resolves when it ends. Its exit status is not ours
+/// to collect, so the termination carries none.
+///
+/// Fails when the process is already gone.
+pub fn watch_exit(pid: u32) -> std::io::Result<tokio::sync::oneshot::Receiver<super::Termination>> {
+    let start_time = crate::checkpoint::process_start_time(pid);
+    if !is_alive(pid, start_time) {
+        return Err(std::io::Error::from(std::io::ErrorKind::NotFound));
+    }
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        while is_alive(pid, start_time) && !tx.is_closed() {
+            tokio::time::sleep(REAP_INTERVAL).await;
+        }
+        let _ = tx.send(super::Termination {
+            exit_code: None,
+            signal: None,
+            limitation: None,
+        });
+    });
+    Ok(rx)
+}
+
+/// Whether process `pid` is alive and is the one that started at
+/// `start_time` (when known), not a later process given the same pid.
+pub fn is_alive(pid: u32, start_time: Option<u64>) -> bool {
+    let Some(p) = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    else {
+        return false;
+    };
+    if rustix::process::test_kill_process(p).is_err() {
+        return false;
+    }
+    // An exited process waiting to be reaped is not alive.
+    let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            let rest = stat[stat.rfind(')')? + 1..].trim_start().to_string();
+            rest.chars().next()
+        })
+        .is_some_and(|state| state == 'Z' || state == 'X');
+    if zombie {
+        return false;
+    }
+    match (start_time, crate::checkpoint::process_start_time(pid)) {
+        (Some(then), Some(now)) => then == now,
+        (Some(_), None) => false,
+        (None, _) => true,
+    }
+}

@@ -38,6 +38,7 @@ pub(crate) fn router(http: Http, max_body: usize) -> Router {
         .route("/files/download.json", get(files::download))
         .route("/monitor/statistics", get(statistics))
         .route("/monitor/statistics.json", get(statistics))
+        .route("/metrics/snapshot", get(metrics))
         .route("/health", get(health))
         .route("/version", get(version))
         .layer(DefaultBodyLimit::max(max_body))
@@ -73,6 +74,13 @@ async fn state(State(http): State<Http>) -> Response {
 
 async fn statistics(State(http): State<Http>) -> Response {
     match ask(&http, Input::Statistics).await {
+        Ok(body) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn metrics(State(http): State<Http>) -> Response {
+    match ask(&http, Input::Metrics).await {
         Ok(body) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
         Err(e) => e.into_response(),
     }
