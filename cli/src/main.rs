@@ -282,7 +282,7 @@ fn agent(args: &[String]) -> Result<()> {
     })
 }
 
-/// `mesos executor command`: the built-in executors, run by agents.
+/// `mesos executor command|default`: the built-in executors, run by agents.
 fn executor(args: &[String]) -> Result<()> {
     init_logging();
     match args.first().map(String::as_str) {
@@ -293,8 +293,15 @@ fn executor(args: &[String]) -> Result<()> {
             runtime.block_on(mesos_agent::executors::command::run())?;
             Ok(())
         }
+        Some("default") => {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(mesos_agent::executors::default::run())?;
+            Ok(())
+        }
         other => anyhow::bail!(
-            "unknown executor {:?}: expected `mesos executor command`",
+            "unknown executor {:?}: expected `mesos executor command` or `mesos executor default`",
             other.unwrap_or("")
         ),
     }

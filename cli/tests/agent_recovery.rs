@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{WAIT, command_task, framework, offer, states};
+use common::{WAIT, collect_until, command_task, framework, offer, reached, states};
 use mesos_agent::{Agent, AgentConfig};
 use mesos_master::{Master, MasterConfig};
 use mesos_proto::media::MediaType;
@@ -168,35 +168,6 @@ impl Drop for Setup {
             let _ = child.wait();
         }
     }
-}
-
-/// Acknowledges every update, recording it, until `done` holds for what
-/// was recorded.
-async fn collect_until(
-    scheduler: &mut RawScheduler,
-    seen: &mut BTreeMap<String, Vec<TaskStatus>>,
-    done: impl Fn(&BTreeMap<String, Vec<TaskStatus>>) -> bool,
-) {
-    while !done(seen) {
-        let status = scheduler.next_update(WAIT).await.unwrap();
-        // Updates the master makes itself carry no uuid: nothing to
-        // acknowledge.
-        if status.uuid.is_some() {
-            assert_eq!(
-                scheduler.acknowledge(&status).await.unwrap(),
-                202,
-                "acknowledging {status:?}"
-            );
-        }
-        seen.entry(status.task_id.to_string())
-            .or_default()
-            .push(status);
-    }
-}
-
-fn reached(seen: &BTreeMap<String, Vec<TaskStatus>>, task: &str, state: TaskState) -> bool {
-    seen.get(task)
-        .is_some_and(|u| u.iter().any(|s| s.state == state as i32))
 }
 
 fn alive(pid: u32) -> bool {

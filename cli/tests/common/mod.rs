@@ -10,6 +10,7 @@ use mesos_proto::v1::{
     CommandInfo, FrameworkInfo, Offer, TaskId, TaskInfo, TaskState, TaskStatus, framework_info,
 };
 use mesos_testkit::{RawScheduler, TestClient};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 pub const WAIT: Duration = Duration::from_secs(30);
@@ -151,4 +152,36 @@ pub fn sandbox_of(state: &serde_json::Value, task: &str) -> String {
         }
     }
     panic!("no executor for {task} in {state}");
+}
+
+/// Acknowledges every update, recording it, until `done` holds for what
+/// was recorded.
+pub async fn collect_until(
+    scheduler: &mut RawScheduler,
+    seen: &mut BTreeMap<String, Vec<TaskStatus>>,
+    done: impl Fn(&BTreeMap<String, Vec<TaskStatus>>) -> bool,
+) {
+    while !done(seen) {
+        let status = match scheduler.next_update(WAIT).await {
+            Ok(status) => status,
+            Err(e) => panic!("{e}; updates so far: {seen:#?}"),
+        };
+        // Updates the master makes itself carry no uuid: nothing to
+        // acknowledge.
+        if status.uuid.is_some() {
+            assert_eq!(
+                scheduler.acknowledge(&status).await.unwrap(),
+                202,
+                "acknowledging {status:?}"
+            );
+        }
+        seen.entry(status.task_id.to_string())
+            .or_default()
+            .push(status);
+    }
+}
+
+pub fn reached(seen: &BTreeMap<String, Vec<TaskStatus>>, task: &str, state: TaskState) -> bool {
+    seen.get(task)
+        .is_some_and(|u| u.iter().any(|s| s.state == state as i32))
 }

@@ -231,8 +231,21 @@ impl MasterActor {
         let tasks = launched_tasks(&accept.operations);
         match (problem, agent_id) {
             (None, Some(agent_id)) => {
-                for (task, group) in tasks {
-                    self.launch(framework_id, &agent_id, task, group, &mut remaining);
+                for op in &accept.operations {
+                    if let Some(launch) = &op.launch {
+                        for task in launch.task_infos.iter().cloned() {
+                            self.launch(framework_id, &agent_id, task, &mut remaining);
+                        }
+                    }
+                    if let Some(group) = &op.launch_group {
+                        self.launch_group(
+                            framework_id,
+                            &agent_id,
+                            group.executor.clone(),
+                            group.task_group.tasks.clone(),
+                            &mut remaining,
+                        );
+                    }
                 }
                 let now = self.now();
                 self.allocator
@@ -274,82 +287,209 @@ impl MasterActor {
         framework_id: &FrameworkId,
         agent_id: &AgentId,
         mut task: TaskInfo,
-        group: Option<mesos_proto::v1::ExecutorInfo>,
         remaining: &mut Resources,
     ) {
-        let invalid = |message: String| Err::<Resources, String>(message);
+        match self.check_task(framework_id, agent_id, &task, None, remaining) {
+            Ok(resources) => {
+                *remaining -= &resources;
+                self.assign_role(framework_id, &mut task);
+                let Some(framework_info) = self.record_task(framework_id, agent_id, &task, None)
+                else {
+                    return;
+                };
+                let event = AgentEvent {
+                    r#type: agent_event::Type::RunTask as i32,
+                    run_task: Some(Box::new(agent_event::RunTask {
+                        framework_info,
+                        task,
+                    })),
+                    ..Default::default()
+                };
+                self.send_agent(agent_id, event);
+            }
+            Err(message) => self.master_update(
+                framework_id,
+                &task,
+                TaskState::TaskError,
+                task_status::Reason::TaskInvalid,
+                &message,
+            ),
+        }
+    }
+
+    /// LAUNCH_GROUP: every task of the group is valid, or none is
+    /// launched (TASK_ERROR, REASON_TASK_GROUP_INVALID, for all); the
+    /// group reaches the agent as one, with its executor, whose resources
+    /// count once, when the agent does not run it yet.
+    fn launch_group(
+        &mut self,
+        framework_id: &FrameworkId,
+        agent_id: &AgentId,
+        executor: mesos_proto::v1::ExecutorInfo,
+        mut tasks: Vec<TaskInfo>,
+        remaining: &mut Resources,
+    ) {
+        let mut left = remaining.clone();
+        let running = self.agents.get(agent_id).is_some_and(|a| {
+            a.executors
+                .contains_key(&(framework_id.clone(), executor.executor_id.clone()))
+        });
+        let mut problem = None;
+        if !running {
+            match self.with_allocation_info(framework_id, executor.resources.clone()) {
+                Ok(r) if left.contains(&r) => left -= &r,
+                Ok(r) => {
+                    problem = Some(format!(
+                        "Executor uses more resources {r} than available {left}"
+                    ))
+                }
+                Err(e) => problem = Some(format!("Executor uses invalid resources: {e}")),
+            }
+        }
+        let mut ids = BTreeSet::new();
+        for task in &tasks {
+            if problem.is_some() {
+                break;
+            }
+            if !ids.insert(task.task_id.clone()) {
+                problem = Some(format!("Duplicate task ID '{}' in the group", task.task_id));
+                break;
+            }
+            match self.check_task(framework_id, agent_id, task, Some(&executor), &left) {
+                Ok(r) => left -= &r,
+                Err(e) => problem = Some(format!("Task {}: {e}", task.task_id)),
+            }
+        }
+        if let Some(message) = problem {
+            for task in &tasks {
+                self.master_update(
+                    framework_id,
+                    task,
+                    TaskState::TaskError,
+                    task_status::Reason::TaskGroupInvalid,
+                    &message,
+                );
+            }
+            return;
+        }
+        *remaining = left;
+        let mut framework_info = None;
+        for task in &mut tasks {
+            self.assign_role(framework_id, task);
+        }
+        for task in &tasks {
+            framework_info = self.record_task(framework_id, agent_id, task, Some(&executor));
+        }
+        let Some(framework_info) = framework_info else {
+            return;
+        };
+        let event = AgentEvent {
+            r#type: agent_event::Type::RunTaskGroup as i32,
+            run_task_group: Some(Box::new(agent_event::RunTaskGroup {
+                framework_info,
+                executor_info: executor,
+                task_group: mesos_proto::v1::TaskGroupInfo { tasks },
+            })),
+            ..Default::default()
+        };
+        self.send_agent(agent_id, event);
+    }
+
+    /// The task's resources carry the role they are allocated to.
+    fn assign_role(&self, framework_id: &FrameworkId, task: &mut TaskInfo) {
+        if let Ok(r) = self.with_allocation_info(framework_id, task.resources.clone()) {
+            task.resources = r.into_vec();
+        }
+    }
+
+    /// `resources` with the framework's role filled in where a
+    /// single-role framework left it out.
+    fn with_allocation_info(
+        &self,
+        framework_id: &FrameworkId,
+        mut resources: Vec<mesos_proto::v1::Resource>,
+    ) -> Result<Resources, String> {
         let roles = self
             .frameworks
             .get(framework_id)
             .map(|f| f.roles())
             .unwrap_or_default();
-        let checked = (|| {
-            let known = self
-                .frameworks
-                .get(framework_id)
-                .is_some_and(|f| f.tasks.contains_key(&task.task_id));
-            if known {
-                return invalid(format!("Task ID '{}' is already in use", task.task_id));
+        if let [role] = roles.iter().collect::<Vec<_>>().as_slice() {
+            for r in &mut resources {
+                r.allocation_info.get_or_insert_with(|| AllocationInfo {
+                    role: Some((*role).clone()),
+                });
             }
-            if task.agent_id != *agent_id {
-                return invalid(format!(
-                    "Task uses agent ID {} which does not match the offer's agent {agent_id}",
-                    task.agent_id
-                ));
-            }
-            if group.is_none() && task.command.is_some() == task.executor.is_some() {
-                return invalid(
-                    "Task should have at least one (but not both) of CommandInfo or ExecutorInfo present"
-                        .into(),
-                );
-            }
-            let mut resources = task.resources.clone();
-            if let Some(executor) = &task.executor {
-                resources.extend(executor.resources.iter().cloned());
-            }
-            // A single-role framework may leave out allocation info.
-            if let [role] = roles.iter().collect::<Vec<_>>().as_slice() {
-                for r in &mut resources {
-                    r.allocation_info.get_or_insert_with(|| AllocationInfo {
-                        role: Some((*role).clone()),
-                    });
-                }
-            }
-            let resources = Resources::from_resources(resources)
-                .map_err(|e| format!("Task uses invalid resources: {e}"))?;
-            if !remaining.contains(&resources) {
-                return invalid(format!(
-                    "Task uses more resources {resources} than available {remaining}"
-                ));
-            }
-            Ok(resources)
-        })();
-        let resources = match checked {
-            Ok(r) => r,
-            Err(message) => {
-                self.master_update(
-                    framework_id,
-                    &task,
-                    TaskState::TaskError,
-                    task_status::Reason::TaskInvalid,
-                    &message,
-                );
-                return;
-            }
-        };
-        *remaining -= &resources;
-        task.resources = resources.clone().into_vec();
+        }
+        Resources::from_resources(resources).map_err(|e| e.to_string())
+    }
 
-        let Some(framework) = self.frameworks.get_mut(framework_id) else {
-            return;
-        };
+    /// Whether `task` may launch on `agent_id` from `remaining`; what it
+    /// uses (with its own executor's resources).
+    fn check_task(
+        &self,
+        framework_id: &FrameworkId,
+        agent_id: &AgentId,
+        task: &TaskInfo,
+        group: Option<&mesos_proto::v1::ExecutorInfo>,
+        remaining: &Resources,
+    ) -> Result<Resources, String> {
+        let known = self
+            .frameworks
+            .get(framework_id)
+            .is_some_and(|f| f.tasks.contains_key(&task.task_id));
+        if known {
+            return Err(format!("Task ID '{}' is already in use", task.task_id));
+        }
+        if task.agent_id != *agent_id {
+            return Err(format!(
+                "Task uses agent ID {} which does not match the offer's agent {agent_id}",
+                task.agent_id
+            ));
+        }
+        if group.is_none() && task.command.is_some() == task.executor.is_some() {
+            return Err(
+                "Task should have at least one (but not both) of CommandInfo or ExecutorInfo present"
+                    .into(),
+            );
+        }
+        if group.is_some() && task.executor.is_some() {
+            return Err("Task in a task group must not have an ExecutorInfo".into());
+        }
+        let mut resources = task.resources.clone();
+        if let Some(executor) = &task.executor {
+            resources.extend(executor.resources.iter().cloned());
+        }
+        let resources = self
+            .with_allocation_info(framework_id, resources)
+            .map_err(|e| format!("Task uses invalid resources: {e}"))?;
+        if !remaining.contains(&resources) {
+            return Err(format!(
+                "Task uses more resources {resources} than available {remaining}"
+            ));
+        }
+        Ok(resources)
+    }
+
+    /// Records a valid task as staging on its agent; the framework's info,
+    /// to send with it.
+    fn record_task(
+        &mut self,
+        framework_id: &FrameworkId,
+        agent_id: &AgentId,
+        task: &TaskInfo,
+        group: Option<&mesos_proto::v1::ExecutorInfo>,
+    ) -> Option<mesos_proto::v1::FrameworkInfo> {
+        let framework = self.frameworks.get_mut(framework_id)?;
         framework.tasks.insert(
             task.task_id.clone(),
             Task {
                 name: task.name.clone(),
                 task_id: task.task_id.clone(),
                 framework_id: framework_id.clone(),
-                executor_id: task.executor.as_ref().map(|e| e.executor_id.clone()),
+                executor_id: group
+                    .or(task.executor.as_ref())
+                    .map(|e| e.executor_id.clone()),
                 agent_id: agent_id.clone(),
                 state: TaskState::TaskStaging as i32,
                 resources: task.resources.clone(),
@@ -363,7 +503,7 @@ impl MasterActor {
         }
         // The agent now runs (or will run) the task's executor: a teardown
         // must reach it even after the task is done.
-        if let Some(executor) = group.clone().or_else(|| task.executor.clone()) {
+        if let Some(executor) = group.cloned().or_else(|| task.executor.clone()) {
             if let Some(agent) = self.agents.get_mut(agent_id) {
                 agent
                     .executors
@@ -371,26 +511,7 @@ impl MasterActor {
                     .or_insert(executor);
             }
         }
-        let event = match group {
-            None => AgentEvent {
-                r#type: agent_event::Type::RunTask as i32,
-                run_task: Some(Box::new(agent_event::RunTask {
-                    framework_info,
-                    task,
-                })),
-                ..Default::default()
-            },
-            Some(executor_info) => AgentEvent {
-                r#type: agent_event::Type::RunTaskGroup as i32,
-                run_task_group: Some(Box::new(agent_event::RunTaskGroup {
-                    framework_info,
-                    executor_info,
-                    task_group: mesos_proto::v1::TaskGroupInfo { tasks: vec![task] },
-                })),
-                ..Default::default()
-            },
-        };
-        self.send_agent(agent_id, event);
+        Some(framework_info)
     }
 
     /// An update the master makes itself (no uuid: nothing to acknowledge).

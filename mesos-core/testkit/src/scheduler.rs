@@ -177,6 +177,30 @@ impl RawScheduler {
         c
     }
 
+    /// An ACCEPT of `offers` launching `tasks` as one task group on
+    /// `executor` (LAUNCH_GROUP).
+    pub fn launch_group_call(
+        &self,
+        offers: &[&OfferId],
+        executor: mesos_proto::v1::ExecutorInfo,
+        tasks: Vec<TaskInfo>,
+    ) -> Call {
+        let mut c = self.call_of(call::Type::Accept);
+        c.accept = Some(call::Accept {
+            offer_ids: offers.iter().map(|o| (*o).clone()).collect(),
+            operations: vec![Operation {
+                r#type: Some(operation::Type::LaunchGroup as i32),
+                launch_group: Some(operation::LaunchGroup {
+                    executor,
+                    task_group: mesos_proto::v1::TaskGroupInfo { tasks },
+                }),
+                ..Default::default()
+            }],
+            filters: None,
+        });
+        c
+    }
+
     /// Acknowledges a status update (it must carry its uuid and agent);
     /// returns the HTTP status.
     pub async fn acknowledge(&self, status: &TaskStatus) -> Result<u16, TestkitError> {

@@ -556,3 +556,69 @@ async fn offers_outstanding_past_the_offer_timeout_are_rescinded_and_made_again(
         202
     );
 }
+
+#[tokio::test]
+async fn a_task_group_launches_whole_or_not_at_all() {
+    let cluster = Cluster::start(
+        config(),
+        agents(
+            1,
+            "cpus:4;mem:4096",
+            TaskScript::Finish(Duration::from_secs(300)),
+        ),
+    )
+    .await
+    .unwrap();
+    let mut s =
+        RawScheduler::subscribe(cluster.addr(), framework("groups", "web"), MediaType::Json)
+            .await
+            .unwrap();
+    let offer = next_offers(&mut s).await.remove(0);
+    let executor = mesos_proto::v1::ExecutorInfo {
+        r#type: Some(mesos_proto::v1::executor_info::Type::Default as i32),
+        executor_id: mesos_proto::v1::ExecutorId::new("grouped"),
+        framework_id: Some(s.framework_id().clone()),
+        resources: "cpus:0.5;mem:64".parse::<Resources>().unwrap().into_vec(),
+        ..Default::default()
+    };
+    // The second task asks for more than is left once the executor and the
+    // first task are counted: neither launches.
+    let mut c = s.launch_group_call(
+        &[&offer.id],
+        executor,
+        vec![
+            task("g1", &offer.agent_id, "cpus:2;mem:128"),
+            task("g2", &offer.agent_id, "cpus:2;mem:128"),
+        ],
+    );
+    if let Some(accept) = c.accept.as_mut() {
+        accept.filters = Some(Filters {
+            refuse_seconds: Some(0.0),
+        });
+    }
+    assert_eq!(s.call(&c).await.unwrap().0, 202);
+    let mut errors = BTreeMap::new();
+    while errors.len() < 2 {
+        let status = next_update(&mut s).await;
+        errors.insert(status.task_id.to_string(), status);
+    }
+    for status in errors.values() {
+        assert_eq!(status.state, TaskState::TaskError as i32);
+        assert_eq!(
+            status.reason,
+            Some(task_status::Reason::TaskGroupInvalid as i32)
+        );
+        assert!(
+            status
+                .message
+                .as_deref()
+                .unwrap_or_default()
+                .contains("Task g2: Task uses more resources"),
+            "{status:?}"
+        );
+    }
+    // Nothing was used: the whole agent is offered again.
+    let again = next_offers(&mut s).await.remove(0);
+    let offered = Resources::from_resources(again.resources).unwrap();
+    assert_eq!(offered.cpus(), Some(4.0));
+}

@@ -12,7 +12,8 @@ use mesos_proto::resources::Resources;
 use mesos_proto::v1::executor::{Event as ExecutorEvent, event};
 use mesos_proto::v1::{
     AgentInfo, CommandInfo, ContainerId, ExecutorId, ExecutorInfo, FrameworkId, FrameworkInfo,
-    KillPolicy, Task, TaskGroupInfo, TaskId, TaskInfo, TaskState, TaskStatus, task_status,
+    KillPolicy, Task, TaskGroupInfo, TaskId, TaskInfo, TaskState, TaskStatus, executor_info,
+    task_status,
 };
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -353,9 +354,21 @@ impl Actor {
         if generated {
             env.push(("MESOS_HTTP_COMMAND_EXECUTOR".into(), "1".into()));
         }
+        let command = if info.r#type == Some(executor_info::Type::Default as i32) {
+            // Mesos' default executor: ours is `mesos executor default`.
+            let launcher = self.launcher.to_string_lossy().into_owned();
+            CommandInfo {
+                shell: Some(false),
+                value: Some(launcher.clone()),
+                arguments: vec![launcher, "executor".into(), "default".into()],
+                ..Default::default()
+            }
+        } else {
+            info.command.clone().unwrap_or_default()
+        };
         let spec = LaunchSpec {
             container_id: container_id.clone(),
-            command: info.command.clone().unwrap_or_default(),
+            command,
             env,
             sandbox: directory.clone(),
             resources: container_resources(&info, std::slice::from_ref(&work)),

@@ -8,6 +8,7 @@
 //! once the kill policy's grace period (default 3 s) has passed. The
 //! executor exits when its last update is acknowledged.
 
+use super::{finish, kill_grace, kill_with_grace, shutdown_grace};
 use crate::containerizer::process::{self, Signal};
 use mesos_executor::{Executor, ExecutorConfig, ExecutorDriver, ExecutorError};
 use mesos_proto::v1::executor::event;
@@ -15,12 +16,6 @@ use mesos_proto::v1::framework_info::capability::Type as Capability;
 use mesos_proto::v1::{KillPolicy, TaskId, TaskInfo, TaskState, TaskStatus, task_status};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-/// The kill grace period when neither the task nor the kill names one.
-const DEFAULT_GRACE: Duration = Duration::from_secs(3);
-/// How long the executor waits for its last update's acknowledgement
-/// before it exits anyway (the agent has the update by then).
-const ACK_WAIT: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Default)]
 struct Running {
@@ -42,13 +37,6 @@ impl CommandExecutor {
     fn running(&self) -> std::sync::MutexGuard<'_, Running> {
         self.running.lock().unwrap_or_else(|p| p.into_inner())
     }
-}
-
-fn grace_of(policy: Option<&KillPolicy>) -> Option<Duration> {
-    policy
-        .and_then(|p| p.grace_period.as_ref())
-        .and_then(|d| u64::try_from(d.nanoseconds).ok())
-        .map(Duration::from_nanos)
 }
 
 impl Executor for CommandExecutor {
@@ -150,16 +138,17 @@ impl Executor for CommandExecutor {
                 return;
             }
             running.killed = true;
-            let grace = grace_of(policy.as_ref())
-                .or_else(|| grace_of(running.kill_policy.as_ref()))
-                .unwrap_or(DEFAULT_GRACE);
+            let grace = kill_grace(policy.as_ref(), running.kill_policy.as_ref());
             (running.pgid, grace)
         };
         if self.task_killing {
             driver.update(&task_id, TaskState::TaskKilling, None);
         }
         if let Some(pgid) = pgid {
-            kill_with_grace(pgid, grace, Arc::clone(&self.running));
+            let running = Arc::clone(&self.running);
+            kill_with_grace(pgid, grace, move || {
+                running.lock().unwrap_or_else(|p| p.into_inner()).exited
+            });
         }
     }
 
@@ -172,12 +161,7 @@ impl Executor for CommandExecutor {
         let (Some(_), Some(pgid), false) = (task_id, pgid, exited) else {
             return;
         };
-        // Leave a little of the agent's grace period for the last update.
-        let grace = driver
-            .config()
-            .shutdown_grace_period
-            .saturating_sub(Duration::from_secs(1))
-            .max(Duration::from_millis(100));
+        let grace = shutdown_grace(driver);
         let _ = process::signal_group(pgid, Signal::TERM);
         let deadline = tokio::time::Instant::now() + grace;
         while tokio::time::Instant::now() < deadline {
@@ -190,27 +174,6 @@ impl Executor for CommandExecutor {
         // Give the waiter a moment to send the terminal update.
         driver.wait_acknowledged(Duration::from_millis(500)).await;
     }
-}
-
-/// SIGTERM now, SIGKILL after `grace` if the command is still there.
-fn kill_with_grace(pgid: u32, grace: Duration, running: Arc<Mutex<Running>>) {
-    let _ = process::signal_group(pgid, Signal::TERM);
-    tokio::spawn(async move {
-        tokio::time::sleep(grace).await;
-        let exited = running.lock().unwrap_or_else(|p| p.into_inner()).exited;
-        if !exited {
-            let _ = process::signal_group(pgid, Signal::KILL);
-        }
-    });
-}
-
-/// Stops the driver once the last update is acknowledged (or a while has
-/// passed).
-fn finish(driver: ExecutorDriver) {
-    tokio::spawn(async move {
-        driver.wait_acknowledged(ACK_WAIT).await;
-        driver.stop();
-    });
 }
 
 /// Runs the command executor against the agent named in the environment.

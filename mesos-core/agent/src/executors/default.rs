@@ -1,0 +1,302 @@
+//! The default executor (`mesos executor default`), as Mesos'
+//! `mesos-default-executor`: it runs task groups (LAUNCH_GROUP).
+//!
+//! Each task's command runs as a process group of its own inside the
+//! executor's container, with its own sandbox `tasks/<task id>` in the
+//! executor's (its `stdout` and `stderr` there, `MESOS_SANDBOX` pointing
+//! at it). Every task goes TASK_STARTING, then TASK_RUNNING once the whole
+//! group is started; at its end TASK_FINISHED (exit 0), TASK_FAILED
+//! (`Command exited with status N`) or TASK_KILLED.
+//!
+//! As in Mesos, a group lives and dies together: a task that fails (or is
+//! killed other than by a kill of its group) gets the rest of its group
+//! killed, and a KILL of any task kills its whole group (each with its
+//! kill policy's grace period). Several groups may share the executor;
+//! it exits when every task has ended and the last update is
+//! acknowledged. A plain LAUNCH is run as a group of one.
+
+use super::{finish, kill_grace, kill_with_grace, shutdown_grace};
+use crate::containerizer::process::{self, Signal};
+use mesos_executor::{Executor, ExecutorConfig, ExecutorDriver, ExecutorError};
+use mesos_proto::v1::executor::event;
+use mesos_proto::v1::framework_info::capability::Type as Capability;
+use mesos_proto::v1::{KillPolicy, TaskGroupInfo, TaskId, TaskInfo, TaskState, TaskStatus};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+#[derive(Debug)]
+struct GroupTask {
+    info: TaskInfo,
+    group: u64,
+    pgid: Option<u32>,
+    killed: bool,
+    exited: bool,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    tasks: BTreeMap<TaskId, GroupTask>,
+    next_group: u64,
+}
+
+type Shared = Arc<Mutex<State>>;
+
+fn lock(state: &Shared) -> std::sync::MutexGuard<'_, State> {
+    state.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The default executor.
+#[derive(Debug, Default)]
+pub struct DefaultExecutor {
+    task_killing: bool,
+    state: Shared,
+}
+
+/// Why a task id cannot name a sandbox directory.
+fn unsafe_task_id(id: &TaskId) -> Option<String> {
+    let v = id.as_str();
+    (v.is_empty() || v == "." || v == ".." || v.contains('/') || v.contains('\0'))
+        .then(|| format!("Task id '{v}' cannot name a sandbox directory"))
+}
+
+impl DefaultExecutor {
+    fn launch_tasks(&mut self, driver: &ExecutorDriver, tasks: Vec<TaskInfo>) {
+        let group = {
+            let mut state = lock(&self.state);
+            state.next_group += 1;
+            state.next_group
+        };
+        let mut accepted = Vec::new();
+        for task in tasks {
+            let refused = if lock(&self.state).tasks.contains_key(&task.task_id) {
+                Some(format!(
+                    "Task {} is already known to this executor",
+                    task.task_id
+                ))
+            } else if task
+                .command
+                .as_ref()
+                .and_then(|c| c.value.as_ref())
+                .is_none()
+            {
+                Some("The task has no command to run".to_string())
+            } else {
+                unsafe_task_id(&task.task_id)
+            };
+            if let Some(message) = refused {
+                driver.update(&task.task_id, TaskState::TaskFailed, Some(message));
+                continue;
+            }
+            driver.update(&task.task_id, TaskState::TaskStarting, None);
+            lock(&self.state).tasks.insert(
+                task.task_id.clone(),
+                GroupTask {
+                    info: task.clone(),
+                    group,
+                    pgid: None,
+                    killed: false,
+                    exited: false,
+                },
+            );
+            accepted.push(task);
+        }
+        let mut failed = false;
+        let mut running = Vec::new();
+        for task in accepted {
+            match self.start(driver, &task) {
+                Ok(()) => running.push(task.task_id),
+                Err(message) => {
+                    failed = true;
+                    if let Some(t) = lock(&self.state).tasks.get_mut(&task.task_id) {
+                        t.exited = true;
+                    }
+                    driver.update(&task.task_id, TaskState::TaskFailed, Some(message));
+                }
+            }
+        }
+        for task_id in running {
+            driver.send_status(TaskStatus {
+                task_id,
+                state: TaskState::TaskRunning as i32,
+                ..Default::default()
+            });
+        }
+        if failed {
+            self.kill_group(driver, group, None);
+        }
+        if lock(&self.state).tasks.values().all(|t| t.exited) {
+            finish(driver.clone());
+        }
+    }
+
+    /// Starts one task's command and the waiter that reports its end.
+    fn start(&self, driver: &ExecutorDriver, task: &TaskInfo) -> Result<(), String> {
+        let command = task.command.clone().unwrap_or_default();
+        let sandbox = driver
+            .config()
+            .sandbox
+            .join("tasks")
+            .join(task.task_id.as_str());
+        std::fs::create_dir_all(&sandbox)
+            .map_err(|e| format!("Cannot create the task's sandbox: {e}"))?;
+        let env = [
+            (
+                "MESOS_SANDBOX".to_string(),
+                sandbox.to_string_lossy().into_owned(),
+            ),
+            ("MESOS_TASK_ID".to_string(), task.task_id.to_string()),
+        ];
+        let mut child = process::command(&command, &env, &sandbox, true)
+            .and_then(|mut c| c.spawn())
+            .map_err(|e| format!("Failed to launch the command: {e}"))?;
+        if let Some(t) = lock(&self.state).tasks.get_mut(&task.task_id) {
+            t.pgid = child.id();
+        }
+        let (driver, state, task_id) = (
+            driver.clone(),
+            Arc::clone(&self.state),
+            task.task_id.clone(),
+        );
+        let task_killing = self.task_killing;
+        tokio::spawn(async move {
+            let termination = match child.wait().await {
+                Ok(status) => process::termination(status),
+                Err(e) => {
+                    tracing::error!("lost task {task_id}'s process: {e}");
+                    crate::containerizer::Termination {
+                        exit_code: None,
+                        signal: None,
+                        limitation: None,
+                    }
+                }
+            };
+            let (killed, group) = {
+                let mut st = lock(&state);
+                let Some(t) = st.tasks.get_mut(&task_id) else {
+                    return;
+                };
+                t.exited = true;
+                (t.killed, t.group)
+            };
+            let state_now = if killed {
+                TaskState::TaskKilled
+            } else if termination.success() {
+                TaskState::TaskFinished
+            } else {
+                TaskState::TaskFailed
+            };
+            driver.send_status(TaskStatus {
+                task_id,
+                state: state_now as i32,
+                message: Some(termination.describe("Command")),
+                ..Default::default()
+            });
+            if state_now == TaskState::TaskFailed {
+                // The group lives and dies together.
+                kill_group(&state, &driver, task_killing, group, None);
+            }
+            if lock(&state).tasks.values().all(|t| t.exited) {
+                finish(driver);
+            }
+        });
+        Ok(())
+    }
+
+    fn kill_group(&self, driver: &ExecutorDriver, group: u64, policy: Option<KillPolicy>) {
+        kill_group(&self.state, driver, self.task_killing, group, policy);
+    }
+}
+
+/// Kills every live task of `group`, each with its grace period.
+fn kill_group(
+    state: &Shared,
+    driver: &ExecutorDriver,
+    task_killing: bool,
+    group: u64,
+    policy: Option<KillPolicy>,
+) {
+    let targets: Vec<(TaskId, Option<u32>, Duration)> = {
+        let mut st = lock(state);
+        st.tasks
+            .values_mut()
+            .filter(|t| t.group == group && !t.exited && !t.killed)
+            .map(|t| {
+                t.killed = true;
+                let grace = kill_grace(policy.as_ref(), t.info.kill_policy.as_ref());
+                (t.info.task_id.clone(), t.pgid, grace)
+            })
+            .collect()
+    };
+    for (task_id, pgid, grace) in targets {
+        if task_killing {
+            driver.update(&task_id, TaskState::TaskKilling, None);
+        }
+        if let Some(pgid) = pgid {
+            let state = Arc::clone(state);
+            kill_with_grace(pgid, grace, move || {
+                lock(&state).tasks.get(&task_id).is_none_or(|t| t.exited)
+            });
+        }
+    }
+}
+
+impl Executor for DefaultExecutor {
+    async fn subscribed(&mut self, _: &ExecutorDriver, subscribed: event::Subscribed) {
+        self.task_killing = subscribed
+            .framework_info
+            .capabilities
+            .iter()
+            .any(|c| c.r#type == Some(Capability::TaskKillingState as i32));
+    }
+
+    async fn launch(&mut self, driver: &ExecutorDriver, task: TaskInfo) {
+        self.launch_tasks(driver, vec![task]);
+    }
+
+    async fn launch_group(&mut self, driver: &ExecutorDriver, group: TaskGroupInfo) {
+        self.launch_tasks(driver, group.tasks);
+    }
+
+    async fn kill(&mut self, driver: &ExecutorDriver, task_id: TaskId, policy: Option<KillPolicy>) {
+        let group = lock(&self.state).tasks.get(&task_id).map(|t| t.group);
+        if let Some(group) = group {
+            self.kill_group(driver, group, policy);
+        }
+    }
+
+    async fn shutdown(&mut self, driver: &ExecutorDriver) {
+        let pgids: Vec<u32> = {
+            let mut st = lock(&self.state);
+            st.tasks
+                .values_mut()
+                .filter(|t| !t.exited)
+                .filter_map(|t| {
+                    t.killed = true;
+                    t.pgid
+                })
+                .collect()
+        };
+        for pgid in &pgids {
+            let _ = process::signal_group(*pgid, Signal::TERM);
+        }
+        let deadline = tokio::time::Instant::now() + shutdown_grace(driver);
+        while tokio::time::Instant::now() < deadline {
+            if lock(&self.state).tasks.values().all(|t| t.exited) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        for pgid in &pgids {
+            let _ = process::signal_group(*pgid, Signal::KILL);
+        }
+        // Give the waiters a moment to send the terminal updates.
+        driver.wait_acknowledged(Duration::from_millis(500)).await;
+    }
+}
+
+/// Runs the default executor against the agent named in the environment.
+pub async fn run() -> Result<(), ExecutorError> {
+    let config = ExecutorConfig::from_env().map_err(|e| ExecutorError::Refused(e.to_string()))?;
+    mesos_executor::run(DefaultExecutor::default(), config).await
+}
