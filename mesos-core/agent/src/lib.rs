@@ -9,14 +9,15 @@
 //! **Status:** in progress. Built: registration and re-registration with
 //! backoff, heartbeats, the POSIX and Linux (cgroups v1/v2, pid
 //! namespace) containerizers, sandboxes in Mesos' layout, the fetcher,
-//! the command executor (`mesos executor command`), custom executors, the
-//! status update manager, kill and shutdown with grace periods,
+//! the command executor (`mesos executor command`) and the default
+//! executor for task groups (`mesos executor default`), health checks and
+//! checks (COMMAND, HTTP, TCP; [`executors::health`]), custom executors,
+//! the status update manager, kill and shutdown with grace periods,
 //! checkpointing and recovery (`--recover=reconnect|cleanup`: live
 //! executors of checkpointing frameworks are re-adopted after a restart
 //! or `kill -9`; see [`checkpoint`]), `/state`, `/files/*`,
-//! `/monitor/statistics`, `/metrics/snapshot`. Not yet: the default
-//! executor (task groups), health checks, the v1 operator API of the
-//! agent, framework messages.
+//! `/monitor/statistics`, `/metrics/snapshot`. Not yet: the v1 operator
+//! API of the agent, framework messages.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), mesos_agent::StartError> {

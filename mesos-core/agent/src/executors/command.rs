@@ -8,7 +8,7 @@
 //! once the kill policy's grace period (default 3 s) has passed. The
 //! executor exits when its last update is acknowledged.
 
-use super::{finish, kill_grace, kill_with_grace, shutdown_grace};
+use super::{finish, health, kill_grace, kill_with_grace, shutdown_grace};
 use crate::containerizer::process::{self, Signal};
 use mesos_executor::{Executor, ExecutorConfig, ExecutorDriver, ExecutorError};
 use mesos_proto::v1::executor::event;
@@ -24,6 +24,10 @@ struct Running {
     kill_policy: Option<KillPolicy>,
     killed: bool,
     exited: bool,
+    /// Killed for failing its health check.
+    unhealthy: bool,
+    /// Its health check and check, stopped when it ends.
+    checks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 /// The command executor.
@@ -91,6 +95,31 @@ impl Executor for CommandExecutor {
             state: TaskState::TaskRunning as i32,
             ..Default::default()
         });
+        let checks = {
+            let (health_driver, check_driver) = (driver.clone(), driver.clone());
+            let (running, task_killing, id) = (
+                Arc::clone(&self.running),
+                self.task_killing,
+                task.task_id.clone(),
+            );
+            let check_id = task.task_id.clone();
+            health::watch_task(
+                &task,
+                sandbox.clone(),
+                move |verdict| {
+                    if lock(&running).killed {
+                        return;
+                    }
+                    health_driver.send_status(health::health_update(&id, verdict.healthy));
+                    if verdict.kill {
+                        lock(&running).unhealthy = true;
+                        kill_task(&running, &health_driver, task_killing, &id, None);
+                    }
+                },
+                move |status| check_driver.send_status(health::check_update(&check_id, status)),
+            )
+        };
+        self.running().checks = checks;
         let (driver, running, task_id) = (driver.clone(), Arc::clone(&self.running), task.task_id);
         tokio::spawn(async move {
             let termination = match child.wait().await {
@@ -104,10 +133,13 @@ impl Executor for CommandExecutor {
                     }
                 }
             };
-            let killed = {
-                let mut running = running.lock().unwrap_or_else(|p| p.into_inner());
+            let (killed, unhealthy) = {
+                let mut running = lock(&running);
                 running.exited = true;
-                running.killed
+                for check in running.checks.drain(..) {
+                    check.abort();
+                }
+                (running.killed, running.unhealthy)
             };
             let state = if killed {
                 TaskState::TaskKilled
@@ -122,6 +154,7 @@ impl Executor for CommandExecutor {
                 message: Some(termination.describe("Command")),
                 reason: (state == TaskState::TaskFailed)
                     .then_some(task_status::Reason::CommandExecutorFailed as i32),
+                healthy: unhealthy.then_some(false),
                 ..Default::default()
             });
             finish(driver);
@@ -129,27 +162,7 @@ impl Executor for CommandExecutor {
     }
 
     async fn kill(&mut self, driver: &ExecutorDriver, task_id: TaskId, policy: Option<KillPolicy>) {
-        let (pgid, grace) = {
-            let mut running = self.running();
-            if running.task_id.as_ref() != Some(&task_id) || running.exited {
-                return;
-            }
-            if running.killed {
-                return;
-            }
-            running.killed = true;
-            let grace = kill_grace(policy.as_ref(), running.kill_policy.as_ref());
-            (running.pgid, grace)
-        };
-        if self.task_killing {
-            driver.update(&task_id, TaskState::TaskKilling, None);
-        }
-        if let Some(pgid) = pgid {
-            let running = Arc::clone(&self.running);
-            kill_with_grace(pgid, grace, move || {
-                running.lock().unwrap_or_else(|p| p.into_inner()).exited
-            });
-        }
+        kill_task(&self.running, driver, self.task_killing, &task_id, policy);
     }
 
     async fn shutdown(&mut self, driver: &ExecutorDriver) {
@@ -173,6 +186,37 @@ impl Executor for CommandExecutor {
         let _ = process::signal_group(pgid, Signal::KILL);
         // Give the waiter a moment to send the terminal update.
         driver.wait_acknowledged(Duration::from_millis(500)).await;
+    }
+}
+
+fn lock(running: &Arc<Mutex<Running>>) -> std::sync::MutexGuard<'_, Running> {
+    running.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Kills the task (once): TASK_KILLING for frameworks with that
+/// capability, SIGTERM, SIGKILL after the grace period.
+fn kill_task(
+    running: &Arc<Mutex<Running>>,
+    driver: &ExecutorDriver,
+    task_killing: bool,
+    task_id: &TaskId,
+    policy: Option<KillPolicy>,
+) {
+    let (pgid, grace) = {
+        let mut r = lock(running);
+        if r.task_id.as_ref() != Some(task_id) || r.exited || r.killed {
+            return;
+        }
+        r.killed = true;
+        let grace = kill_grace(policy.as_ref(), r.kill_policy.as_ref());
+        (r.pgid, grace)
+    };
+    if task_killing {
+        driver.update(task_id, TaskState::TaskKilling, None);
+    }
+    if let Some(pgid) = pgid {
+        let running = Arc::clone(running);
+        kill_with_grace(pgid, grace, move || lock(&running).exited);
     }
 }
 

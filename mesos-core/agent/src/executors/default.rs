@@ -15,7 +15,7 @@
 //! it exits when every task has ended and the last update is
 //! acknowledged. A plain LAUNCH is run as a group of one.
 
-use super::{finish, kill_grace, kill_with_grace, shutdown_grace};
+use super::{finish, health, kill_grace, kill_with_grace, shutdown_grace};
 use crate::containerizer::process::{self, Signal};
 use mesos_executor::{Executor, ExecutorConfig, ExecutorDriver, ExecutorError};
 use mesos_proto::v1::executor::event;
@@ -32,6 +32,10 @@ struct GroupTask {
     pgid: Option<u32>,
     killed: bool,
     exited: bool,
+    /// Killed for failing its health check.
+    unhealthy: bool,
+    /// Its health check and check, stopped when it ends.
+    checks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 #[derive(Debug, Default)]
@@ -97,6 +101,8 @@ impl DefaultExecutor {
                     pgid: None,
                     killed: false,
                     exited: false,
+                    unhealthy: false,
+                    checks: Vec::new(),
                 },
             );
             accepted.push(task);
@@ -117,10 +123,11 @@ impl DefaultExecutor {
         }
         for task_id in running {
             driver.send_status(TaskStatus {
-                task_id,
+                task_id: task_id.clone(),
                 state: TaskState::TaskRunning as i32,
                 ..Default::default()
             });
+            self.watch(driver, &task_id, group);
         }
         if failed {
             self.kill_group(driver, group, None);
@@ -171,13 +178,16 @@ impl DefaultExecutor {
                     }
                 }
             };
-            let (killed, group) = {
+            let (killed, unhealthy, group) = {
                 let mut st = lock(&state);
                 let Some(t) = st.tasks.get_mut(&task_id) else {
                     return;
                 };
                 t.exited = true;
-                (t.killed, t.group)
+                for check in t.checks.drain(..) {
+                    check.abort();
+                }
+                (t.killed, t.unhealthy, t.group)
             };
             let state_now = if killed {
                 TaskState::TaskKilled
@@ -190,6 +200,7 @@ impl DefaultExecutor {
                 task_id,
                 state: state_now as i32,
                 message: Some(termination.describe("Command")),
+                healthy: unhealthy.then_some(false),
                 ..Default::default()
             });
             if state_now == TaskState::TaskFailed {
@@ -201,6 +212,43 @@ impl DefaultExecutor {
             }
         });
         Ok(())
+    }
+
+    /// Starts the task's health check and check; a task killed for its
+    /// health takes its group with it.
+    fn watch(&self, driver: &ExecutorDriver, task_id: &TaskId, group: u64) {
+        let Some(info) = lock(&self.state).tasks.get(task_id).map(|t| t.info.clone()) else {
+            return;
+        };
+        let sandbox = driver.config().sandbox.join("tasks").join(task_id.as_str());
+        let (health_driver, check_driver) = (driver.clone(), driver.clone());
+        let (state, task_killing, id) =
+            (Arc::clone(&self.state), self.task_killing, task_id.clone());
+        let check_id = task_id.clone();
+        let checks = health::watch_task(
+            &info,
+            sandbox,
+            move |verdict| {
+                if lock(&state)
+                    .tasks
+                    .get(&id)
+                    .is_none_or(|t| t.killed || t.exited)
+                {
+                    return;
+                }
+                health_driver.send_status(health::health_update(&id, verdict.healthy));
+                if verdict.kill {
+                    if let Some(t) = lock(&state).tasks.get_mut(&id) {
+                        t.unhealthy = true;
+                    }
+                    kill_group(&state, &health_driver, task_killing, group, None);
+                }
+            },
+            move |status| check_driver.send_status(health::check_update(&check_id, status)),
+        );
+        if let Some(t) = lock(&self.state).tasks.get_mut(task_id) {
+            t.checks = checks;
+        }
     }
 
     fn kill_group(&self, driver: &ExecutorDriver, group: u64, policy: Option<KillPolicy>) {

@@ -4,6 +4,7 @@
 
 pub mod command;
 pub mod default;
+pub mod health;
 
 use crate::containerizer::process::{self, Signal};
 use mesos_executor::ExecutorDriver;
