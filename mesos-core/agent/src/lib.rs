@@ -16,8 +16,11 @@
 //! checkpointing and recovery (`--recover=reconnect|cleanup`: live
 //! executors of checkpointing frameworks are re-adopted after a restart
 //! or `kill -9`; see [`checkpoint`]), `/state`, `/files/*`,
-//! `/monitor/statistics`, `/metrics/snapshot`. Not yet: the v1 operator
-//! API of the agent, framework messages.
+//! `/monitor/statistics`, `/metrics/snapshot`, and the v1 operator API
+//! (`/api/v1`: GET_HEALTH, GET_FLAGS, GET_VERSION, GET_METRICS, GET_STATE,
+//! GET_CONTAINERS, GET_FRAMEWORKS, GET_EXECUTORS, GET_TASKS, GET_AGENT,
+//! LIST_FILES, READ_FILE; others answer 501). Not yet: framework
+//! messages, nested container calls.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), mesos_agent::StartError> {

@@ -5,6 +5,7 @@
 mod executor_api;
 mod executors;
 mod metrics;
+mod operator;
 mod recovery;
 mod state;
 
@@ -80,6 +81,11 @@ pub(crate) enum Input {
     Statistics(oneshot::Sender<Vec<u8>>),
     /// `/metrics/snapshot`.
     Metrics(oneshot::Sender<Vec<u8>>),
+    /// A v1 operator API call answered from the state.
+    Operator(
+        mesos_proto::v1::agent::call::Type,
+        oneshot::Sender<Option<mesos_proto::v1::agent::Response>>,
+    ),
     /// Shut every executor down and stop.
     Stop(oneshot::Sender<()>),
 }
@@ -265,6 +271,9 @@ impl Actor {
             }
             Input::Metrics(reply) => {
                 let _ = reply.send(self.metrics_json());
+            }
+            Input::Operator(ty, reply) => {
+                let _ = reply.send(self.operator(ty));
             }
             Input::Stop(done) => {
                 let _ = done.send(());

@@ -8,7 +8,7 @@ use mesos_proto::json::JsonWriter;
 use mesos_proto::json::legacy::{attributes, resources, task};
 use mesos_proto::v1::{AgentInfo, Task, TaskState};
 
-fn live_task(run: &ExecutorRun, agent: &AgentInfo, t: &LiveTask) -> Task {
+pub(super) fn live_task(run: &ExecutorRun, agent: &AgentInfo, t: &LiveTask) -> Task {
     Task {
         name: t.info.name.clone(),
         task_id: t.info.task_id.clone(),

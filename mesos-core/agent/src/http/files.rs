@@ -21,10 +21,10 @@ use std::path::{Component, Path, PathBuf};
 /// clients page with `offset`.
 const MAX_READ: u64 = 4 << 20;
 
-type Refusal = (StatusCode, String);
+pub(super) type Refusal = (StatusCode, String);
 
 /// Resolves a requested path to a file or directory inside the sandboxes.
-fn resolve(http: &Http, requested: Option<&String>) -> Result<PathBuf, Refusal> {
+pub(super) fn resolve(http: &Http, requested: Option<&String>) -> Result<PathBuf, Refusal> {
     let requested = requested.filter(|p| !p.is_empty()).ok_or((
         StatusCode::BAD_REQUEST,
         "Expecting 'path=value' in query".to_string(),
@@ -109,24 +109,14 @@ pub(super) async fn read(State(http): State<Http>, RawQuery(raw): RawQuery) -> R
             "Negative length provided".to_string(),
         );
     }
-    let result = tokio::task::spawn_blocking(move || -> std::io::Result<Option<(Vec<u8>, u64)>> {
-        if path.is_dir() {
-            return Ok(None);
-        }
-        let mut file = std::fs::File::open(&path)?;
-        let size = file.metadata()?.len();
+    let result = tokio::task::spawn_blocking(move || {
         if offset == -1 {
-            return Ok(Some((Vec::new(), size)));
+            return read_range(&path, u64::MAX, Some(0))
+                .map(|r| r.map(|(_, size)| (Vec::new(), size)));
         }
-        let offset = (offset as u64).min(size);
-        let want = length
-            .map_or(MAX_READ, |l| l as u64)
-            .min(MAX_READ)
-            .min(size - offset);
-        file.seek(SeekFrom::Start(offset))?;
-        let mut data = Vec::with_capacity(want as usize);
-        file.take(want).read_to_end(&mut data)?;
-        Ok(Some((data, offset)))
+        let offset = offset as u64;
+        read_range(&path, offset, length.map(|l| l as u64))
+            .map(|r| r.map(|(data, size)| (data, offset.min(size))))
     })
     .await;
     match result {
@@ -147,6 +137,39 @@ pub(super) async fn read(State(http): State<Http>, RawQuery(raw): RawQuery) -> R
     }
 }
 
+/// Up to `length` bytes (at most 4 MiB) of the file at `path` from
+/// `offset` (past the end: none), and the file's size; `None` for a
+/// directory.
+pub(super) fn read_range(
+    path: &Path,
+    offset: u64,
+    length: Option<u64>,
+) -> std::io::Result<Option<(Vec<u8>, u64)>> {
+    if path.is_dir() {
+        return Ok(None);
+    }
+    let mut file = std::fs::File::open(path)?;
+    let size = file.metadata()?.len();
+    let offset = offset.min(size);
+    let want = length.unwrap_or(MAX_READ).min(MAX_READ).min(size - offset);
+    file.seek(SeekFrom::Start(offset))?;
+    let mut data = Vec::with_capacity(want as usize);
+    file.take(want).read_to_end(&mut data)?;
+    Ok(Some((data, size)))
+}
+
+/// A directory's entries (not following links), by name.
+pub(super) fn list_dir(path: &Path) -> std::io::Result<Vec<(String, std::fs::Metadata)>> {
+    let mut entries: Vec<(String, std::fs::Metadata)> = Vec::new();
+    for entry in std::fs::read_dir(path)? {
+        let entry = entry?;
+        let meta = std::fs::symlink_metadata(entry.path())?;
+        entries.push((entry.file_name().to_string_lossy().into_owned(), meta));
+    }
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(entries)
+}
+
 /// `/files/browse?path=`: the entries of a directory, in Mesos' shape.
 pub(super) async fn browse(State(http): State<Http>, RawQuery(raw): RawQuery) -> Response {
     let q = query_pairs(raw.as_deref());
@@ -156,13 +179,7 @@ pub(super) async fn browse(State(http): State<Http>, RawQuery(raw): RawQuery) ->
         Err(r) => return refuse(r),
     };
     let result = tokio::task::spawn_blocking(move || -> std::io::Result<Vec<u8>> {
-        let mut entries: Vec<(String, std::fs::Metadata)> = Vec::new();
-        for entry in std::fs::read_dir(&path)? {
-            let entry = entry?;
-            let meta = std::fs::symlink_metadata(entry.path())?;
-            entries.push((entry.file_name().to_string_lossy().into_owned(), meta));
-        }
-        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        let entries = list_dir(&path)?;
         let base = requested.trim_end_matches('/');
         let mut w = JsonWriter::new();
         w.begin_array();

@@ -3,6 +3,7 @@
 
 mod executor;
 mod files;
+mod operator;
 
 use crate::actor::{CallError, Input};
 use axum::Router;
@@ -26,6 +27,8 @@ pub(crate) struct Http {
 pub(crate) fn router(http: Http, max_body: usize) -> Router {
     Router::new()
         .route("/api/v1/executor", any(executor::handle))
+        .route("/api/v1", any(operator::handle))
+        .route("/slave(1)/api/v1", any(operator::handle))
         .route("/state", get(state))
         .route("/state.json", get(state))
         .route("/slave(1)/state", get(state))
