@@ -181,6 +181,15 @@ fn alive(pid: u32) -> bool {
     })
 }
 
+/// Waits (bounded) until process `pid` is gone.
+async fn wait_dead(pid: u32, what: &str) {
+    let deadline = std::time::Instant::now() + WAIT;
+    while alive(pid) {
+        assert!(std::time::Instant::now() < deadline, "{what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 fn read_pid(sandbox_root: &Path, task: &str) -> u32 {
     // The command writes its pid into its sandbox: find it.
     let deadline = std::time::Instant::now() + WAIT;
@@ -273,14 +282,7 @@ async fn survives_a_restart(as_process: bool) {
         reached(seen, "long", TaskState::TaskKilled)
     })
     .await;
-    let deadline = std::time::Instant::now() + WAIT;
-    while alive(pid) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the killed task lives on"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_dead(pid, "the killed task lives on").await;
 
     // Nothing more (no resent duplicate) within a few resend intervals.
     let late = scheduler.drain(Duration::from_secs(3)).await;
@@ -337,14 +339,7 @@ async fn tasks_of_a_framework_that_does_not_checkpoint_are_lost_with_the_agent()
     setup.wait_acknowledged().await;
     setup.crash().await;
     // The executor kills its task and exits when it loses the agent.
-    let deadline = std::time::Instant::now() + WAIT;
-    while alive(pid) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the task outlived its executor"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_dead(pid, "the task outlived its executor").await;
     setup.start(false).await;
     // The agent comes back without the task: the master says it is lost.
     collect_until(&mut scheduler, &mut seen, |seen| {
@@ -426,14 +421,7 @@ async fn an_executor_that_does_not_come_back_in_time_is_killed() {
         status.message.as_deref(),
         Some("Executor did not re-register within 1secs")
     );
-    let deadline = std::time::Instant::now() + WAIT;
-    while alive(pid) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the executor was not killed"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_dead(pid, "the executor was not killed").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,7 +8,7 @@
 //! once the kill policy's grace period (default 3 s) has passed. The
 //! executor exits when its last update is acknowledged.
 
-use super::{finish, health, kill_grace, kill_with_grace, shutdown_grace};
+use super::{finish, health, kill_grace, kill_with_grace, shutdown_grace, terminal_status};
 use crate::containerizer::process::{self, Signal};
 use mesos_executor::{Executor, ExecutorConfig, ExecutorDriver, ExecutorError};
 use mesos_proto::v1::executor::event;
@@ -141,22 +141,11 @@ impl Executor for CommandExecutor {
                 }
                 (running.killed, running.unhealthy)
             };
-            let state = if killed {
-                TaskState::TaskKilled
-            } else if termination.success() {
-                TaskState::TaskFinished
-            } else {
-                TaskState::TaskFailed
-            };
-            driver.send_status(TaskStatus {
-                task_id,
-                state: state as i32,
-                message: Some(termination.describe("Command")),
-                reason: (state == TaskState::TaskFailed)
-                    .then_some(task_status::Reason::CommandExecutorFailed as i32),
-                healthy: unhealthy.then_some(false),
-                ..Default::default()
-            });
+            let mut status = terminal_status(task_id, &termination, killed, unhealthy);
+            if status.state == TaskState::TaskFailed as i32 {
+                status.reason = Some(task_status::Reason::CommandExecutorFailed as i32);
+            }
+            driver.send_status(status);
             finish(driver);
         });
     }

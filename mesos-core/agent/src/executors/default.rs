@@ -15,7 +15,7 @@
 //! it exits when every task has ended and the last update is
 //! acknowledged. A plain LAUNCH is run as a group of one.
 
-use super::{finish, health, kill_grace, kill_with_grace, shutdown_grace};
+use super::{finish, health, kill_grace, kill_with_grace, shutdown_grace, terminal_status};
 use crate::containerizer::process::{self, Signal};
 use mesos_executor::{Executor, ExecutorConfig, ExecutorDriver, ExecutorError};
 use mesos_proto::v1::executor::event;
@@ -189,21 +189,10 @@ impl DefaultExecutor {
                 }
                 (t.killed, t.unhealthy, t.group)
             };
-            let state_now = if killed {
-                TaskState::TaskKilled
-            } else if termination.success() {
-                TaskState::TaskFinished
-            } else {
-                TaskState::TaskFailed
-            };
-            driver.send_status(TaskStatus {
-                task_id,
-                state: state_now as i32,
-                message: Some(termination.describe("Command")),
-                healthy: unhealthy.then_some(false),
-                ..Default::default()
-            });
-            if state_now == TaskState::TaskFailed {
+            let status = terminal_status(task_id, &termination, killed, unhealthy);
+            let failed = status.state == TaskState::TaskFailed as i32;
+            driver.send_status(status);
+            if failed {
                 // The group lives and dies together.
                 kill_group(&state, &driver, task_killing, group, None);
             }

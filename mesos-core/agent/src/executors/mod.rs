@@ -55,6 +55,32 @@ fn shutdown_grace(driver: &ExecutorDriver) -> Duration {
         .max(Duration::from_millis(100))
 }
 
+/// A task's terminal update from how its command ended: TASK_KILLED when
+/// the executor killed it, else TASK_FINISHED on exit 0 or TASK_FAILED;
+/// `healthy: false` when it was killed for its health.
+fn terminal_status(
+    task_id: mesos_proto::v1::TaskId,
+    termination: &crate::containerizer::Termination,
+    killed: bool,
+    unhealthy: bool,
+) -> mesos_proto::v1::TaskStatus {
+    use mesos_proto::v1::TaskState;
+    let state = if killed {
+        TaskState::TaskKilled
+    } else if termination.success() {
+        TaskState::TaskFinished
+    } else {
+        TaskState::TaskFailed
+    };
+    mesos_proto::v1::TaskStatus {
+        task_id,
+        state: state as i32,
+        message: Some(termination.describe("Command")),
+        healthy: unhealthy.then_some(false),
+        ..Default::default()
+    }
+}
+
 /// Stops the driver once the last update is acknowledged (or a while has
 /// passed).
 fn finish(driver: ExecutorDriver) {
