@@ -8,6 +8,7 @@ mod metrics;
 mod operator;
 mod recovery;
 mod state;
+mod termination;
 
 pub(crate) use recovery::kill_recovered;
 

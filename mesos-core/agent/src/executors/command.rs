@@ -8,11 +8,12 @@
 //! once the kill policy's grace period (default 3 s) has passed. The
 //! executor exits when its last update is acknowledged.
 
-use super::{finish, health, kill_grace, kill_with_grace, shutdown_grace, terminal_status};
+use super::{
+    finish, health, kill_grace, kill_with_grace, shutdown_grace, task_killing, terminal_status,
+};
 use crate::containerizer::process::{self, Signal};
 use mesos_executor::{Executor, ExecutorConfig, ExecutorDriver, ExecutorError};
 use mesos_proto::v1::executor::event;
-use mesos_proto::v1::framework_info::capability::Type as Capability;
 use mesos_proto::v1::{KillPolicy, TaskId, TaskInfo, TaskState, TaskStatus, task_status};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -45,11 +46,7 @@ impl CommandExecutor {
 
 impl Executor for CommandExecutor {
     async fn subscribed(&mut self, _: &ExecutorDriver, subscribed: event::Subscribed) {
-        self.task_killing = subscribed
-            .framework_info
-            .capabilities
-            .iter()
-            .any(|c| c.r#type == Some(Capability::TaskKillingState as i32));
+        self.task_killing = task_killing(&subscribed);
     }
 
     async fn launch(&mut self, driver: &ExecutorDriver, task: TaskInfo) {

@@ -15,11 +15,12 @@
 //! it exits when every task has ended and the last update is
 //! acknowledged. A plain LAUNCH is run as a group of one.
 
-use super::{finish, health, kill_grace, kill_with_grace, shutdown_grace, terminal_status};
+use super::{
+    finish, health, kill_grace, kill_with_grace, shutdown_grace, task_killing, terminal_status,
+};
 use crate::containerizer::process::{self, Signal};
 use mesos_executor::{Executor, ExecutorConfig, ExecutorDriver, ExecutorError};
 use mesos_proto::v1::executor::event;
-use mesos_proto::v1::framework_info::capability::Type as Capability;
 use mesos_proto::v1::{KillPolicy, TaskGroupInfo, TaskId, TaskInfo, TaskState, TaskStatus};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -280,11 +281,7 @@ fn kill_group(
 
 impl Executor for DefaultExecutor {
     async fn subscribed(&mut self, _: &ExecutorDriver, subscribed: event::Subscribed) {
-        self.task_killing = subscribed
-            .framework_info
-            .capabilities
-            .iter()
-            .any(|c| c.r#type == Some(Capability::TaskKillingState as i32));
+        self.task_killing = task_killing(&subscribed);
     }
 
     async fn launch(&mut self, driver: &ExecutorDriver, task: TaskInfo) {

@@ -17,6 +17,16 @@ const DEFAULT_GRACE: Duration = Duration::from_secs(3);
 /// before it exits anyway (the agent has the update by then).
 const ACK_WAIT: Duration = Duration::from_secs(60);
 
+/// Whether the framework wants TASK_KILLING before TASK_KILLED.
+fn task_killing(subscribed: &mesos_proto::v1::executor::event::Subscribed) -> bool {
+    use mesos_proto::v1::framework_info::capability::Type as Capability;
+    subscribed
+        .framework_info
+        .capabilities
+        .iter()
+        .any(|c| c.r#type == Some(Capability::TaskKillingState as i32))
+}
+
 /// The grace period a kill policy names.
 fn grace_of(policy: Option<&KillPolicy>) -> Option<Duration> {
     policy

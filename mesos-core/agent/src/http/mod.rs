@@ -68,25 +68,27 @@ pub(crate) async fn ask<T>(
         .ok_or_else(|| CallError::Unavailable("The agent is shutting down".into()))
 }
 
-async fn state(State(http): State<Http>) -> Response {
-    match ask(&http, Input::State).await {
+/// A JSON document the actor writes.
+async fn json_answer(
+    http: &Http,
+    make: impl FnOnce(oneshot::Sender<Vec<u8>>) -> Input,
+) -> Response {
+    match ask(http, make).await {
         Ok(body) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
         Err(e) => e.into_response(),
     }
+}
+
+async fn state(State(http): State<Http>) -> Response {
+    json_answer(&http, Input::State).await
 }
 
 async fn statistics(State(http): State<Http>) -> Response {
-    match ask(&http, Input::Statistics).await {
-        Ok(body) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
-        Err(e) => e.into_response(),
-    }
+    json_answer(&http, Input::Statistics).await
 }
 
 async fn metrics(State(http): State<Http>) -> Response {
-    match ask(&http, Input::Metrics).await {
-        Ok(body) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
-        Err(e) => e.into_response(),
-    }
+    json_answer(&http, Input::Metrics).await
 }
 
 async fn health() -> StatusCode {
