@@ -119,3 +119,125 @@ async fn a_custom_executor_runs_tasks_and_shuts_down_with_its_framework() {
     agent.stop().await;
     master.stop().await;
 }
+
+async fn master_state(master: &mesos_master::Master) -> serde_json::Value {
+    let (_, _, body) = TestClient::default()
+        .get(&format!("http://{}/state", master.addr()))
+        .await
+        .unwrap();
+    serde_json::from_slice(&body).unwrap()
+}
+
+/// Cpus the master counts as used on the only agent, offers left out.
+async fn cpus_in_use(master: &mesos_master::Master) -> f64 {
+    let state = master_state(master).await;
+    let agent = &state["slaves"][0];
+    agent["used_resources"]["cpus"].as_f64().unwrap_or(0.0)
+        - agent["offered_resources"]["cpus"].as_f64().unwrap_or(0.0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn framework_messages_go_both_ways_and_an_executor_exit_reaches_the_scheduler() {
+    let work_dir = tempfile::tempdir().unwrap();
+    let (master, agent) = mesos_testkit::master_and_agent(work_dir.path(), |_| {})
+        .await
+        .unwrap();
+    let framework = FrameworkInfo {
+        user: "root".into(),
+        name: "echo".into(),
+        ..Default::default()
+    };
+    let mut s = RawScheduler::subscribe(master.addr(), framework, MediaType::Json)
+        .await
+        .unwrap();
+    let e = s.wait_for(WAIT, |e| e.offers.is_some()).await.unwrap();
+    let offer = e.offers.unwrap().offers.remove(0);
+    let agent_id = offer.agent_id.clone();
+    let mut one = task("one", &agent_id, "hello");
+    if let Some(executor) = &mut one.executor {
+        executor.resources = "cpus:0.5;mem:32"
+            .parse::<mesos_proto::resources::Resources>()
+            .unwrap()
+            .into_vec();
+    }
+    let accept = s.launch_call(&[&offer.id], vec![one], None);
+    assert_eq!(s.call(&accept).await.unwrap().0, 202);
+    loop {
+        let status = s.next_update(WAIT).await.unwrap();
+        assert_eq!(s.acknowledge(&status).await.unwrap(), 202);
+        if status.state == TaskState::TaskFinished as i32 {
+            break;
+        }
+        assert_eq!(status.state, TaskState::TaskRunning as i32, "{status:?}");
+    }
+    // The task is done; its executor still holds its own resources.
+    assert!((cpus_in_use(&master).await - 0.5).abs() < 1e-9);
+
+    // Scheduler -> executor -> scheduler.
+    let mut message = s.call_of(call::Type::Message);
+    message.message = Some(call::Message {
+        agent_id: agent_id.clone(),
+        executor_id: ExecutorId::new("echo"),
+        data: b"ping".to_vec(),
+    });
+    assert_eq!(s.call(&message).await.unwrap().0, 202);
+    let e = s.wait_for(WAIT, |e| e.message.is_some()).await.unwrap();
+    let reply = e.message.unwrap();
+    assert_eq!(reply.data, b"echo: ping");
+    assert_eq!(reply.agent_id, agent_id);
+    assert_eq!(reply.executor_id, ExecutorId::new("echo"));
+
+    // A message for an executor the agent does not have is dropped and
+    // counted, as Mesos does; the call itself is accepted.
+    let mut stray = message.clone();
+    if let Some(m) = &mut stray.message {
+        m.executor_id = ExecutorId::new("nobody");
+    }
+    assert_eq!(s.call(&stray).await.unwrap().0, 202);
+
+    // SHUTDOWN of the executor: it exits, the scheduler hears a FAILURE
+    // naming it with its wait status, and its resources are free again.
+    let mut shutdown = s.call_of(call::Type::Shutdown);
+    shutdown.shutdown = Some(call::Shutdown {
+        executor_id: ExecutorId::new("echo"),
+        agent_id: agent_id.clone(),
+    });
+    assert_eq!(s.call(&shutdown).await.unwrap().0, 202);
+    let e = s
+        .wait_for(WAIT, |e| {
+            e.failure.as_ref().is_some_and(|f| f.executor_id.is_some())
+        })
+        .await
+        .unwrap();
+    let failure = e.failure.unwrap();
+    assert_eq!(failure.executor_id, Some(ExecutorId::new("echo")));
+    assert_eq!(failure.agent_id, Some(agent_id.clone()));
+    assert_eq!(failure.status, Some(0), "the executor exits cleanly");
+    let deadline = std::time::Instant::now() + WAIT;
+    while cpus_in_use(&master).await > 1e-9 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "executor resources still in use: {}",
+            master_state(&master).await
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let (_, _, body) = TestClient::default()
+        .get(&format!("http://{}/metrics/snapshot", master.addr()))
+        .await
+        .unwrap();
+    let metrics: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(metrics["master/valid_framework_to_executor_messages"], 2.0);
+    assert_eq!(metrics["master/valid_executor_to_framework_messages"], 1.0);
+    assert_eq!(metrics["master/messages_exited_executor"], 1.0);
+    let (_, _, body) = TestClient::default()
+        .get(&format!("http://{}/metrics/snapshot", agent.addr()))
+        .await
+        .unwrap();
+    let metrics: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(metrics["slave/valid_framework_messages"], 1.0);
+    assert_eq!(metrics["slave/invalid_framework_messages"], 1.0);
+    agent.stop().await;
+    master.stop().await;
+}

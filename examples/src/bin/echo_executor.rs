@@ -1,6 +1,7 @@
 //! A custom executor written with `mesos-executor`: each task's `data` is
 //! written to `<sandbox>/<task id>.out`, then the task finishes with a
-//! message saying how many bytes it echoed. It runs many tasks, one after
+//! message saying how many bytes it echoed. A framework message comes back
+//! to the scheduler prefixed with `echo: `. It runs many tasks, one after
 //! another or at once, and exits when the agent shuts it down.
 //!
 //! A framework uses it by naming it in its tasks' `ExecutorInfo`:
@@ -44,6 +45,10 @@ impl Executor for Echo {
     async fn kill(&mut self, driver: &ExecutorDriver, task: TaskId, _: Option<KillPolicy>) {
         // Tasks finish at once; a kill can only be for one already done.
         driver.update(&task, TaskState::TaskKilled, None);
+    }
+
+    async fn message(&mut self, driver: &ExecutorDriver, data: Vec<u8>) {
+        driver.send_message([b"echo: ".as_slice(), &data].concat());
     }
 
     async fn shutdown(&mut self, driver: &ExecutorDriver) {

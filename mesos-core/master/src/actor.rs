@@ -276,6 +276,12 @@ pub(crate) struct Counters {
     pub(crate) accepts: u64,
     pub(crate) allocation_runs: u64,
     pub(crate) last_allocation_ms: f64,
+    pub(crate) valid_framework_to_executor_messages: u64,
+    pub(crate) invalid_framework_to_executor_messages: u64,
+    pub(crate) valid_executor_to_framework_messages: u64,
+    pub(crate) invalid_executor_to_framework_messages: u64,
+    pub(crate) exited_executors: u64,
+    pub(crate) shutdown_executors: u64,
     /// Tasks that reached each terminal state.
     pub(crate) terminal: BTreeMap<i32, u64>,
 }

@@ -118,6 +118,19 @@ impl MasterActor {
                 framework.tasks.insert(task.task_id.clone(), task);
             }
         }
+        // So do its executors' (those the master knows of).
+        for executor in &register.executors {
+            let Some(framework_id) = executor.framework_id.as_ref() else {
+                continue;
+            };
+            if shutdown.contains(framework_id) || !self.frameworks.contains_key(framework_id) {
+                continue;
+            }
+            let resources = Resources::from_resources(executor.resources.clone()).map_err(|e| {
+                CallError::BadRequest(format!("executor {}: {e}", executor.executor_id))
+            })?;
+            *used.entry(framework_id.clone()).or_default() += &resources;
+        }
         self.allocator.add_agent(id.clone(), total.clone(), used);
 
         let (tx, rx) = mpsc::channel(self.config.event_queue);
@@ -206,6 +219,20 @@ impl MasterActor {
                     CallError::BadRequest("Expecting 'update' to be present".into())
                 })?;
                 self.status_update(&id, update);
+                Ok(())
+            }
+            Ok(agent_call::Type::Message) => {
+                let message = call.message.ok_or_else(|| {
+                    CallError::BadRequest("Expecting 'message' to be present".into())
+                })?;
+                self.executor_message(&id, message);
+                Ok(())
+            }
+            Ok(agent_call::Type::ExitedExecutor) => {
+                let exited = call.exited_executor.ok_or_else(|| {
+                    CallError::BadRequest("Expecting 'exited_executor' to be present".into())
+                })?;
+                self.exited_executor(&id, exited);
                 Ok(())
             }
             Ok(agent_call::Type::Heartbeat) => Ok(()),

@@ -23,6 +23,7 @@ mod agents;
 pub mod allocator;
 mod config;
 mod events;
+mod executors;
 mod http;
 mod offers;
 mod operator;

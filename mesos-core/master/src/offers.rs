@@ -374,6 +374,8 @@ impl MasterActor {
         }
         *remaining = left;
         let mut framework_info = None;
+        let mut executor = executor;
+        self.assign_executor_role(framework_id, &mut executor);
         for task in &mut tasks {
             self.assign_role(framework_id, task);
         }
@@ -395,16 +397,30 @@ impl MasterActor {
         self.send_agent(agent_id, event);
     }
 
-    /// The task's resources carry the role they are allocated to.
+    /// The task's resources (and its executor's) carry the role they are
+    /// allocated to.
     fn assign_role(&self, framework_id: &FrameworkId, task: &mut TaskInfo) {
         if let Ok(r) = self.with_allocation_info(framework_id, task.resources.clone()) {
             task.resources = r.into_vec();
+        }
+        if let Some(executor) = &mut task.executor {
+            self.assign_executor_role(framework_id, executor);
+        }
+    }
+
+    fn assign_executor_role(
+        &self,
+        framework_id: &FrameworkId,
+        executor: &mut mesos_proto::v1::ExecutorInfo,
+    ) {
+        if let Ok(r) = self.with_allocation_info(framework_id, executor.resources.clone()) {
+            executor.resources = r.into_vec();
         }
     }
 
     /// `resources` with the framework's role filled in where a
     /// single-role framework left it out.
-    fn with_allocation_info(
+    pub(crate) fn with_allocation_info(
         &self,
         framework_id: &FrameworkId,
         mut resources: Vec<mesos_proto::v1::Resource>,
@@ -457,8 +473,15 @@ impl MasterActor {
             return Err("Task in a task group must not have an ExecutorInfo".into());
         }
         let mut resources = task.resources.clone();
+        // A new executor's resources count with its first task.
         if let Some(executor) = &task.executor {
-            resources.extend(executor.resources.iter().cloned());
+            let running = self.agents.get(agent_id).is_some_and(|a| {
+                a.executors
+                    .contains_key(&(framework_id.clone(), executor.executor_id.clone()))
+            });
+            if !running {
+                resources.extend(executor.resources.iter().cloned());
+            }
         }
         let resources = self
             .with_allocation_info(framework_id, resources)

@@ -55,9 +55,17 @@ fn live_tasks<'a>(
 }
 
 impl MasterActor {
-    /// Every live task of every framework, with the resources it uses.
-    fn live_tasks(&self) -> impl Iterator<Item = (&Task, Resources)> + '_ {
-        live_tasks(self.frameworks.values().flat_map(|f| f.tasks.values()))
+    /// What live tasks and the executors the master knows of use, by
+    /// agent.
+    fn used_resources(&self) -> impl Iterator<Item = (&AgentId, Resources)> + '_ {
+        let tasks = live_tasks(self.frameworks.values().flat_map(|f| f.tasks.values()))
+            .map(|(t, r)| (&t.agent_id, r));
+        let executors = self.agents.iter().flat_map(|(id, a)| {
+            a.executors.values().filter_map(move |e| {
+                Some((id, Resources::from_resources(e.resources.clone()).ok()?))
+            })
+        });
+        tasks.chain(executors)
     }
 
     /// Any operator call that needs the master's state.
@@ -247,7 +255,7 @@ impl MasterActor {
             offered += &offer.resources;
         }
         let mut used = Resources::new();
-        for (_, r) in self.live_tasks().filter(|(t, _)| t.agent_id == *id) {
+        for (_, r) in self.used_resources().filter(|(agent, _)| *agent == id) {
             used += &r;
         }
         Some(self.agent_view_with(id, a, &used, &offered))
@@ -285,8 +293,8 @@ impl MasterActor {
             *offered.entry(&offer.agent_id).or_default() += &offer.resources;
         }
         let mut used: BTreeMap<&AgentId, Resources> = BTreeMap::new();
-        for (task, r) in self.live_tasks() {
-            *used.entry(&task.agent_id).or_default() += &r;
+        for (agent, r) in self.used_resources() {
+            *used.entry(agent).or_default() += &r;
         }
         let none = Resources::new();
         response::GetAgents {
@@ -381,7 +389,7 @@ impl MasterActor {
             role(&mut roles, name);
         }
         let mut allocated: BTreeMap<String, Resources> = BTreeMap::new();
-        for (_, r) in self.live_tasks() {
+        for (_, r) in self.used_resources() {
             for (name, part) in r.allocations() {
                 *allocated.entry(name).or_default() += &part;
             }
@@ -597,6 +605,37 @@ impl MasterActor {
         );
         set("master/messages_decline_offers", c.declines as f64);
         set("master/messages_launch_tasks", c.accepts as f64);
+        let (valid, invalid) = (
+            c.valid_framework_to_executor_messages,
+            c.invalid_framework_to_executor_messages,
+        );
+        set("master/valid_framework_to_executor_messages", valid as f64);
+        set(
+            "master/invalid_framework_to_executor_messages",
+            invalid as f64,
+        );
+        set(
+            "master/messages_framework_to_executor",
+            (valid + invalid) as f64,
+        );
+        let (valid, invalid) = (
+            c.valid_executor_to_framework_messages,
+            c.invalid_executor_to_framework_messages,
+        );
+        set("master/valid_executor_to_framework_messages", valid as f64);
+        set(
+            "master/invalid_executor_to_framework_messages",
+            invalid as f64,
+        );
+        set(
+            "master/messages_executor_to_framework",
+            (valid + invalid) as f64,
+        );
+        set("master/messages_exited_executor", c.exited_executors as f64);
+        set(
+            "master/messages_shutdown_executor",
+            c.shutdown_executors as f64,
+        );
         set("allocator/mesos/allocation_runs", c.allocation_runs as f64);
         set("allocator/mesos/allocation_run_ms", c.last_allocation_ms);
         // Gauges of live tasks by state, counters of terminal ones.
@@ -636,7 +675,7 @@ impl MasterActor {
             total += &a.total;
         }
         let mut used = Resources::new();
-        for (_, r) in self.live_tasks() {
+        for (_, r) in self.used_resources() {
             used += &r;
         }
         let mut offered = Resources::new();

@@ -250,11 +250,18 @@ impl MasterActor {
                 self.publish_framework(&id, false);
                 Ok(())
             }
-            Some(Type::Message | Type::Shutdown | Type::Request) => {
-                // Addressed to agents and executors the master does not know
-                // yet; Mesos drops those too.
+            Some(Type::Message) => {
+                let message = call.message.ok_or_else(|| missing("message"))?;
+                self.framework_message(&id, message);
                 Ok(())
             }
+            Some(Type::Shutdown) => {
+                let shutdown = call.shutdown.ok_or_else(|| missing("shutdown"))?;
+                self.shutdown_executor(&id, shutdown);
+                Ok(())
+            }
+            // Mesos' allocator ignores resource requests too.
+            Some(Type::Request) => Ok(()),
             Some(Type::AcceptInverseOffers | Type::DeclineInverseOffers) => Ok(()),
             Some(Type::AcknowledgeOperationStatus | Type::ReconcileOperations) => {
                 Err(CallError::BadRequest(format!(

@@ -11,8 +11,8 @@
 //! `TaskStatus`, ...), so nothing is translated on the way to frameworks.
 
 use crate::v1::{
-    AgentId, AgentInfo, ExecutorInfo, FrameworkId, FrameworkInfo, KillPolicy, MasterInfo, Resource,
-    Task, TaskGroupInfo, TaskId, TaskInfo, TaskStatus,
+    AgentId, AgentInfo, ExecutorId, ExecutorInfo, FrameworkId, FrameworkInfo, KillPolicy,
+    MasterInfo, Resource, Task, TaskGroupInfo, TaskId, TaskInfo, TaskStatus,
 };
 
 /// The protocol version this build speaks; a master refuses agents of
@@ -34,6 +34,12 @@ pub struct AgentCall {
     /// With `UPDATE`.
     #[prost(message, optional, tag = "4")]
     pub update: Option<agent_call::Update>,
+    /// With `MESSAGE`.
+    #[prost(message, optional, tag = "5")]
+    pub message: Option<agent_call::Message>,
+    /// With `EXITED_EXECUTOR`.
+    #[prost(message, optional, tag = "6")]
+    pub exited_executor: Option<agent_call::ExitedExecutor>,
 }
 
 /// Parts of [`AgentCall`].
@@ -52,6 +58,11 @@ pub mod agent_call {
         Update = 2,
         /// The agent is alive.
         Heartbeat = 3,
+        /// A framework message from an executor to its scheduler.
+        Message = 4,
+        /// An executor the master knows of (not a command executor the
+        /// agent generated) ended.
+        ExitedExecutor = 5,
     }
 
     /// Registration: who the agent is, what it has, what runs on it.
@@ -87,6 +98,36 @@ pub mod agent_call {
         #[prost(message, required, tag = "2")]
         pub status: TaskStatus,
     }
+
+    /// A framework message from an executor; best effort, as in Mesos.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct Message {
+        /// The executor's framework.
+        #[prost(message, required, tag = "1")]
+        pub framework_id: FrameworkId,
+        /// The executor that sent it.
+        #[prost(message, required, tag = "2")]
+        pub executor_id: ExecutorId,
+        /// The opaque payload.
+        #[prost(bytes = "vec", tag = "3")]
+        pub data: Vec<u8>,
+    }
+
+    /// An executor ended; the master releases its resources and tells
+    /// the framework (a `FAILURE` event naming the executor).
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct ExitedExecutor {
+        /// The executor's framework.
+        #[prost(message, required, tag = "1")]
+        pub framework_id: FrameworkId,
+        /// The executor.
+        #[prost(message, required, tag = "2")]
+        pub executor_id: ExecutorId,
+        /// Its wait status, as `waitpid(2)` gives it (exit code << 8,
+        /// or the terminating signal), as Mesos reports it.
+        #[prost(int32, tag = "3")]
+        pub status: i32,
+    }
 }
 
 /// An event from the master to an agent, on the agent's stream.
@@ -118,6 +159,12 @@ pub struct AgentEvent {
     /// With `ERROR`.
     #[prost(string, optional, tag = "8")]
     pub error: Option<String>,
+    /// With `MESSAGE`.
+    #[prost(message, optional, tag = "9")]
+    pub message: Option<agent_event::Message>,
+    /// With `SHUTDOWN_EXECUTOR`.
+    #[prost(message, optional, tag = "10")]
+    pub shutdown_executor: Option<agent_event::ShutdownExecutor>,
 }
 
 /// Parts of [`AgentEvent`].
@@ -146,6 +193,10 @@ pub mod agent_event {
         Heartbeat = 7,
         /// The registration was refused; the stream ends.
         Error = 8,
+        /// A framework message for an executor.
+        Message = 9,
+        /// A scheduler asked for one of its executors to shut down.
+        ShutdownExecutor = 10,
     }
 
     /// The agent's id and how often the master will send heartbeats.
@@ -221,5 +272,31 @@ pub mod agent_event {
         /// The framework.
         #[prost(message, required, tag = "1")]
         pub framework_id: FrameworkId,
+    }
+
+    /// A framework message from a scheduler to one of its executors;
+    /// best effort, as in Mesos.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct Message {
+        /// The executor's framework.
+        #[prost(message, required, tag = "1")]
+        pub framework_id: FrameworkId,
+        /// The executor.
+        #[prost(message, required, tag = "2")]
+        pub executor_id: ExecutorId,
+        /// The opaque payload.
+        #[prost(bytes = "vec", tag = "3")]
+        pub data: Vec<u8>,
+    }
+
+    /// An executor to shut down (its tasks are killed, then it is).
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct ShutdownExecutor {
+        /// The executor's framework.
+        #[prost(message, required, tag = "1")]
+        pub framework_id: FrameworkId,
+        /// The executor.
+        #[prost(message, required, tag = "2")]
+        pub executor_id: ExecutorId,
     }
 }

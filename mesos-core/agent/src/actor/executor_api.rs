@@ -3,6 +3,7 @@
 
 use super::executors::{EXECUTOR_QUEUE, LiveTask, Phase, deliver, event};
 use super::{Actor, CallError, is_terminal};
+use mesos_proto::agent_protocol::{AgentCall, agent_call, agent_event};
 use mesos_proto::v1::executor::{Call as ExecutorCall, Event as ExecutorEvent, call, event};
 use mesos_proto::v1::{
     ExecutorId, FrameworkId, TaskId, TaskInfo, TaskState, TaskStatus, task_status,
@@ -111,11 +112,29 @@ impl Actor {
                 result
             }
             Some(call::Type::Message) => {
-                // Forwarding to the scheduler needs the MESSAGE call of the
-                // master/agent protocol, which does not exist yet.
-                tracing::warn!(
-                    "framework message from executor {} dropped: not forwarded to schedulers yet",
-                    call.executor_id
+                let message = call.message.ok_or_else(|| {
+                    CallError::BadRequest("Expecting 'message' to be present".into())
+                })?;
+                if self
+                    .run_mut(&call.framework_id, &call.executor_id)
+                    .is_none()
+                {
+                    return Err(CallError::BadRequest(format!(
+                        "Unknown executor {} of framework {}",
+                        call.executor_id, call.framework_id
+                    )));
+                }
+                self.notify_master(
+                    AgentCall {
+                        r#type: agent_call::Type::Message as i32,
+                        message: Some(agent_call::Message {
+                            framework_id: call.framework_id,
+                            executor_id: call.executor_id,
+                            data: message.data,
+                        }),
+                        ..Default::default()
+                    },
+                    "framework message from an executor",
                 );
                 Ok(())
             }
@@ -223,5 +242,32 @@ impl Actor {
                 run.completed.push(task);
             }
         }
+    }
+
+    /// A scheduler's message for one of its executors: delivered if the
+    /// executor is subscribed, dropped (and counted invalid) otherwise,
+    /// as Mesos does.
+    pub(crate) fn framework_message(&mut self, message: agent_event::Message) {
+        let Some(run) = self.run_mut(&message.framework_id, &message.executor_id) else {
+            tracing::warn!(
+                "message for unknown executor {} of framework {} dropped",
+                message.executor_id,
+                message.framework_id
+            );
+            self.counters.invalid_framework_messages += 1;
+            return;
+        };
+        if run.phase != Phase::Running {
+            tracing::warn!(
+                "message for executor {} dropped: the executor is not running",
+                message.executor_id
+            );
+            self.counters.invalid_framework_messages += 1;
+            return;
+        }
+        let mut out = event(event::Type::Message);
+        out.message = Some(event::Message { data: message.data });
+        run.send(out);
+        self.counters.valid_framework_messages += 1;
     }
 }

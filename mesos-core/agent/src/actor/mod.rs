@@ -420,6 +420,26 @@ impl Actor {
                     self.shutdown_framework(&shutdown.framework_id);
                 }
             }
+            Ok(agent_event::Type::Message) => {
+                if let Some(message) = event.message {
+                    self.framework_message(message);
+                }
+            }
+            Ok(agent_event::Type::ShutdownExecutor) => {
+                if let Some(shutdown) = event.shutdown_executor {
+                    let container = self
+                        .run_mut(&shutdown.framework_id, &shutdown.executor_id)
+                        .map(|run| run.container_id.clone());
+                    match container {
+                        Some(container) => self.shutdown_executor(&container),
+                        None => tracing::warn!(
+                            "shutdown of unknown executor {} of framework {} ignored",
+                            shutdown.executor_id,
+                            shutdown.framework_id
+                        ),
+                    }
+                }
+            }
             Ok(agent_event::Type::Error) => {
                 tracing::error!("the master reported: {}", event.error.unwrap_or_default());
             }
@@ -436,12 +456,29 @@ impl Actor {
             agent_id: self.info.id.clone(),
             ..Default::default()
         };
-        let (client, url) = (self.client.clone(), self.master_url.clone());
+        Self::post(&self.client, &self.master_url, stream_id, call, "heartbeat");
+    }
+
+    /// POSTs `call` to the master in the background; a failure is only
+    /// logged (what must arrive is sent again by its owner).
+    fn post(client: &Client, url: &str, stream_id: String, call: AgentCall, what: &'static str) {
+        let (client, url) = (client.clone(), url.to_string());
         tokio::spawn(async move {
             if let Err(e) = link::send(&client, &url, &stream_id, &call).await {
-                tracing::debug!("heartbeat not delivered: {e}");
+                tracing::debug!("{what} not delivered: {e}");
             }
         });
+    }
+
+    /// Sends a best-effort call (a framework message, an executor's exit)
+    /// to the master if connected; dropped otherwise, as Mesos does.
+    pub(crate) fn notify_master(&self, mut call: AgentCall, what: &'static str) {
+        let Some(stream_id) = self.stream_id.clone() else {
+            tracing::warn!("{what} dropped: not connected to a master");
+            return;
+        };
+        call.agent_id.clone_from(&self.info.id);
+        Self::post(&self.client, &self.master_url, stream_id, call, what);
     }
 
     /// Sends a status update to the master (when connected; otherwise it
@@ -462,12 +499,13 @@ impl Actor {
             }),
             ..Default::default()
         };
-        let (client, url) = (self.client.clone(), self.master_url.clone());
-        tokio::spawn(async move {
-            if let Err(e) = link::send(&client, &url, &stream_id, &call).await {
-                tracing::debug!("status update not delivered, will resend: {e}");
-            }
-        });
+        Self::post(
+            &self.client,
+            &self.master_url,
+            stream_id,
+            call,
+            "status update (resent later)",
+        );
     }
 
     /// Queues an update the agent itself generates (TASK_FAILED for a

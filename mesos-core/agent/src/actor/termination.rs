@@ -6,6 +6,7 @@
 use super::executors::{MAX_COMPLETED_EXECUTORS, Phase, Queued, event};
 use super::{Actor, Input, is_terminal};
 use crate::containerizer::process::Signal;
+use mesos_proto::agent_protocol::{AgentCall, agent_call};
 use mesos_proto::duration::format_duration;
 use mesos_proto::v1::executor::event;
 use mesos_proto::v1::{ContainerId, FrameworkId, KillPolicy, TaskId, TaskState, task_status};
@@ -250,6 +251,22 @@ impl Actor {
                 Some(reason),
                 message.clone(),
                 Some(executor_id.clone()),
+            );
+        }
+        // The master knows executors it was given (not the command
+        // executors the agent makes up): it releases their resources.
+        if !run.generated {
+            self.notify_master(
+                AgentCall {
+                    r#type: agent_call::Type::ExitedExecutor as i32,
+                    exited_executor: Some(agent_call::ExitedExecutor {
+                        framework_id: framework_id.clone(),
+                        executor_id: executor_id.clone(),
+                        status: termination.wait_status(),
+                    }),
+                    ..Default::default()
+                },
+                "exited executor",
             );
         }
         let meta = run.meta.map(|m| m.dir().to_path_buf());

@@ -49,6 +49,24 @@ impl Termination {
         self.exit_code == Some(0)
     }
 
+    /// The status as `waitpid(2)` encodes it (exit code << 8, or the
+    /// signal number), which Mesos reports for an executor's exit.
+    ///
+    /// ```
+    /// # use mesos_agent::containerizer::Termination;
+    /// let exited = Termination { exit_code: Some(1), signal: None, limitation: None };
+    /// assert_eq!(exited.wait_status(), 256);
+    /// let killed = Termination { exit_code: None, signal: Some(9), limitation: None };
+    /// assert_eq!(killed.wait_status(), 9);
+    /// ```
+    pub fn wait_status(&self) -> i32 {
+        match (self.exit_code, self.signal) {
+            (Some(code), _) => (code & 0xff) << 8,
+            (None, Some(signal)) => signal & 0x7f,
+            (None, None) => 0,
+        }
+    }
+
     /// Mesos' words for it: `Command exited with status 1`, `Command
     /// terminated with signal Killed`.
     pub fn describe(&self, what: &str) -> String {
