@@ -297,3 +297,66 @@ async fn uris_are_fetched_and_extracted_and_a_failed_fetch_fails_the_task() {
     f.agent.stop().await;
     f.master.stop().await;
 }
+
+fn nofile_limit(soft: u64, hard: u64) -> mesos_proto::v1::ContainerInfo {
+    use mesos_proto::v1::r_limit_info::{RLimit, r_limit::Type};
+    mesos_proto::v1::ContainerInfo {
+        r#type: mesos_proto::v1::container_info::Type::Mesos as i32,
+        rlimit_info: Some(mesos_proto::v1::RLimitInfo {
+            rlimits: vec![RLimit {
+                r#type: Some(Type::RlmtNofile as i32),
+                soft: Some(soft),
+                hard: Some(hard),
+            }],
+        }),
+        ..Default::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn posix_rlimits_apply_to_the_task_and_bad_ones_fail_it() {
+    let mut f = fixture_with(&[], |c| {
+        c.isolation = "posix/cpu,posix/mem,posix/rlimits".into()
+    })
+    .await;
+    let offer = offer(&mut f.scheduler).await;
+    let mut limited = command_task("limited", &offer, "ulimit -Sn; ulimit -Hn");
+    limited.resources = "cpus:0.1;mem:32"
+        .parse::<mesos_proto::resources::Resources>()
+        .unwrap()
+        .into_vec();
+    limited.container = Some(nofile_limit(100, 200));
+    let mut bad = command_task("bad", &offer, "true");
+    bad.resources = limited.resources.clone();
+    bad.container = Some(nofile_limit(300, 200));
+    let call = f
+        .scheduler
+        .launch_call(&[&offer.id], vec![limited, bad], None);
+    assert_eq!(f.scheduler.call(&call).await.unwrap().0, 202);
+    let mut seen = std::collections::BTreeMap::new();
+    collect_until(&mut f.scheduler, &mut seen, |seen| {
+        ["limited", "bad"]
+            .iter()
+            .all(|t| seen.get(*t).and_then(|u| u.last()).is_some_and(terminal))
+    })
+    .await;
+    let done = seen["limited"].last().unwrap();
+    assert_eq!(done.state, TaskState::TaskFinished as i32, "{done:?}");
+    let state = agent_state(&f.agent).await;
+    let stdout =
+        std::fs::read_to_string(format!("{}/stdout", sandbox_of(&state, "limited"))).unwrap();
+    assert!(stdout.contains("100\n200\n"), "{stdout}");
+    let failed = seen["bad"].last().unwrap();
+    assert_eq!(failed.state, TaskState::TaskFailed as i32, "{failed:?}");
+    assert_eq!(
+        failed.reason,
+        Some(mesos_proto::v1::task_status::Reason::ContainerLaunchFailed as i32)
+    );
+    let message = failed.message.clone().unwrap_or_default();
+    assert!(
+        message.contains("RLMT_NOFILE") && message.contains("above hard limit"),
+        "{message}"
+    );
+    f.agent.stop().await;
+    f.master.stop().await;
+}

@@ -109,7 +109,11 @@ fn containerizer_for(config: &AgentConfig) -> Result<Arc<dyn Containerizer>, Sta
     let mut isolators = Isolators::parse(&config.isolation).map_err(flag)?;
     isolators.cfs = config.cgroups_enable_cfs;
     if !isolators.uses_cgroups() && !isolators.pid_namespace {
-        return Ok(Arc::new(PosixContainerizer::new()));
+        return Ok(Arc::new(if isolators.rlimits {
+            PosixContainerizer::with_rlimits(launcher(config))
+        } else {
+            PosixContainerizer::new()
+        }));
     }
     let cgroups = if isolators.uses_cgroups() {
         let hierarchy = Hierarchy::detect().ok_or_else(|| {

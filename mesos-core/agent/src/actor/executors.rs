@@ -161,6 +161,8 @@ impl Actor {
                 task.task_id
             )),
             source: Some(task.task_id.to_string()),
+            // The command executor shares its task's container.
+            container: task.container.clone(),
             // Mesos' allowance for the command executor itself.
             resources: COMMAND_EXECUTOR_RESOURCES
                 .parse::<Resources>()
@@ -371,6 +373,7 @@ impl Actor {
             env,
             sandbox: directory.clone(),
             resources: container_resources(&info, std::slice::from_ref(&work)),
+            rlimits: info.container.as_ref().and_then(|c| c.rlimit_info.clone()),
         };
         let uris = if generated {
             match &work {

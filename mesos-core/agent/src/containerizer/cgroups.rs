@@ -173,6 +173,9 @@ pub struct Isolators {
     pub pids: bool,
     /// `namespaces/pid`: a pid namespace with its own `/proc`.
     pub pid_namespace: bool,
+    /// `posix/rlimits`: containers' POSIX resource limits
+    /// (`ContainerInfo.rlimit_info`).
+    pub rlimits: bool,
 }
 
 impl Isolators {
@@ -196,10 +199,11 @@ impl Isolators {
                 "cgroups/mem" => isolators.mem = true,
                 "cgroups/pids" => isolators.pids = true,
                 "namespaces/pid" => isolators.pid_namespace = true,
+                "posix/rlimits" => isolators.rlimits = true,
                 "posix/cpu" | "posix/mem" | "posix/disk" | "filesystem/posix" => {}
                 other => {
                     return Err(format!(
-                        "unknown isolator `{other}`: known are posix/cpu, posix/mem, cgroups/cpu, cgroups/mem, cgroups/pids, namespaces/pid"
+                        "unknown isolator `{other}`: known are posix/cpu, posix/mem, posix/rlimits, cgroups/cpu, cgroups/mem, cgroups/pids, namespaces/pid"
                     ));
                 }
             }

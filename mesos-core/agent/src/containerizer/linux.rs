@@ -12,7 +12,7 @@ use super::cgroups::{CgroupFs, Cgroups, ContainerCgroups, Isolators, Limits, Rea
 use super::process::{self, Signal};
 use super::{Container, ContainerError, Containerizer, LaunchSpec, Termination};
 use mesos_proto::resources::Resources;
-use mesos_proto::v1::{CommandInfo, ContainerId};
+use mesos_proto::v1::ContainerId;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -115,25 +115,21 @@ impl<F: CgroupFs + 'static> Containerizer for LinuxContainerizer<F> {
             ),
             None => None,
         };
-        let launcher = inner.launcher.to_string_lossy().into_owned();
-        let mut arguments = vec![launcher.clone(), "containerizer".into(), "launch".into()];
-        for dir in cgroups.iter().flat_map(|c| c.dirs.iter()) {
-            arguments.push(format!("--cgroup={}", dir.display()));
-        }
+        let mut flags: Vec<String> = cgroups
+            .iter()
+            .flat_map(|c| c.dirs.iter())
+            .map(|dir| format!("--cgroup={}", dir.display()))
+            .collect();
         if inner.isolators.pid_namespace {
-            arguments.push("--pid_namespace".into());
+            flags.push("--pid_namespace".into());
         }
-        arguments.push("--".into());
-        arguments.extend(process::argv(&spec.command));
-        let helper = CommandInfo {
-            shell: Some(false),
-            value: Some(launcher),
-            arguments,
-            environment: spec.command.environment.clone(),
-            ..Default::default()
-        };
-        let spawned =
-            process::command(&helper, &spec.env, &spec.sandbox, true).and_then(|mut c| c.spawn());
+        let spawned = super::rlimit_flags(spec, inner.isolators.rlimits)
+            .map_err(std::io::Error::other)
+            .and_then(|rlimits| {
+                flags.extend(rlimits);
+                let helper = super::through_launcher(&inner.launcher, flags, spec);
+                process::command(&helper, &spec.env, &spec.sandbox, true)?.spawn()
+            });
         let mut child = match spawned {
             Ok(child) => child,
             Err(e) => {
@@ -294,13 +290,13 @@ impl<F: CgroupFs + 'static> Containerizer for LinuxContainerizer<F> {
     }
 }
 
-/// `mesos containerizer launch [--cgroup=DIR]... [--pid_namespace] --
-/// ARGV...`: joins the cgroups, then becomes `ARGV` (through `unshare
-/// --pid --fork --mount-proc` for a pid namespace with its own `/proc`).
-/// Returns only on failure.
+/// `mesos containerizer launch [--cgroup=DIR]... [--rlimit=TYPE:SOFT:HARD]...
+/// [--pid_namespace] -- ARGV...`: joins the cgroups, sets the resource
+/// limits, then becomes `ARGV` (through `unshare --pid --fork --mount-proc`
+/// for a pid namespace with its own `/proc`). Returns only on failure.
 pub fn launch_main(args: &[String]) -> String {
     let Some(split) = args.iter().position(|a| a == "--") else {
-        return "usage: mesos containerizer launch [--cgroup=DIR]... [--pid_namespace] -- COMMAND...".into();
+        return "usage: mesos containerizer launch [--cgroup=DIR]... [--rlimit=TYPE:SOFT:HARD]... [--pid_namespace] -- COMMAND...".into();
     };
     let (flags, argv) = (&args[..split], &args[split + 1..]);
     if argv.is_empty() {
@@ -313,6 +309,10 @@ pub fn launch_main(args: &[String]) -> String {
             let procs = std::path::Path::new(dir).join("cgroup.procs");
             if let Err(e) = std::fs::write(&procs, &pid) {
                 return format!("cannot join cgroup {dir}: {e}");
+            }
+        } else if let Some(limit) = flag.strip_prefix("--rlimit=") {
+            if let Err(e) = super::rlimits::RLimit::parse_flag(limit).and_then(|l| l.apply()) {
+                return e;
             }
         } else if flag == "--pid_namespace" {
             pid_namespace = true;

@@ -8,6 +8,7 @@ pub mod cgroups;
 mod linux;
 mod posix;
 pub mod process;
+pub mod rlimits;
 
 pub use linux::{LinuxContainerizer, launch_main};
 pub use posix::PosixContainerizer;
@@ -30,6 +31,50 @@ pub struct LaunchSpec {
     pub sandbox: PathBuf,
     /// What the container may use (its limits, where isolated).
     pub resources: Resources,
+    /// POSIX resource limits (`ContainerInfo.rlimit_info`), applied when
+    /// the `posix/rlimits` isolator is on.
+    pub rlimits: Option<mesos_proto::v1::RLimitInfo>,
+}
+
+/// The `CommandInfo` that starts `spec`'s command through `mesos
+/// containerizer launch` ([`launch_main`]) with `flags` (cgroups to join,
+/// limits to set, namespaces to enter).
+pub(crate) fn through_launcher(
+    launcher: &std::path::Path,
+    flags: Vec<String>,
+    spec: &LaunchSpec,
+) -> CommandInfo {
+    let launcher = launcher.to_string_lossy().into_owned();
+    let mut arguments = vec![launcher.clone(), "containerizer".into(), "launch".into()];
+    arguments.extend(flags);
+    arguments.push("--".into());
+    arguments.extend(process::argv(&spec.command));
+    CommandInfo {
+        shell: Some(false),
+        value: Some(launcher),
+        arguments,
+        environment: spec.command.environment.clone(),
+        ..Default::default()
+    }
+}
+
+/// The `--rlimit` flags for `spec` when `enabled` (the `posix/rlimits`
+/// isolator is on); a limit Mesos would refuse is an error naming it.
+pub(crate) fn rlimit_flags(spec: &LaunchSpec, enabled: bool) -> Result<Vec<String>, String> {
+    let Some(info) = spec.rlimits.as_ref().filter(|i| !i.rlimits.is_empty()) else {
+        return Ok(Vec::new());
+    };
+    if !enabled {
+        tracing::warn!(
+            "container {} asks for rlimits, ignored: the posix/rlimits isolator is off",
+            spec.container_id
+        );
+        return Ok(Vec::new());
+    }
+    Ok(rlimits::RLimit::from_info(info)?
+        .iter()
+        .map(rlimits::RLimit::flag)
+        .collect())
 }
 
 /// How a container's main process ended.
