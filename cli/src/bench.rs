@@ -14,6 +14,9 @@ Scenarios:
   state    /state at scale while probing the event loop
            (--agents 10000 --tasks 100000 --rounds 5; --external=true runs
            the master as a `mesos master` child process and reports its RSS)
+  agent    `sleep` tasks on one real agent (a `mesos agent` child process,
+           POSIX containerizer, a command executor per task): time to all
+           TASK_RUNNING, to all TASK_KILLED, memory per task (--tasks 1000)
 ";
 
 fn ms(d: std::time::Duration) -> f64 {
@@ -52,7 +55,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
             let rounds = flags.get("rounds")?.unwrap_or(5);
             let external: bool = flags.get("external")?.unwrap_or(false);
             let child = if external {
-                Some(ChildMaster::spawn()?)
+                Some(Child::master()?)
             } else {
                 None
             };
@@ -63,7 +66,10 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
                 child.as_ref().map(|c| c.addr),
             ))?;
             if let Some(c) = &child {
-                println!("master process RSS: {:.0} MB", c.rss() as f64 / 1e6);
+                println!(
+                    "master process memory (PSS): {:.0} MB",
+                    memory(c.child.id()) as f64 / 1e6
+                );
             }
             let p50 = r.state_times[r.state_times.len() / 2];
             let max = r.state_times.last().copied().unwrap_or_default();
@@ -82,60 +88,154 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
                 r.rss_after as f64 / 1e6
             );
         }
+        "agent" => {
+            let tasks = flags.get("tasks")?.unwrap_or(1000);
+            let master =
+                runtime.block_on(mesos_master::Master::start(mesos_master::MasterConfig {
+                    port: 0,
+                    allocation_interval: std::time::Duration::from_millis(100),
+                    ..Default::default()
+                }))?;
+            let work_dir = std::env::temp_dir().join(format!("mesos-bench-{}", std::process::id()));
+            let agent = Child::spawn(
+                &[
+                    "agent".into(),
+                    format!("--master={}", master.addr()),
+                    "--ip=127.0.0.1".into(),
+                    "--port=0".into(),
+                    format!("--work_dir={}", work_dir.display()),
+                    format!(
+                        "--resources=cpus:{};mem:{};disk:10000;ports:[31000-32000]",
+                        tasks,
+                        tasks * 2
+                    ),
+                    "--isolation=posix/cpu,posix/mem".into(),
+                ],
+                "agent listening on http://",
+            )?;
+            let idle = memory(agent.child.id());
+            let (r, (agent_busy, executors)) =
+                runtime.block_on(bench::sleepers(master.addr(), tasks, || {
+                    let pid = agent.child.id();
+                    let tree = process_tree();
+                    let kids = |p: u32| tree.get(&p).cloned().unwrap_or_default();
+                    let mut executors = (0u32, 0);
+                    for executor in kids(pid) {
+                        executors.0 += 1;
+                        executors.1 += memory(executor);
+                        executors.1 += kids(executor).into_iter().map(memory).sum::<u64>();
+                    }
+                    (memory(pid), executors)
+                }))?;
+            println!(
+                "agent: {} sleep tasks on one agent: all TASK_RUNNING after {:.2} s, \
+                 all TASK_KILLED {:.2} s later; agent PSS {:.1} MB idle -> {:.1} MB with \
+                 them running = {:.0} KB per task; {} executors, {:.2} MB PSS each \
+                 (with their `sleep`)",
+                r.tasks,
+                r.to_running.as_secs_f64(),
+                r.to_killed.as_secs_f64(),
+                idle as f64 / 1e6,
+                agent_busy as f64 / 1e6,
+                agent_busy.saturating_sub(idle) as f64 / 1e3 / r.tasks.max(1) as f64,
+                executors.0,
+                executors.1 as f64 / 1e6 / f64::from(executors.0.max(1)),
+            );
+            drop(agent);
+            runtime.block_on(master.stop());
+            let _ = std::fs::remove_dir_all(&work_dir);
+        }
         other => anyhow::bail!("unknown scenario `{other}`\n\n{USAGE}"),
     }
     Ok(())
 }
 
-/// A `mesos master` child process, killed on drop.
-struct ChildMaster {
+/// A `mesos` child process (master or agent), killed on drop.
+struct Child {
     child: std::process::Child,
     addr: std::net::SocketAddr,
 }
 
-impl ChildMaster {
-    fn spawn() -> Result<ChildMaster> {
+impl Child {
+    /// Runs `mesos ARGS` and reads its address from the first line of its
+    /// output, which starts with `prefix`.
+    fn spawn(args: &[String], prefix: &str) -> Result<Child> {
         use std::io::BufRead;
         let mut child = std::process::Command::new(std::env::current_exe()?)
-            .args([
-                "master",
-                "--ip=127.0.0.1",
-                "--port=0",
-                "--allocation_interval=100ms",
-            ])
+            .args(args)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
             .spawn()?;
-        let mut line = String::new();
         let stdout = child
             .stdout
             .take()
-            .ok_or_else(|| anyhow::anyhow!("no stdout from the master"))?;
-        std::io::BufReader::new(stdout).read_line(&mut line)?;
+            .ok_or_else(|| anyhow::anyhow!("no output from `mesos {}`", args[0]))?;
+        let mut lines = std::io::BufReader::new(stdout);
+        let mut line = String::new();
+        lines.read_line(&mut line)?;
+        // Whatever else it prints must not fill the pipe and stall it.
+        std::thread::spawn(move || std::io::copy(&mut lines, &mut std::io::sink()));
         let addr = line
             .trim()
-            .strip_prefix("master listening on http://")
-            .ok_or_else(|| anyhow::anyhow!("unexpected first line from the master: {line:?}"))?
+            .strip_prefix(prefix)
+            .ok_or_else(|| {
+                anyhow::anyhow!("unexpected first line from `mesos {}`: {line:?}", args[0])
+            })?
             .parse()?;
-        Ok(ChildMaster { child, addr })
+        Ok(Child { child, addr })
     }
 
-    /// The child's resident memory (bytes; 0 if unknown).
-    fn rss(&self) -> u64 {
-        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .ok()
-            .and_then(|s| {
-                s.lines()
-                    .find_map(|l| l.strip_prefix("VmRSS:"))
-                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-            })
-            .map_or(0, |kb| kb * 1024)
+    fn master() -> Result<Child> {
+        Child::spawn(
+            &[
+                "master".into(),
+                "--ip=127.0.0.1".into(),
+                "--port=0".into(),
+                "--allocation_interval=100ms".into(),
+            ],
+            "master listening on http://",
+        )
     }
 }
 
-impl Drop for ChildMaster {
+impl Drop for Child {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A process' memory: its proportional set size (shared pages divided
+/// among their users, so a sum over processes is the memory they take),
+/// in bytes; 0 if unknown.
+fn memory(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Pss:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// Every process' children, by parent pid.
+fn process_tree() -> std::collections::HashMap<u32, Vec<u32>> {
+    let mut tree: std::collections::HashMap<u32, Vec<u32>> = std::collections::HashMap::new();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return tree;
+    };
+    for pid in dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok()) {
+        // `/proc/P/stat`: "P (comm) S PPID ..."; comm may hold spaces.
+        let parent = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|s| {
+                let rest = &s[s.rfind(')')? + 1..];
+                rest.split_whitespace().nth(1)?.parse::<u32>().ok()
+            });
+        if let Some(parent) = parent {
+            tree.entry(parent).or_default().push(pid);
+        }
+    }
+    tree
 }

@@ -8,6 +8,12 @@
 //! - [`state_at_scale`]: a cluster of many agents and tasks; how long
 //!   `/state` takes, how long the master's event loop is held up meanwhile
 //!   (a probe keeps asking it), and the process' memory.
+//! - [`sleepers`]: many `sleep` tasks on one real agent; time to all
+//!   running and to all killed.
+
+mod agent;
+
+pub use agent::{SleepersReport, sleepers};
 
 use crate::{AgentSpec, Cluster, RawScheduler, TaskScript, TestkitError};
 use mesos_master::MasterConfig;
@@ -138,16 +144,7 @@ pub async fn launch_throughput(
     let per_task: Resources = "cpus:1;mem:128"
         .parse()
         .map_err(|e| TestkitError::Decode(format!("{e}")))?;
-    let mut launcher = Launcher {
-        caller: s.caller(),
-        framework_id: s.framework_id().clone(),
-        per_task,
-        tasks,
-        next: 0,
-        sent: HashMap::with_capacity(tasks),
-        latencies: Vec::with_capacity(tasks),
-        first: None,
-    };
+    let mut launcher = Launcher::new(&s, per_task, tasks);
     let deadline = Instant::now() + Duration::from_secs(300);
     while launcher.latencies.len() < tasks {
         if Instant::now() > deadline {
@@ -156,7 +153,7 @@ pub async fn launch_throughput(
         let Some(event) = s.next_event(Duration::from_secs(10)).await? else {
             return Err(TestkitError::Timeout("an event"));
         };
-        launcher.on_event(&event);
+        let _ = launcher.on_event(&event);
     }
     let elapsed = launcher.first.map_or(Duration::ZERO, |f| f.elapsed());
     let mut latencies = launcher.latencies;
@@ -180,11 +177,35 @@ struct Launcher {
     tasks: usize,
     next: usize,
     sent: HashMap<TaskId, Instant>,
+    /// Where each task went.
+    agents: HashMap<TaskId, mesos_proto::v1::AgentId>,
     latencies: Vec<Duration>,
     first: Option<Instant>,
 }
 
+/// What an event meant for the launched tasks.
+enum TaskOutcome {
+    /// A task reached a terminal state.
+    Ended(mesos_proto::v1::TaskStatus),
+    /// Nothing final.
+    Other,
+}
+
 impl Launcher {
+    fn new(s: &RawScheduler, per_task: Resources, tasks: usize) -> Launcher {
+        Launcher {
+            caller: s.caller(),
+            framework_id: s.framework_id().clone(),
+            per_task,
+            tasks,
+            next: 0,
+            sent: HashMap::with_capacity(tasks),
+            agents: HashMap::with_capacity(tasks),
+            latencies: Vec::with_capacity(tasks),
+            first: None,
+        }
+    }
+
     fn send(&self, call: mesos_proto::v1::scheduler::Call) {
         let caller = self.caller.clone();
         tokio::spawn(async move {
@@ -192,7 +213,9 @@ impl Launcher {
         });
     }
 
-    fn on_event(&mut self, event: &Event) {
+    /// Launches on offers, records TASK_RUNNING latencies and
+    /// acknowledges every update.
+    fn on_event(&mut self, event: &Event) -> TaskOutcome {
         for offer in event.offers.iter().flat_map(|o| &o.offers) {
             let left = self.tasks.saturating_sub(self.sent.len());
             let launch = tasks_for(offer, &self.per_task, &mut self.next, left);
@@ -200,6 +223,7 @@ impl Launcher {
             self.first.get_or_insert(now);
             for t in &launch {
                 self.sent.insert(t.task_id.clone(), now);
+                self.agents.insert(t.task_id.clone(), t.agent_id.clone());
             }
             self.send(mesos_proto::v1::scheduler::Call {
                 framework_id: Some(self.framework_id.clone()),
@@ -217,7 +241,7 @@ impl Launcher {
             });
         }
         let Some(update) = &event.update else {
-            return;
+            return TaskOutcome::Other;
         };
         let status = &update.status;
         if status.state == TaskState::TaskRunning as i32 {
@@ -236,6 +260,11 @@ impl Launcher {
                 }),
                 ..Default::default()
             });
+        }
+        if mesos_proto::is_terminal(status.state) {
+            TaskOutcome::Ended(status.clone())
+        } else {
+            TaskOutcome::Other
         }
     }
 }
@@ -401,18 +430,10 @@ async fn launch_cluster(
             started.push(started_agent?);
         }
     }
-    let mut launcher = Launcher {
-        caller: s.caller(),
-        framework_id: s.framework_id().clone(),
-        per_task: "cpus:1;mem:128"
-            .parse()
-            .map_err(|e| TestkitError::Decode(format!("{e}")))?,
-        tasks,
-        next: 0,
-        sent: HashMap::with_capacity(tasks),
-        latencies: Vec::with_capacity(tasks),
-        first: None,
-    };
+    let per_task = "cpus:1;mem:128"
+        .parse()
+        .map_err(|e| TestkitError::Decode(format!("{e}")))?;
+    let mut launcher = Launcher::new(&s, per_task, tasks);
     let deadline = Instant::now() + Duration::from_secs(600);
     while launcher.latencies.len() < tasks {
         if Instant::now() > deadline {
@@ -421,7 +442,7 @@ async fn launch_cluster(
         let Some(event) = s.next_event(Duration::from_secs(30)).await? else {
             return Err(TestkitError::Timeout("an event"));
         };
-        launcher.on_event(&event);
+        let _ = launcher.on_event(&event);
     }
     Ok((started, s))
 }
