@@ -360,3 +360,24 @@ async fn posix_rlimits_apply_to_the_task_and_bad_ones_fail_it() {
     f.agent.stop().await;
     f.master.stop().await;
 }
+
+/// The `mesos bench agent` scenario, small: a real agent child process runs
+/// and kills every task and the report says so.
+#[test]
+fn the_agent_benchmark_runs_and_kills_every_task() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mesos"))
+        .args(["bench", "agent", "--tasks", "5"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("agent: 5 sleep tasks on one agent"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("5 executors"), "{stdout}");
+}

@@ -186,7 +186,7 @@ struct Launcher {
 /// What an event meant for the launched tasks.
 enum TaskOutcome {
     /// A task reached a terminal state.
-    Ended(mesos_proto::v1::TaskStatus),
+    Ended(Box<mesos_proto::v1::TaskStatus>),
     /// Nothing final.
     Other,
 }
@@ -262,7 +262,7 @@ impl Launcher {
             });
         }
         if mesos_proto::is_terminal(status.state) {
-            TaskOutcome::Ended(status.clone())
+            TaskOutcome::Ended(Box::new(status.clone()))
         } else {
             TaskOutcome::Other
         }
