@@ -5,11 +5,12 @@
 mod common;
 
 use common::{
-    Fixture, WAIT, agent_state, collect_until, command_task, fixture, offer, reached, states,
+    Fixture, WAIT, agent_state, collect_until, command_task, fixture, fixture_with, offer, reached,
+    root, states, terminal,
 };
 use mesos_proto::v1::scheduler::call;
 use mesos_proto::v1::{
-    ExecutorId, ExecutorInfo, Offer, TaskId, TaskInfo, TaskState, executor_info,
+    ExecutorId, ExecutorInfo, Offer, TaskId, TaskInfo, TaskState, executor_info, task_status,
 };
 use mesos_testkit::TestClient;
 use std::collections::BTreeMap;
@@ -95,10 +96,13 @@ async fn a_task_group_of_two_runs_side_by_side_in_sandboxes_of_their_own() {
         read(format!("{sandbox}/tasks/first/stdout")).await,
         "one from first\n"
     );
-    assert_eq!(
-        read(format!("{sandbox}/tasks/second/stdout")).await,
-        format!("{sandbox}/tasks/second\n")
-    );
+    // Each task runs in a nested container of its own: its sandbox is
+    // `containers/<id>`, linked from `tasks/<task id>` as in Mesos.
+    let pwd = read(format!("{sandbox}/tasks/second/stdout")).await;
+    let own = std::fs::canonicalize(format!("{sandbox}/tasks/second")).unwrap();
+    assert_eq!(pwd.trim_end(), own.to_str().unwrap());
+    assert!(pwd.starts_with(&format!("{sandbox}/containers/")), "{pwd}");
+
     assert_eq!(read(format!("{sandbox}/tasks/second/note")).await, "two\n");
 }
 
@@ -188,4 +192,53 @@ async fn killing_one_task_kills_its_whole_group() {
             "{task}"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_over_its_own_memory_limit_fails_and_takes_its_group() {
+    if !root() {
+        return;
+    }
+    let mut f = fixture_with(&[], |c| c.isolation = "cgroups/mem".into()).await;
+    let offer = offer(&mut f.scheduler).await;
+    // Each task is limited to its own memory (its nested container's
+    // cgroup), not the group's sum: 300 MB held by `tail` in 64 MB.
+    let mut hog = command_task(
+        "hog",
+        &offer,
+        "head -c 300000000 /dev/zero | tail -n 1 > /dev/null",
+    );
+    hog.resources = "cpus:0.1;mem:64"
+        .parse::<mesos_proto::resources::Resources>()
+        .unwrap()
+        .into_vec();
+    let mut calm = command_task("calm", &offer, "exec sleep 1000");
+    calm.resources = "cpus:0.1;mem:256"
+        .parse::<mesos_proto::resources::Resources>()
+        .unwrap()
+        .into_vec();
+    launch_group(&mut f, &offer, "limits", vec![hog, calm]).await;
+    let mut seen = BTreeMap::new();
+    collect_until(&mut f.scheduler, &mut seen, |seen| {
+        ["hog", "calm"]
+            .iter()
+            .all(|t| seen.get(*t).and_then(|u| u.last()).is_some_and(terminal))
+    })
+    .await;
+    let hog = seen["hog"].last().unwrap();
+    assert_eq!(hog.state, TaskState::TaskFailed as i32, "{hog:?}");
+    assert_eq!(
+        hog.reason,
+        Some(task_status::Reason::ContainerLimitationMemory as i32),
+        "{hog:?}"
+    );
+    assert!(
+        hog.message
+            .as_deref()
+            .unwrap_or_default()
+            .starts_with("Memory limit exceeded: Requested: 64MB"),
+        "{hog:?}"
+    );
+    let calm = seen["calm"].last().unwrap();
+    assert_eq!(calm.state, TaskState::TaskKilled as i32, "{calm:?}");
 }

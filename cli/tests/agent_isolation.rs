@@ -11,25 +11,6 @@ use mesos_testkit::TestClient;
 use std::path::PathBuf;
 use std::time::Duration;
 
-fn root() -> bool {
-    let root = rustix_uid_is_root();
-    if !root {
-        eprintln!("skipped: cgroups and namespaces need root");
-    }
-    root
-}
-
-fn rustix_uid_is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("Uid:"))
-                .and_then(|v| v.split_whitespace().next().map(|u| u == "0"))
-        })
-        .unwrap_or(false)
-}
-
 /// The container id of the executor running `task`, from `/state`.
 fn container_of(state: &serde_json::Value, task: &str) -> String {
     for fw in state["frameworks"].as_array().unwrap() {

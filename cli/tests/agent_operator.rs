@@ -152,6 +152,41 @@ async fn the_agent_answers_operator_calls_in_both_codecs() {
     let (status, _) = call_agent(addr, &read("/etc/passwd".into(), 0), MediaType::Json).await;
     assert_eq!(status, 403);
 
+    // Nested container calls refuse what they cannot do, naming it.
+    let nobody = mesos_proto::v1::ContainerId::nested(
+        mesos_proto::v1::ContainerId::new("no-such-executor"),
+        "child",
+    );
+    let mut launch = of(call::Type::LaunchContainer);
+    launch.launch_container = Some(call::LaunchContainer {
+        container_id: nobody.clone(),
+        command: Some(mesos_proto::v1::CommandInfo {
+            value: Some("true".into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    });
+    let (status, body) = call_agent(addr, &launch, MediaType::Json).await;
+    assert_eq!(status, 400);
+    assert!(
+        String::from_utf8_lossy(&body).contains("Parent container no-such-executor is not running"),
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    let mut wait = of(call::Type::WaitContainer);
+    wait.wait_container = Some(call::WaitContainer {
+        container_id: nobody.clone(),
+    });
+    let (status, _) = call_agent(addr, &wait, MediaType::Json).await;
+    assert_eq!(status, 404);
+    let mut kill = of(call::Type::KillContainer);
+    kill.kill_container = Some(call::KillContainer {
+        container_id: nobody,
+        signal: None,
+    });
+    let (status, _) = call_agent(addr, &kill, MediaType::Json).await;
+    assert_eq!(status, 404);
+
     // Calls not built yet say so; bad input is named.
     let (status, body) = call_agent(addr, &of(call::Type::GetOperations), MediaType::Json).await;
     assert_eq!(status, 501);

@@ -185,3 +185,21 @@ pub fn reached(seen: &BTreeMap<String, Vec<TaskStatus>>, task: &str, state: Task
     seen.get(task)
         .is_some_and(|u| u.iter().any(|s| s.state == state as i32))
 }
+
+/// Whether the tests run as root (cgroups and namespaces need it); says
+/// so when not.
+#[allow(dead_code)]
+pub fn root() -> bool {
+    let root = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Uid:"))
+                .and_then(|v| v.split_whitespace().next().map(|u| u == "0"))
+        })
+        .unwrap_or(false);
+    if !root {
+        eprintln!("skipped: cgroups and namespaces need root");
+    }
+    root
+}

@@ -247,10 +247,12 @@ impl Actor {
             match run.phase {
                 Phase::Fetching | Phase::Launching | Phase::Reconnecting => run.queued.push(work),
                 Phase::Running => {
-                    let mut total = run_resources(run);
-                    total += &container_resources(&ExecutorInfo::default(), [&work]);
-                    if let Err(e) = containerizer.update(&run.container_id, &total) {
-                        tracing::warn!("{e}");
+                    if !nests_tasks(&run.info) {
+                        let mut total = run_resources(run);
+                        total += &container_resources(&ExecutorInfo::default(), [&work]);
+                        if let Err(e) = containerizer.update(&run.container_id, &total) {
+                            tracing::warn!("{e}");
+                        }
                     }
                     deliver(run, work);
                 }
@@ -583,12 +585,23 @@ pub(crate) fn run_resources(run: &ExecutorRun) -> Resources {
     container_resources(&run.info, &live)
 }
 
-/// A container's resources: its executor's and every task's.
+/// Whether `info`'s executor runs its tasks in nested containers of their
+/// own (the default executor), so its container holds only its own
+/// resources.
+fn nests_tasks(info: &ExecutorInfo) -> bool {
+    info.r#type == Some(executor_info::Type::Default as i32)
+}
+
+/// A container's resources: its executor's and, unless the executor nests
+/// its tasks, every task's.
 fn container_resources<'a>(
     info: &ExecutorInfo,
     work: impl IntoIterator<Item = &'a Queued>,
 ) -> Resources {
     let mut total = Resources::from_resources(info.resources.clone()).unwrap_or_default();
+    if nests_tasks(info) {
+        return total;
+    }
     for w in work {
         for t in work_tasks(w) {
             if let Ok(r) = Resources::from_resources(t.resources.clone()) {

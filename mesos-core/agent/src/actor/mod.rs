@@ -5,6 +5,7 @@
 mod executor_api;
 mod executors;
 mod metrics;
+mod nested;
 mod operator;
 mod recovery;
 mod state;
@@ -87,6 +88,8 @@ pub(crate) enum Input {
         mesos_proto::v1::agent::call::Type,
         oneshot::Sender<Option<mesos_proto::v1::agent::Response>>,
     ),
+    /// A nested container call (LAUNCH, WAIT, KILL, REMOVE).
+    Nested(Box<mesos_proto::v1::agent::Call>, nested::NestedReply),
     /// Shut every executor down and stop.
     Stop(oneshot::Sender<()>),
 }
@@ -118,6 +121,8 @@ pub(crate) struct Actor {
     pub(crate) registered_tx: watch::Sender<Option<AgentId>>,
     pub(crate) frameworks: BTreeMap<FrameworkId, Framework>,
     pub(crate) containers: BTreeMap<ContainerId, (FrameworkId, ExecutorId)>,
+    /// Containers executors launched under theirs.
+    pub(crate) nested: BTreeMap<ContainerId, nested::Nested>,
     pub(crate) updates: StatusUpdateManager,
     /// `meta/`: what a restarted agent recovers.
     pub(crate) checkpoint: Checkpoint,
@@ -178,6 +183,7 @@ impl Actor {
             registered_tx,
             frameworks: BTreeMap::new(),
             containers: BTreeMap::new(),
+            nested: BTreeMap::new(),
             start_time: now_secs(),
             backoff: Duration::from_millis(100),
         }
@@ -273,6 +279,7 @@ impl Actor {
             Input::Metrics(reply) => {
                 let _ = reply.send(self.metrics_json());
             }
+            Input::Nested(call, reply) => self.nested_call(*call, reply),
             Input::Operator(ty, reply) => {
                 let _ = reply.send(self.operator(ty));
             }

@@ -194,10 +194,14 @@ impl Actor {
         container_id: &ContainerId,
         termination: crate::containerizer::Termination,
     ) {
+        if self.nested_terminated(container_id, termination.clone()) {
+            return;
+        }
         let Some((framework_id, executor_id)) = self.containers.remove(container_id) else {
             return;
         };
         self.containerizer.destroy(container_id);
+        self.destroy_nested_of(container_id);
         self.counters.executors_terminated += 1;
         let Some(framework) = self.frameworks.get_mut(&framework_id) else {
             return;

@@ -1,10 +1,13 @@
 //! The default executor (`mesos executor default`), as Mesos'
 //! `mesos-default-executor`: it runs task groups (LAUNCH_GROUP).
 //!
-//! Each task's command runs as a process group of its own inside the
-//! executor's container, with its own sandbox `tasks/<task id>` in the
-//! executor's (its `stdout` and `stderr` there, `MESOS_SANDBOX` pointing
-//! at it). Every task goes TASK_STARTING, then TASK_RUNNING once the whole
+//! Each task runs in a nested container of its own under the executor's,
+//! launched through the agent's API (LAUNCH_CONTAINER, WAIT_CONTAINER,
+//! KILL_CONTAINER), as Mesos' default executor does: its own limits (the
+//! task's resources), its own sandbox `containers/<id>` in the executor's
+//! with the link `tasks/<task id>` to it (its `stdout` and `stderr` there,
+//! `MESOS_SANDBOX` pointing at it). A task over its memory limit fails with
+//! REASON_CONTAINER_LIMITATION_MEMORY and takes its group with it. Every task goes TASK_STARTING, then TASK_RUNNING once the whole
 //! group is started; at its end TASK_FINISHED (exit 0), TASK_FAILED
 //! (`Command exited with status N`) or TASK_KILLED.
 //!
@@ -15,13 +18,14 @@
 //! it exits when every task has ended and the last update is
 //! acknowledged. A plain LAUNCH is run as a group of one.
 
-use super::{
-    finish, health, kill_grace, kill_with_grace, shutdown_grace, task_killing, terminal_status,
-};
-use crate::containerizer::process::{self, Signal};
+use super::containers::Containers;
+use super::{finish, health, kill_grace, shutdown_grace, task_killing, terminal_status};
+use crate::containerizer::process::Signal;
 use mesos_executor::{Executor, ExecutorConfig, ExecutorDriver, ExecutorError};
 use mesos_proto::v1::executor::event;
-use mesos_proto::v1::{KillPolicy, TaskGroupInfo, TaskId, TaskInfo, TaskState, TaskStatus};
+use mesos_proto::v1::{
+    ContainerId, KillPolicy, TaskGroupInfo, TaskId, TaskInfo, TaskState, TaskStatus,
+};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -30,7 +34,7 @@ use std::time::Duration;
 struct GroupTask {
     info: TaskInfo,
     group: u64,
-    pgid: Option<u32>,
+    container: Option<ContainerId>,
     killed: bool,
     exited: bool,
     /// Killed for failing its health check.
@@ -56,6 +60,9 @@ fn lock(state: &Shared) -> std::sync::MutexGuard<'_, State> {
 pub struct DefaultExecutor {
     task_killing: bool,
     state: Shared,
+    /// The agent's container calls, once subscribed (the agent names
+    /// the executor's container then).
+    containers: Option<Containers>,
 }
 
 /// Why a task id cannot name a sandbox directory.
@@ -66,7 +73,7 @@ fn unsafe_task_id(id: &TaskId) -> Option<String> {
 }
 
 impl DefaultExecutor {
-    fn launch_tasks(&mut self, driver: &ExecutorDriver, tasks: Vec<TaskInfo>) {
+    async fn launch_tasks(&mut self, driver: &ExecutorDriver, tasks: Vec<TaskInfo>) {
         let group = {
             let mut state = lock(&self.state);
             state.next_group += 1;
@@ -99,7 +106,7 @@ impl DefaultExecutor {
                 GroupTask {
                     info: task.clone(),
                     group,
-                    pgid: None,
+                    container: None,
                     killed: false,
                     exited: false,
                     unhealthy: false,
@@ -111,8 +118,8 @@ impl DefaultExecutor {
         let mut failed = false;
         let mut running = Vec::new();
         for task in accepted {
-            match self.start(driver, &task) {
-                Ok(()) => running.push(task.task_id),
+            match self.start(driver, &task).await {
+                Ok(container) => running.push((task.task_id, container)),
                 Err(message) => {
                     failed = true;
                     if let Some(t) = lock(&self.state).tasks.get_mut(&task.task_id) {
@@ -122,12 +129,14 @@ impl DefaultExecutor {
                 }
             }
         }
-        for task_id in running {
+        for (task_id, container) in running {
             driver.send_status(TaskStatus {
                 task_id: task_id.clone(),
                 state: TaskState::TaskRunning as i32,
                 ..Default::default()
             });
+            // Its end is reported only after its TASK_RUNNING.
+            self.wait_for(driver, task_id.clone(), container);
             self.watch(driver, &task_id, group);
         }
         if failed {
@@ -138,47 +147,38 @@ impl DefaultExecutor {
         }
     }
 
-    /// Starts one task's command and the waiter that reports its end.
-    fn start(&self, driver: &ExecutorDriver, task: &TaskInfo) -> Result<(), String> {
-        let command = task.command.clone().unwrap_or_default();
-        let sandbox = driver
-            .config()
-            .sandbox
-            .join("tasks")
-            .join(task.task_id.as_str());
-        std::fs::create_dir_all(&sandbox)
-            .map_err(|e| format!("Cannot create the task's sandbox: {e}"))?;
-        let env = [
-            (
-                "MESOS_SANDBOX".to_string(),
-                sandbox.to_string_lossy().into_owned(),
-            ),
-            ("MESOS_TASK_ID".to_string(), task.task_id.to_string()),
-        ];
-        let mut child = process::command(&command, &env, &sandbox, true)
-            .and_then(|mut c| c.spawn())
-            .map_err(|e| format!("Failed to launch the command: {e}"))?;
+    /// Starts one task's container.
+    async fn start(&self, driver: &ExecutorDriver, task: &TaskInfo) -> Result<ContainerId, String> {
+        let containers = self
+            .containers
+            .clone()
+            .ok_or("The agent did not name the executor's container")?;
+        let id = containers.child();
+        // `tasks/<task id>` leads to the container's sandbox, as in Mesos.
+        let tasks_dir = driver.config().sandbox.join("tasks");
+        std::fs::create_dir_all(&tasks_dir)
+            .map_err(|e| format!("Cannot create {}: {e}", tasks_dir.display()))?;
+        let link = tasks_dir.join(task.task_id.as_str());
+        std::os::unix::fs::symlink(format!("../containers/{}", id.as_str()), &link)
+            .map_err(|e| format!("Cannot link {}: {e}", link.display()))?;
+        containers.launch(&id, task).await?;
         if let Some(t) = lock(&self.state).tasks.get_mut(&task.task_id) {
-            t.pgid = child.id();
+            t.container = Some(id.clone());
         }
-        let (driver, state, task_id) = (
-            driver.clone(),
-            Arc::clone(&self.state),
-            task.task_id.clone(),
-        );
+        Ok(id)
+    }
+
+    /// Reports the end of `task_id`'s container `id`; a failure ends its
+    /// group.
+    fn wait_for(&self, driver: &ExecutorDriver, task_id: TaskId, id: ContainerId) {
+        let Some(containers) = self.containers.clone() else {
+            return;
+        };
+        let (driver, state) = (driver.clone(), Arc::clone(&self.state));
         let task_killing = self.task_killing;
         tokio::spawn(async move {
-            let termination = match child.wait().await {
-                Ok(status) => process::termination(status),
-                Err(e) => {
-                    tracing::error!("lost task {task_id}'s process: {e}");
-                    crate::containerizer::Termination {
-                        exit_code: None,
-                        signal: None,
-                        limitation: None,
-                    }
-                }
-            };
+            let termination = containers.wait(&id).await;
+            containers.remove(&id).await;
             let (killed, unhealthy, group) = {
                 let mut st = lock(&state);
                 let Some(t) = st.tasks.get_mut(&task_id) else {
@@ -195,13 +195,12 @@ impl DefaultExecutor {
             driver.send_status(status);
             if failed {
                 // The group lives and dies together.
-                kill_group(&state, &driver, task_killing, group, None);
+                kill_group(&state, &driver, &containers, task_killing, group, None);
             }
             if lock(&state).tasks.values().all(|t| t.exited) {
                 finish(driver);
             }
         });
-        Ok(())
     }
 
     /// Starts the task's health check and check; a task killed for its
@@ -215,6 +214,7 @@ impl DefaultExecutor {
         let (state, task_killing, id) =
             (Arc::clone(&self.state), self.task_killing, task_id.clone());
         let check_id = task_id.clone();
+        let containers = self.containers.clone();
         let checks = health::watch_task(
             &info,
             sandbox,
@@ -231,7 +231,16 @@ impl DefaultExecutor {
                     if let Some(t) = lock(&state).tasks.get_mut(&id) {
                         t.unhealthy = true;
                     }
-                    kill_group(&state, &health_driver, task_killing, group, None);
+                    if let Some(containers) = &containers {
+                        kill_group(
+                            &state,
+                            &health_driver,
+                            containers,
+                            task_killing,
+                            group,
+                            None,
+                        );
+                    }
                 }
             },
             move |status| check_driver.send_status(health::check_update(&check_id, status)),
@@ -242,7 +251,16 @@ impl DefaultExecutor {
     }
 
     fn kill_group(&self, driver: &ExecutorDriver, group: u64, policy: Option<KillPolicy>) {
-        kill_group(&self.state, driver, self.task_killing, group, policy);
+        if let Some(containers) = &self.containers {
+            kill_group(
+                &self.state,
+                driver,
+                containers,
+                self.task_killing,
+                group,
+                policy,
+            );
+        }
     }
 }
 
@@ -250,11 +268,12 @@ impl DefaultExecutor {
 fn kill_group(
     state: &Shared,
     driver: &ExecutorDriver,
+    containers: &Containers,
     task_killing: bool,
     group: u64,
     policy: Option<KillPolicy>,
 ) {
-    let targets: Vec<(TaskId, Option<u32>, Duration)> = {
+    let targets: Vec<(TaskId, Option<ContainerId>, Duration)> = {
         let mut st = lock(state);
         st.tasks
             .values_mut()
@@ -262,34 +281,41 @@ fn kill_group(
             .map(|t| {
                 t.killed = true;
                 let grace = kill_grace(policy.as_ref(), t.info.kill_policy.as_ref());
-                (t.info.task_id.clone(), t.pgid, grace)
+                (t.info.task_id.clone(), t.container.clone(), grace)
             })
             .collect()
     };
-    for (task_id, pgid, grace) in targets {
+    for (task_id, container, grace) in targets {
         if task_killing {
             driver.update(&task_id, TaskState::TaskKilling, None);
         }
-        if let Some(pgid) = pgid {
-            let state = Arc::clone(state);
-            kill_with_grace(pgid, grace, move || {
-                lock(&state).tasks.get(&task_id).is_none_or(|t| t.exited)
+        if let Some(id) = container {
+            let (state, containers) = (Arc::clone(state), containers.clone());
+            tokio::spawn(async move {
+                let _ = containers.kill(&id, Signal::TERM).await;
+                tokio::time::sleep(grace).await;
+                if !lock(&state).tasks.get(&task_id).is_none_or(|t| t.exited) {
+                    let _ = containers.kill(&id, Signal::KILL).await;
+                }
             });
         }
     }
 }
 
 impl Executor for DefaultExecutor {
-    async fn subscribed(&mut self, _: &ExecutorDriver, subscribed: event::Subscribed) {
+    async fn subscribed(&mut self, driver: &ExecutorDriver, subscribed: event::Subscribed) {
         self.task_killing = task_killing(&subscribed);
+        if let Some(parent) = subscribed.container_id.clone() {
+            self.containers = Some(Containers::new(&driver.config().agent_endpoint, parent));
+        }
     }
 
     async fn launch(&mut self, driver: &ExecutorDriver, task: TaskInfo) {
-        self.launch_tasks(driver, vec![task]);
+        self.launch_tasks(driver, vec![task]).await;
     }
 
     async fn launch_group(&mut self, driver: &ExecutorDriver, group: TaskGroupInfo) {
-        self.launch_tasks(driver, group.tasks);
+        self.launch_tasks(driver, group.tasks).await;
     }
 
     async fn kill(&mut self, driver: &ExecutorDriver, task_id: TaskId, policy: Option<KillPolicy>) {
@@ -300,19 +326,22 @@ impl Executor for DefaultExecutor {
     }
 
     async fn shutdown(&mut self, driver: &ExecutorDriver) {
-        let pgids: Vec<u32> = {
+        let live: Vec<ContainerId> = {
             let mut st = lock(&self.state);
             st.tasks
                 .values_mut()
                 .filter(|t| !t.exited)
                 .filter_map(|t| {
                     t.killed = true;
-                    t.pgid
+                    t.container.clone()
                 })
                 .collect()
         };
-        for pgid in &pgids {
-            let _ = process::signal_group(*pgid, Signal::TERM);
+        let Some(containers) = self.containers.clone() else {
+            return;
+        };
+        for id in &live {
+            let _ = containers.kill(id, Signal::TERM).await;
         }
         let deadline = tokio::time::Instant::now() + shutdown_grace(driver);
         while tokio::time::Instant::now() < deadline {
@@ -321,8 +350,8 @@ impl Executor for DefaultExecutor {
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        for pgid in &pgids {
-            let _ = process::signal_group(*pgid, Signal::KILL);
+        for id in &live {
+            let _ = containers.kill(id, Signal::KILL).await;
         }
         // Give the waiters a moment to send the terminal updates.
         driver.wait_acknowledged(Duration::from_millis(500)).await;

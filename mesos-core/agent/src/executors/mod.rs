@@ -3,6 +3,7 @@
 //! (task groups).
 
 pub mod command;
+mod containers;
 pub mod default;
 pub mod health;
 
@@ -75,6 +76,16 @@ fn terminal_status(
     unhealthy: bool,
 ) -> mesos_proto::v1::TaskStatus {
     use mesos_proto::v1::TaskState;
+    if let Some(limitation) = &termination.limitation {
+        return mesos_proto::v1::TaskStatus {
+            task_id,
+            state: TaskState::TaskFailed as i32,
+            message: Some(limitation.clone()),
+            reason: Some(mesos_proto::v1::task_status::Reason::ContainerLimitationMemory as i32),
+            healthy: unhealthy.then_some(false),
+            ..Default::default()
+        };
+    }
     let state = if killed {
         TaskState::TaskKilled
     } else if termination.success() {

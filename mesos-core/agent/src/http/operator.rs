@@ -112,6 +112,25 @@ pub(super) async fn handle(
             out.r#type = Some(response::Type::ReadFile as i32);
             out.read_file = Some(response::ReadFile { size, data });
         }
+        call::Type::LaunchContainer
+        | call::Type::LaunchNestedContainer
+        | call::Type::WaitContainer
+        | call::Type::WaitNestedContainer
+        | call::Type::KillContainer
+        | call::Type::KillNestedContainer
+        | call::Type::RemoveContainer
+        | call::Type::RemoveNestedContainer => {
+            match ask(&http, |reply| Input::Nested(Box::new(call), reply)).await {
+                Ok(Ok(Some(answer))) => out = answer,
+                Ok(Ok(None)) => return StatusCode::OK.into_response(),
+                Ok(Err((status, message))) => {
+                    let status =
+                        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                    return error(status, message);
+                }
+                Err(e) => return e.into_response(),
+            }
+        }
         other => match ask(&http, |reply| Input::Operator(other, reply)).await {
             Ok(Some(answer)) => out = answer,
             Ok(None) => {
