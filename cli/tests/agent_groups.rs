@@ -5,27 +5,13 @@
 mod common;
 
 use common::{
-    Fixture, WAIT, agent_state, collect_until, command_task, fixture, fixture_with, offer, reached,
-    root, states, terminal,
+    Fixture, WAIT, agent_state, collect_until, command_task, default_executor, fixture,
+    fixture_with, offer, reached, root, states, terminal,
 };
 use mesos_proto::v1::scheduler::call;
-use mesos_proto::v1::{
-    ExecutorId, ExecutorInfo, Offer, TaskId, TaskInfo, TaskState, executor_info, task_status,
-};
+use mesos_proto::v1::{ExecutorId, Offer, TaskId, TaskInfo, TaskState, task_status};
 use mesos_testkit::TestClient;
 use std::collections::BTreeMap;
-
-fn default_executor(id: &str) -> ExecutorInfo {
-    ExecutorInfo {
-        r#type: Some(executor_info::Type::Default as i32),
-        executor_id: ExecutorId::new(id),
-        resources: "cpus:0.1;mem:32"
-            .parse::<mesos_proto::resources::Resources>()
-            .unwrap()
-            .into_vec(),
-        ..Default::default()
-    }
-}
 
 async fn launch_group(f: &mut Fixture, offer: &Offer, executor: &str, tasks: Vec<TaskInfo>) {
     let mut executor = default_executor(executor);

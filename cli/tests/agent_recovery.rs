@@ -5,7 +5,9 @@
 
 mod common;
 
-use common::{WAIT, collect_until, command_task, framework, offer, reached, states};
+use common::{
+    WAIT, collect_until, command_task, default_executor, framework, offer, reached, states,
+};
 use mesos_agent::{Agent, AgentConfig};
 use mesos_master::{Master, MasterConfig};
 use mesos_proto::media::MediaType;
@@ -447,4 +449,66 @@ async fn an_executor_that_died_while_the_agent_was_down_fails_its_tasks() {
         status.message.as_deref(),
         Some("Executor terminated while the agent was down")
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_group_in_nested_containers_survives_kill_9_of_the_agent() {
+    let mut setup = Setup::new(true).await;
+    let mut info = framework(&[]);
+    info.checkpoint = Some(true);
+    let mut scheduler = RawScheduler::subscribe(setup.master.addr(), info, MediaType::Protobuf)
+        .await
+        .unwrap();
+    let offer = offer(&mut scheduler).await;
+    let agent_id = setup.agent_id().await;
+    let mut executor = default_executor("group");
+    executor.framework_id = Some(scheduler.framework_id().clone());
+    let tasks = vec![
+        command_task("long", &offer, "echo $$ > pid; exec sleep 1000"),
+        command_task("other", &offer, "exec sleep 1000"),
+    ];
+    let launch = scheduler.launch_group_call(&[&offer.id], executor, tasks);
+    assert_eq!(scheduler.call(&launch).await.unwrap().0, 202);
+    let mut seen = BTreeMap::new();
+    collect_until(&mut scheduler, &mut seen, |seen| {
+        reached(seen, "long", TaskState::TaskRunning)
+            && reached(seen, "other", TaskState::TaskRunning)
+    })
+    .await;
+    // The task's process, in its nested container's sandbox.
+    let pid = read_pid(setup.work_dir.path(), "group");
+    setup.wait_acknowledged().await;
+
+    setup.crash().await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(alive(pid), "the task died with its agent");
+    setup.start(true).await;
+    assert_eq!(setup.agent_id().await, agent_id);
+
+    // The re-adopted executor and nested containers still answer: a kill
+    // of one task ends the group, each task exactly once.
+    let mut kill = scheduler.call_of(call::Type::Kill);
+    kill.kill = Some(call::Kill {
+        task_id: TaskId::new("long"),
+        agent_id: Some(agent_id.clone()),
+        kill_policy: None,
+    });
+    assert_eq!(scheduler.call(&kill).await.unwrap().0, 202);
+    collect_until(&mut scheduler, &mut seen, |seen| {
+        reached(seen, "long", TaskState::TaskKilled)
+            && reached(seen, "other", TaskState::TaskKilled)
+    })
+    .await;
+    wait_dead(pid, "the killed task lives on").await;
+    for task in ["long", "other"] {
+        assert_eq!(
+            states(&seen[task]),
+            [
+                TaskState::TaskStarting,
+                TaskState::TaskRunning,
+                TaskState::TaskKilled
+            ],
+            "{task}"
+        );
+    }
 }

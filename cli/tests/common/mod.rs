@@ -203,3 +203,16 @@ pub fn root() -> bool {
     }
     root
 }
+
+/// Mesos' default executor (type DEFAULT) with id `id`, for task groups.
+pub fn default_executor(id: &str) -> mesos_proto::v1::ExecutorInfo {
+    mesos_proto::v1::ExecutorInfo {
+        r#type: Some(mesos_proto::v1::executor_info::Type::Default as i32),
+        executor_id: mesos_proto::v1::ExecutorId::new(id),
+        resources: "cpus:0.1;mem:32"
+            .parse::<mesos_proto::resources::Resources>()
+            .unwrap()
+            .into_vec(),
+        ..Default::default()
+    }
+}

@@ -128,6 +128,21 @@ pub struct RecoveredRun {
     pub completed: bool,
     /// Its tasks.
     pub tasks: Vec<RecoveredTask>,
+    /// Containers launched under it that had not been removed.
+    pub nested: Vec<RecoveredNested>,
+}
+
+/// A nested container as recovered.
+#[derive(Debug, Clone)]
+pub struct RecoveredNested {
+    /// Its id (under its run's container).
+    pub container_id: ContainerId,
+    /// Its process.
+    pub pid: Option<u32>,
+    /// The process's start time, against pid reuse.
+    pub start_time: Option<u64>,
+    /// Its resources (its limits).
+    pub resources: Vec<mesos_proto::v1::Resource>,
 }
 
 /// An executor and its runs, oldest first.
@@ -177,13 +192,33 @@ impl RunMeta {
 
     /// Records the executor's pid (and its start time).
     pub fn forked(&self, pid: u32) -> std::io::Result<()> {
-        let pids = self.0.join("pids");
-        std::fs::create_dir_all(&pids)?;
-        write_atomic(&pids.join("forked.pid"), pid.to_string().as_bytes())?;
-        if let Some(start) = process_start_time(pid) {
-            write_atomic(&pids.join("forked.start"), start.to_string().as_bytes())?;
+        forked(&self.0, pid)
+    }
+
+    /// Records a nested container of the run: its pid (and start time)
+    /// and its resources, under `containers/<id>`, as Mesos lays it out.
+    pub fn nested(
+        &self,
+        child: &ContainerId,
+        pid: u32,
+        resources: &[mesos_proto::v1::Resource],
+    ) -> std::io::Result<()> {
+        let dir = self.0.join("containers").join(child.as_str());
+        forked(&dir, pid)?;
+        let launch = mesos_proto::v1::agent::call::LaunchContainer {
+            container_id: child.clone(),
+            resources: resources.to_vec(),
+            ..Default::default()
+        };
+        write_atomic(&dir.join("launch.info"), &launch.encode_to_vec())
+    }
+
+    /// Forgets a nested container of the run (it ended and was removed).
+    pub fn nested_removed(&self, child: &ContainerId) -> std::io::Result<()> {
+        match std::fs::remove_dir_all(self.0.join("containers").join(child.as_str())) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
         }
-        Ok(())
     }
 
     /// Records a task given to the run.
@@ -349,16 +384,36 @@ impl Checkpoint {
     }
 }
 
-fn recover_run(dir: &Path) -> Result<RecoveredRun, RecoverError> {
-    let name = dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+/// Writes `dir/pids/forked.pid` (and `forked.start`).
+fn forked(dir: &Path, pid: u32) -> std::io::Result<()> {
+    let pids = dir.join("pids");
+    std::fs::create_dir_all(&pids)?;
+    write_atomic(&pids.join("forked.pid"), pid.to_string().as_bytes())?;
+    if let Some(start) = process_start_time(pid) {
+        write_atomic(&pids.join("forked.start"), start.to_string().as_bytes())?;
+    }
+    Ok(())
+}
+
+/// `dir/pids/forked.pid` and `forked.start`, where written.
+fn read_forked(dir: &Path) -> (Option<u32>, Option<u64>) {
     let number = |file: &str| -> Option<u64> {
         std::fs::read_to_string(dir.join("pids").join(file))
             .ok()
             .and_then(|t| t.trim().parse().ok())
     };
+    (
+        number("forked.pid").and_then(|p| u32::try_from(p).ok()),
+        number("forked.start"),
+    )
+}
+
+fn recover_run(dir: &Path) -> Result<RecoveredRun, RecoverError> {
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let container_id = ContainerId::new(name);
     let mut tasks = Vec::new();
     for task_dir in subdirs(&dir.join("tasks"))? {
         let info_path = task_dir.join("task.info");
@@ -372,13 +427,30 @@ fn recover_run(dir: &Path) -> Result<RecoveredRun, RecoverError> {
         };
         tasks.push(RecoveredTask { info, records });
     }
+    let mut nested = Vec::new();
+    for child_dir in subdirs(&dir.join("containers"))? {
+        let info_path = child_dir.join("launch.info");
+        if !info_path.exists() {
+            continue;
+        }
+        let launch: mesos_proto::v1::agent::call::LaunchContainer = read_info(&info_path)?;
+        let (pid, start_time) = read_forked(&child_dir);
+        nested.push(RecoveredNested {
+            container_id: ContainerId::nested(container_id.clone(), launch.container_id.value),
+            pid,
+            start_time,
+            resources: launch.resources,
+        });
+    }
+    let (pid, start_time) = read_forked(dir);
     Ok(RecoveredRun {
         meta: RunMeta(dir.to_path_buf()),
-        container_id: ContainerId::new(name),
-        pid: number("forked.pid").and_then(|p| u32::try_from(p).ok()),
-        start_time: number("forked.start"),
+        container_id,
+        pid,
+        start_time,
         completed: dir.join("completed").exists(),
         tasks,
+        nested,
     })
 }
 

@@ -10,7 +10,7 @@
 //! container terminates, whatever still runs under it is killed.
 
 use super::{Actor, Input};
-use crate::containerizer::process::Signal;
+use crate::containerizer::process::{self, Signal};
 use crate::containerizer::{LaunchSpec, Termination};
 use mesos_proto::resources::Resources;
 use mesos_proto::v1::agent::{Call, Response, call, response};
@@ -107,7 +107,7 @@ impl Actor {
             return Ok(());
         }
         let command = command.ok_or_else(|| bad("Expecting 'command' to be present"))?;
-        let parent_dir = {
+        let (parent_dir, meta) = {
             let (framework_id, executor_id) = self
                 .containers
                 .get(&parent)
@@ -119,8 +119,9 @@ impl Actor {
             if run.phase == super::executors::Phase::Terminating {
                 return Err(bad(format!("Parent container {parent} is being destroyed")));
             }
-            run.directory.clone()
+            (run.directory.clone(), run.meta.clone())
         };
+        let checkpointed = resources.clone();
         let resources = Resources::from_resources(resources)
             .map_err(|e| bad(format!("Invalid resources: {e}")))?;
         let directory = parent_dir.join("containers").join(&id.value);
@@ -144,6 +145,11 @@ impl Actor {
             .launch(&spec)
             .map_err(|e| (500, format!("Failed to launch container {id}: {e}")))?;
         tracing::info!("launched nested container {id} (pid {})", launched.pid);
+        if let Some(meta) = &meta {
+            if let Err(e) = meta.nested(&id, launched.pid, &checkpointed) {
+                tracing::error!("cannot checkpoint nested container {id}: {e}");
+            }
+        }
         self.nested.insert(
             id.clone(),
             Nested {
@@ -197,7 +203,71 @@ impl Actor {
             )));
         }
         self.nested.remove(id);
+        if let Some(meta) = self.parent_meta(id) {
+            if let Err(e) = meta.nested_removed(id) {
+                tracing::warn!("cannot forget the checkpoint of container {id}: {e}");
+            }
+        }
         Ok(())
+    }
+
+    /// The checkpoint directory of `id`'s parent run, if it checkpoints.
+    fn parent_meta(&mut self, id: &ContainerId) -> Option<crate::checkpoint::RunMeta> {
+        let parent = id.parent.as_deref()?;
+        let (framework_id, executor_id) = self.containers.get(parent).cloned()?;
+        self.run_mut(&framework_id, &executor_id)?.meta.clone()
+    }
+
+    /// Re-adopts the nested containers of a recovered run whose executor
+    /// lives; those whose process is gone are known as ended (how is lost
+    /// with the agent that watched them).
+    pub(super) fn recover_nested(&mut self, nested: Vec<crate::checkpoint::RecoveredNested>) {
+        for n in nested {
+            let id = n.container_id;
+            let resources = Resources::from_resources(n.resources).unwrap_or_default();
+            let adopted = match n.pid {
+                Some(pid) if process::is_alive(pid, n.start_time) => self
+                    .containerizer
+                    .recover(&id, pid, &resources)
+                    .map_err(|e| e.to_string()),
+                Some(pid) => Err(format!("its process {pid} is gone")),
+                None => Err("it was never started".into()),
+            };
+            match adopted {
+                Ok(container) => {
+                    tracing::info!("re-adopted nested container {id} (pid {})", container.pid);
+                    self.nested.insert(
+                        id.clone(),
+                        Nested {
+                            pid: Some(container.pid),
+                            termination: None,
+                            waiters: Vec::new(),
+                        },
+                    );
+                    let inputs = self.inputs.clone();
+                    tokio::spawn(async move {
+                        if let Ok(termination) = container.terminated.await {
+                            let _ = inputs.send(Input::Terminated(id, termination)).await;
+                        }
+                    });
+                }
+                Err(why) => {
+                    tracing::info!("nested container {id} ended while the agent was down: {why}");
+                    self.nested.insert(
+                        id,
+                        Nested {
+                            pid: None,
+                            termination: Some(Termination {
+                                exit_code: None,
+                                signal: None,
+                                limitation: None,
+                            }),
+                            waiters: Vec::new(),
+                        },
+                    );
+                }
+            }
+        }
     }
 
     /// A nested container's process ended: its waiters hear how. Returns

@@ -145,12 +145,15 @@ impl Actor {
                     .map(|f| f.executors.insert(info.executor_id.clone(), executor));
                 let within = self.config.recovery_timeout;
                 self.watch(&run.container_id, container, within);
+                self.recover_nested(run.nested);
             }
             Err(why) => {
                 tracing::info!(
                     "executor {} of framework {framework_id} ended while the agent was down: {why}",
                     info.executor_id
                 );
+                // What it left running under it goes with it.
+                kill_nested(&run.nested);
                 executor.failure = Some((
                     task_status::Reason::ExecutorTerminated,
                     "Executor terminated while the agent was down".into(),
@@ -181,7 +184,19 @@ pub(crate) fn kill_recovered(recovered: &Recovered) {
                     tracing::info!("cleanup: killing executor {}", executor.info.executor_id);
                     let _ = process::signal_group(pid, process::Signal::KILL);
                 }
+                kill_nested(&run.nested);
             }
+        }
+    }
+}
+
+/// Kills the live processes of recovered nested containers (each its own
+/// process group).
+fn kill_nested(nested: &[crate::checkpoint::RecoveredNested]) {
+    for n in nested {
+        if let Some(pid) = n.pid.filter(|p| process::is_alive(*p, n.start_time)) {
+            tracing::info!("killing nested container {}", n.container_id);
+            let _ = process::signal_group(pid, process::Signal::KILL);
         }
     }
 }
