@@ -36,18 +36,16 @@ fn task(id: &str, agent: &mesos_proto::v1::AgentId, data: &str) -> TaskInfo {
     }
 }
 
-async fn agent_state(agent: &Agent) -> serde_json::Value {
-    let (_, _, body) = TestClient::default()
-        .get(&format!("http://{}/state", agent.addr()))
-        .await
-        .unwrap();
-    serde_json::from_slice(&body).unwrap()
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_custom_executor_runs_tasks_and_shuts_down_with_its_framework() {
-    let work_dir = tempfile::tempdir().unwrap();
-    let (master, agent) = mesos_testkit::master_and_agent(work_dir.path(), |_| {})
+/// A master and agent, a framework subscribed to them and its first offer.
+async fn start(
+    work_dir: &std::path::Path,
+) -> (
+    mesos_master::Master,
+    Agent,
+    RawScheduler,
+    mesos_proto::v1::Offer,
+) {
+    let (master, agent) = mesos_testkit::master_and_agent(work_dir, |_| {})
         .await
         .unwrap();
     let framework = FrameworkInfo {
@@ -60,6 +58,21 @@ async fn a_custom_executor_runs_tasks_and_shuts_down_with_its_framework() {
         .unwrap();
     let e = s.wait_for(WAIT, |e| e.offers.is_some()).await.unwrap();
     let offer = e.offers.unwrap().offers.remove(0);
+    (master, agent, s, offer)
+}
+
+async fn agent_state(agent: &Agent) -> serde_json::Value {
+    let (_, _, body) = TestClient::default()
+        .get(&format!("http://{}/state", agent.addr()))
+        .await
+        .unwrap();
+    serde_json::from_slice(&body).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_custom_executor_runs_tasks_and_shuts_down_with_its_framework() {
+    let work_dir = tempfile::tempdir().unwrap();
+    let (master, agent, mut s, offer) = start(work_dir.path()).await;
     let tasks = vec![
         task("one", &offer.agent_id, "hello"),
         task("two", &offer.agent_id, "hello, world"),
@@ -139,19 +152,7 @@ async fn cpus_in_use(master: &mesos_master::Master) -> f64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn framework_messages_go_both_ways_and_an_executor_exit_reaches_the_scheduler() {
     let work_dir = tempfile::tempdir().unwrap();
-    let (master, agent) = mesos_testkit::master_and_agent(work_dir.path(), |_| {})
-        .await
-        .unwrap();
-    let framework = FrameworkInfo {
-        user: "root".into(),
-        name: "echo".into(),
-        ..Default::default()
-    };
-    let mut s = RawScheduler::subscribe(master.addr(), framework, MediaType::Json)
-        .await
-        .unwrap();
-    let e = s.wait_for(WAIT, |e| e.offers.is_some()).await.unwrap();
-    let offer = e.offers.unwrap().offers.remove(0);
+    let (master, agent, mut s, offer) = start(work_dir.path()).await;
     let agent_id = offer.agent_id.clone();
     let mut one = task("one", &agent_id, "hello");
     if let Some(executor) = &mut one.executor {

@@ -19,6 +19,21 @@ use crate::v1::{
 /// another major version.
 pub const PROTOCOL_VERSION: u32 = 1;
 
+/// A framework message between a scheduler and one of its executors, in
+/// either direction (`MESSAGE` call and event).
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct FrameworkMessage {
+    /// The executor's framework.
+    #[prost(message, required, tag = "1")]
+    pub framework_id: FrameworkId,
+    /// The executor (sender or addressee).
+    #[prost(message, required, tag = "2")]
+    pub executor_id: ExecutorId,
+    /// The opaque payload.
+    #[prost(bytes = "vec", tag = "3")]
+    pub data: Vec<u8>,
+}
+
 /// A call from an agent to the master.
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct AgentCall {
@@ -100,18 +115,7 @@ pub mod agent_call {
     }
 
     /// A framework message from an executor; best effort, as in Mesos.
-    #[derive(Clone, PartialEq, prost::Message)]
-    pub struct Message {
-        /// The executor's framework.
-        #[prost(message, required, tag = "1")]
-        pub framework_id: FrameworkId,
-        /// The executor that sent it.
-        #[prost(message, required, tag = "2")]
-        pub executor_id: ExecutorId,
-        /// The opaque payload.
-        #[prost(bytes = "vec", tag = "3")]
-        pub data: Vec<u8>,
-    }
+    pub type Message = super::FrameworkMessage;
 
     /// An executor ended; the master releases its resources and tells
     /// the framework (a `FAILURE` event naming the executor).
@@ -276,18 +280,7 @@ pub mod agent_event {
 
     /// A framework message from a scheduler to one of its executors;
     /// best effort, as in Mesos.
-    #[derive(Clone, PartialEq, prost::Message)]
-    pub struct Message {
-        /// The executor's framework.
-        #[prost(message, required, tag = "1")]
-        pub framework_id: FrameworkId,
-        /// The executor.
-        #[prost(message, required, tag = "2")]
-        pub executor_id: ExecutorId,
-        /// The opaque payload.
-        #[prost(bytes = "vec", tag = "3")]
-        pub data: Vec<u8>,
-    }
+    pub type Message = super::FrameworkMessage;
 
     /// An executor to shut down (its tasks are killed, then it is).
     #[derive(Clone, PartialEq, prost::Message)]

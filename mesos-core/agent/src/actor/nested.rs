@@ -150,21 +150,26 @@ impl Actor {
                 tracing::error!("cannot checkpoint nested container {id}: {e}");
             }
         }
+        self.follow_nested(id, launched);
+        Ok(())
+    }
+
+    /// Records a running nested container and reports its end.
+    fn follow_nested(&mut self, id: ContainerId, container: crate::containerizer::Container) {
         self.nested.insert(
             id.clone(),
             Nested {
-                pid: Some(launched.pid),
+                pid: Some(container.pid),
                 termination: None,
                 waiters: Vec::new(),
             },
         );
         let inputs = self.inputs.clone();
         tokio::spawn(async move {
-            if let Ok(termination) = launched.terminated.await {
+            if let Ok(termination) = container.terminated.await {
                 let _ = inputs.send(Input::Terminated(id, termination)).await;
             }
         });
-        Ok(())
     }
 
     fn wait_nested(&mut self, id: ContainerId, reply: NestedReply, legacy: bool) {
@@ -236,20 +241,7 @@ impl Actor {
             match adopted {
                 Ok(container) => {
                     tracing::info!("re-adopted nested container {id} (pid {})", container.pid);
-                    self.nested.insert(
-                        id.clone(),
-                        Nested {
-                            pid: Some(container.pid),
-                            termination: None,
-                            waiters: Vec::new(),
-                        },
-                    );
-                    let inputs = self.inputs.clone();
-                    tokio::spawn(async move {
-                        if let Ok(termination) = container.terminated.await {
-                            let _ = inputs.send(Input::Terminated(id, termination)).await;
-                        }
-                    });
+                    self.follow_nested(id, container);
                 }
                 Err(why) => {
                     tracing::info!("nested container {id} ended while the agent was down: {why}");
