@@ -6,21 +6,24 @@
 //! their status updates reliably (per task, in order, resent until the
 //! framework acknowledges them).
 //!
-//! **Status:** in progress. Built: registration and re-registration with
-//! backoff, heartbeats, the POSIX and Linux (cgroups v1/v2, pid
-//! namespace) containerizers, sandboxes in Mesos' layout, the fetcher,
-//! the command executor (`mesos executor command`) and the default
-//! executor for task groups (`mesos executor default`), health checks and
-//! checks (COMMAND, HTTP, TCP; [`executors::health`]), custom executors,
-//! the status update manager, kill and shutdown with grace periods,
-//! checkpointing and recovery (`--recover=reconnect|cleanup`: live
-//! executors of checkpointing frameworks are re-adopted after a restart
-//! or `kill -9`; see [`checkpoint`]), `/state`, `/files/*`,
-//! `/monitor/statistics`, `/metrics/snapshot`, and the v1 operator API
-//! (`/api/v1`: GET_HEALTH, GET_FLAGS, GET_VERSION, GET_METRICS, GET_STATE,
-//! GET_CONTAINERS, GET_FRAMEWORKS, GET_EXECUTORS, GET_TASKS, GET_AGENT,
-//! LIST_FILES, READ_FILE; others answer 501). Not yet: framework
-//! messages, nested container calls.
+//! **Status:** built: registration and re-registration with backoff,
+//! heartbeats, the POSIX (process groups, `posix/rlimits`) and Linux
+//! (cgroups v1/v2, pid namespace) containerizers, sandboxes in Mesos'
+//! layout, the fetcher, the command executor (`mesos executor command`)
+//! and the default executor for task groups (`mesos executor default`,
+//! each task in a nested container of its own), health checks and checks
+//! (COMMAND, HTTP, TCP; [`executors::health`]), custom executors, framework
+//! messages both ways, the status update manager, kill and shutdown with
+//! grace periods, checkpointing and recovery (`--recover=reconnect|cleanup`:
+//! live executors and their nested containers of checkpointing frameworks
+//! are re-adopted after a restart or `kill -9`; see [`checkpoint`]),
+//! `/state`, `/files/*`, `/monitor/statistics`, `/metrics/snapshot`, and
+//! the v1 operator API (`/api/v1`: GET_HEALTH, GET_FLAGS, GET_VERSION,
+//! GET_METRICS, GET_STATE, GET_CONTAINERS, GET_FRAMEWORKS, GET_EXECUTORS,
+//! GET_TASKS, GET_AGENT, LIST_FILES, READ_FILE, LAUNCH/WAIT/KILL/
+//! REMOVE_CONTAINER and their `*_NESTED_CONTAINER` forms; others answer
+//! 501). Not yet: debug sessions (LAUNCH_NESTED_CONTAINER_SESSION,
+//! ATTACH_*), nested containers in GET_CONTAINERS.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), mesos_agent::StartError> {
