@@ -93,6 +93,9 @@ const MASTER_FLAGS: &[&str] = &[
     "agent_ping_timeout",
     "max_agent_ping_timeouts",
     "agent_reregister_timeout",
+    "registry_max_agent_age",
+    "registry_max_agent_count",
+    "registry_gc_interval",
     "offer_timeout",
     "weights",
     "max_completed_frameworks",
@@ -138,6 +141,15 @@ fn master_config(flags: &Flags) -> Result<mesos_master::MasterConfig> {
     }
     if let Some(d) = flags.duration("agent_reregister_timeout")? {
         config.agent_reregister_timeout = d;
+    }
+    if let Some(d) = flags.duration("registry_max_agent_age")? {
+        config.registry_max_agent_age = d;
+    }
+    if let Some(n) = flags.get("registry_max_agent_count")? {
+        config.registry_max_agent_count = n;
+    }
+    if let Some(d) = flags.duration("registry_gc_interval")? {
+        config.registry_gc_interval = d;
     }
     config.offer_timeout = flags.duration("offer_timeout")?;
     if let Some(n) = flags.get("max_completed_frameworks")? {

@@ -105,6 +105,8 @@ pub(crate) struct Agent {
     pub(crate) last_seen: tokio::time::Instant,
     /// Marked unreachable: its tasks were reported lost or unreachable.
     pub(crate) unreachable: bool,
+    /// When it was marked unreachable (Unix seconds).
+    pub(crate) unreachable_since: Option<f64>,
     /// Executors on it, by framework and id.
     pub(crate) executors: BTreeMap<(FrameworkId, ExecutorId), ExecutorInfo>,
     /// When it first registered with this master (Unix seconds).
@@ -116,7 +118,7 @@ pub(crate) struct Agent {
 impl Agent {
     /// An agent known only from the registry, marked unreachable: no
     /// stream, no executors known.
-    pub(crate) fn unreachable(info: AgentInfo, now: tokio::time::Instant) -> Agent {
+    pub(crate) fn unreachable(info: AgentInfo, now: tokio::time::Instant, since: f64) -> Agent {
         Agent {
             total: Resources::from_resources(info.resources.clone()).unwrap_or_default(),
             info,
@@ -124,6 +126,7 @@ impl Agent {
             events: None,
             last_seen: now,
             unreachable: true,
+            unreachable_since: Some(since),
             executors: BTreeMap::new(),
             registered_time: unix_now(),
             reregistered_time: None,
@@ -244,6 +247,8 @@ pub(crate) struct MasterActor {
     /// Agents of the registry that have not re-registered since the
     /// master started; marked unreachable at `reregister_deadline`.
     pub(crate) recovered_agents: BTreeMap<AgentId, AgentInfo>,
+    /// When the registry is next pruned of unreachable and gone agents.
+    pub(crate) next_registry_gc: tokio::time::Instant,
     pub(crate) reregister_deadline: tokio::time::Instant,
     /// Agents an operator marked gone, and when (Unix seconds).
     pub(crate) gone_agents: BTreeMap<AgentId, f64>,
@@ -338,6 +343,7 @@ impl MasterActor {
             allocator.set_weight(role, *weight);
         }
         let now = tokio::time::Instant::now();
+        let gc_interval = config.registry_gc_interval;
         let mut actor = MasterActor {
             info: master_info(&config, addr, id),
             allocator,
@@ -352,6 +358,7 @@ impl MasterActor {
             operator_subscribers: Vec::new(),
             agents: BTreeMap::new(),
             recovered_agents: BTreeMap::new(),
+            next_registry_gc: tokio::time::Instant::now() + gc_interval,
             gone_agents: BTreeMap::new(),
             weights,
             quotas: BTreeMap::new(),
@@ -375,9 +382,10 @@ impl MasterActor {
                     actor.recovered_agents.insert(id, stored.info);
                 }
                 Ok(AgentStanding::Unreachable) => {
-                    actor
-                        .agents
-                        .insert(id, Agent::unreachable(stored.info, now));
+                    actor.agents.insert(
+                        id,
+                        Agent::unreachable(stored.info, now, stored.since.unwrap_or_else(unix_now)),
+                    );
                 }
                 Ok(AgentStanding::Gone) | Err(_) => {
                     actor.gone_agents.insert(id, stored.since.unwrap_or(0.0));
@@ -562,6 +570,10 @@ impl MasterActor {
         }
         self.check_agents(now);
         self.expire_offers(now);
+        if now >= self.next_registry_gc {
+            self.next_registry_gc = now + self.config.registry_gc_interval;
+            self.registry_gc();
+        }
         if now >= self.reregister_deadline && !self.recovered_agents.is_empty() {
             self.expire_recovered_agents();
         }

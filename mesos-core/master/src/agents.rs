@@ -176,6 +176,7 @@ impl MasterActor {
                 events: Some(tx),
                 last_seen: tokio::time::Instant::now(),
                 unreachable: false,
+                unreachable_since: None,
                 executors,
                 registered_time,
                 reregistered_time: reregistering.then(unix_now),
@@ -341,6 +342,7 @@ impl MasterActor {
         tracing::warn!(agent = %id, "agent unreachable");
         if let Some(agent) = self.agents.get_mut(id) {
             agent.unreachable = true;
+            agent.unreachable_since = Some(unix_now());
             let _ =
                 self.registry
                     .put_agent(&agent.info, AgentStanding::Unreachable, Some(unix_now()));
@@ -369,7 +371,8 @@ impl MasterActor {
             let _ = self
                 .registry
                 .put_agent(&info, AgentStanding::Unreachable, Some(unix_now()));
-            self.agents.insert(id, Agent::unreachable(info, now));
+            self.agents
+                .insert(id, Agent::unreachable(info, now, unix_now()));
         }
     }
 
@@ -490,6 +493,46 @@ impl MasterActor {
                     f.complete(task, limit);
                 }
             }
+        }
+    }
+
+    /// Registry GC: unreachable and gone agents older than
+    /// `--registry_max_agent_age`, or beyond `--registry_max_agent_count`
+    /// (oldest first, each kind apart), are forgotten, in memory and in
+    /// the registry. A pruned agent that comes back registers as if new to
+    /// this master (Mesos does the same).
+    pub(crate) fn registry_gc(&mut self) {
+        let (now, age, count) = (
+            unix_now(),
+            self.config.registry_max_agent_age,
+            self.config.registry_max_agent_count,
+        );
+        let unreachable: Vec<(AgentId, f64)> = self
+            .agents
+            .iter()
+            .filter(|(_, a)| a.unreachable)
+            .map(|(id, a)| (id.clone(), a.unreachable_since.unwrap_or(now)))
+            .collect();
+        let gone: Vec<(AgentId, f64)> = self
+            .gone_agents
+            .iter()
+            .map(|(id, since)| (id.clone(), *since))
+            .collect();
+        let mut pruned = crate::registry::prune(unreachable, now, age, count);
+        for id in &pruned {
+            self.agents.remove(id);
+        }
+        let gone = crate::registry::prune(gone, now, age, count);
+        for id in &gone {
+            self.gone_agents.remove(id);
+        }
+        pruned.extend(gone);
+        if !pruned.is_empty() {
+            tracing::info!(
+                agents = pruned.len(),
+                "registry GC: forgetting unreachable and gone agents"
+            );
+            let _ = self.registry.remove_agents(&pruned);
         }
     }
 

@@ -57,6 +57,16 @@ pub struct MasterConfig {
     /// the registry have to re-register before they are marked
     /// unreachable (Mesos: 10 minutes).
     pub agent_reregister_timeout: Duration,
+    /// `--registry_max_agent_age`: how long unreachable and gone agents
+    /// stay in the registry (Mesos: 2 weeks).
+    pub registry_max_agent_age: Duration,
+    /// `--registry_max_agent_count`: how many unreachable (and, apart,
+    /// gone) agents the registry keeps at most, the oldest going first
+    /// (Mesos: 102,400).
+    pub registry_max_agent_count: usize,
+    /// `--registry_gc_interval`: how often the registry is pruned
+    /// (Mesos: 15 minutes).
+    pub registry_gc_interval: Duration,
 }
 
 /// `--registry`: where the master keeps what must survive it.
@@ -94,6 +104,9 @@ impl Default for MasterConfig {
             offer_timeout: None,
             registry: RegistryConfig::InMemory,
             agent_reregister_timeout: Duration::from_secs(600),
+            registry_max_agent_age: Duration::from_secs(14 * 24 * 3600),
+            registry_max_agent_count: 100 * 1024,
+            registry_gc_interval: Duration::from_secs(15 * 60),
         }
     }
 }

@@ -25,7 +25,7 @@
 
 use mesos_proto::prost::Message;
 use mesos_proto::v1::quota::QuotaConfig;
-use mesos_proto::v1::{AgentInfo, FrameworkId, FrameworkInfo, WeightInfo};
+use mesos_proto::v1::{AgentId, AgentInfo, FrameworkId, FrameworkInfo, WeightInfo};
 use mesos_state::{AnyStore, Expect, Op, StateError, Store};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -148,6 +148,30 @@ pub(crate) async fn recover(store: &AnyStore) -> Result<Recovered, RegistryError
     })
 }
 
+/// Which of `marked` (agents and when they were marked unreachable, or
+/// gone; Unix seconds) the registry forgets at `now`, as Mesos' registry
+/// GC does: those marked longer than `max_age` ago, then the oldest while
+/// more than `max_count` remain.
+///
+/// ```text
+/// prune([(a, 0), (b, 50), (c, 90)], now 100, max_age 60 s, max_count 1) = [a, b]
+/// ```
+pub(crate) fn prune(
+    mut marked: Vec<(AgentId, f64)>,
+    now: f64,
+    max_age: Duration,
+    max_count: usize,
+) -> Vec<AgentId> {
+    marked.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+    let excess = marked.len().saturating_sub(max_count);
+    marked
+        .into_iter()
+        .enumerate()
+        .filter(|(i, (_, since))| *i < excess || now - since > max_age.as_secs_f64())
+        .map(|(_, (id, _))| id)
+        .collect()
+}
+
 /// A change queued for the writer, and who waits for it.
 #[derive(Debug)]
 struct Change {
@@ -238,6 +262,15 @@ impl Registry {
             format!("{FRAMEWORKS}{id}"),
             stored.encode_to_vec(),
         )])
+    }
+
+    /// Forgets agents (pruned unreachable or gone ones).
+    pub(crate) fn remove_agents(&self, ids: &[AgentId]) -> Committed {
+        self.change(
+            ids.iter()
+                .map(|id| delete(format!("{AGENTS}{id}")))
+                .collect(),
+        )
     }
 
     /// Forgets a framework (torn down, or past its failover timeout).
@@ -346,6 +379,37 @@ async fn write_loop(store: Arc<AnyStore>, mut changes: mpsc::UnboundedReceiver<C
 
 #[cfg(test)]
 mod tests {
+    use super::prune;
+    use std::time::Duration;
+
+    #[test]
+    fn registry_gc_forgets_the_old_and_the_excess_oldest_first() {
+        let marked = |v: &[(&str, f64)]| -> Vec<(AgentId, f64)> {
+            v.iter().map(|(id, t)| (AgentId::new(*id), *t)).collect()
+        };
+        let ids = |v: Vec<AgentId>| v.into_iter().map(|a| a.value).collect::<Vec<_>>();
+        let day = Duration::from_secs(86_400);
+        // By age only.
+        let got = prune(
+            marked(&[("b", 50.0), ("a", 0.0), ("c", 90.0)]),
+            100.0,
+            Duration::from_secs(60),
+            10,
+        );
+        assert_eq!(ids(got), ["a"]);
+        // By count: the oldest go first.
+        let got = prune(
+            marked(&[("c", 90.0), ("a", 10.0), ("b", 50.0)]),
+            100.0,
+            day,
+            1,
+        );
+        assert_eq!(ids(got), ["a", "b"]);
+        // Within both limits: nothing.
+        assert!(prune(marked(&[("a", 99.0)]), 100.0, day, 1).is_empty());
+        assert!(prune(Vec::new(), 100.0, day, 0).is_empty());
+    }
+
     use super::*;
     use mesos_proto::v1::AgentId;
     use mesos_state::MemoryStore;

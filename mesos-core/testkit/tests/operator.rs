@@ -530,3 +530,64 @@ async fn operator_subscribe_streams_the_state_then_every_change() {
     );
     let _ = s.drain(Duration::from_millis(10)).await;
 }
+
+/// The agents the registry holds, by id.
+async fn registry_agents(store: &mesos_state::AnyStore) -> Vec<String> {
+    use mesos_state::Store;
+    let mut keys = store.list("registry/agents/").await.unwrap();
+    keys.sort();
+    keys
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registry_gc_forgets_the_oldest_gone_agents_beyond_the_limit() {
+    let store = std::sync::Arc::new(mesos_state::AnyStore::Memory(
+        mesos_state::MemoryStore::new(),
+    ));
+    let config = MasterConfig {
+        port: 0,
+        allocation_interval: Duration::from_millis(50),
+        registry: mesos_master::RegistryConfig::Store(store.clone()),
+        registry_max_agent_count: 1,
+        registry_gc_interval: Duration::from_millis(100),
+        ..Default::default()
+    };
+    let cluster = Cluster::start(config, agents(2, "cpus:1;mem:512"))
+        .await
+        .unwrap();
+    let client = TestClient::default();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while registry_agents(&store).await.len() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "agents never admitted"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Admitted agents are never pruned: two gone ones, the first older.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(registry_agents(&store).await.len(), 2);
+    for agent in &cluster.agents {
+        let mut gone = operator(mcall::Type::MarkAgentGone);
+        gone.mark_agent_gone = Some(mcall::MarkAgentGone {
+            agent_id: agent.agent_id(),
+        });
+        client.operator(cluster.addr(), &gone).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let newest = format!("registry/agents/{}", cluster.agents[1].agent_id());
+    loop {
+        let left = registry_agents(&store).await;
+        if left == [newest.clone()] {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the registry still holds {left:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Within the limit: the newest stays.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(registry_agents(&store).await, [newest]);
+}
