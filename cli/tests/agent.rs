@@ -5,9 +5,7 @@
 mod common;
 
 use common::*;
-use mesos_proto::v1::{
-    DurationInfo, KillPolicy, TaskId, TaskState, framework_info, scheduler::call,
-};
+use mesos_proto::v1::{DurationInfo, KillPolicy, TaskState, framework_info};
 use mesos_testkit::TestClient;
 use std::time::Duration;
 
@@ -170,12 +168,7 @@ async fn kill_sends_sigterm_then_sigkill_after_the_grace_period() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let mut kill = f.scheduler.call_of(call::Type::Kill);
-    kill.kill = Some(call::Kill {
-        task_id: TaskId::new("stubborn"),
-        agent_id: Some(offer.agent_id.clone()),
-        kill_policy: None,
-    });
+    let kill = f.scheduler.kill_call("stubborn", &offer.agent_id);
     let started = std::time::Instant::now();
     assert_eq!(f.scheduler.call(&kill).await.unwrap().0, 202);
     let rest = updates_until(&mut f, "stubborn", terminal).await;

@@ -8,8 +8,7 @@ use common::{
     Fixture, WAIT, agent_state, collect_until, command_task, default_executor, fixture,
     fixture_with, offer, reached, root, states, terminal,
 };
-use mesos_proto::v1::scheduler::call;
-use mesos_proto::v1::{ExecutorId, Offer, TaskId, TaskInfo, TaskState, task_status};
+use mesos_proto::v1::{ExecutorId, Offer, TaskInfo, TaskState, task_status};
 use mesos_testkit::TestClient;
 use std::collections::BTreeMap;
 
@@ -155,12 +154,7 @@ async fn killing_one_task_kills_its_whole_group() {
         reached(seen, "a", TaskState::TaskRunning) && reached(seen, "b", TaskState::TaskRunning)
     })
     .await;
-    let mut kill = f.scheduler.call_of(call::Type::Kill);
-    kill.kill = Some(call::Kill {
-        task_id: TaskId::new("a"),
-        agent_id: Some(offer.agent_id.clone()),
-        kill_policy: None,
-    });
+    let kill = f.scheduler.kill_call("a", &offer.agent_id);
     assert_eq!(f.scheduler.call(&kill).await.unwrap().0, 202);
     collect_until(&mut f.scheduler, &mut seen, |seen| {
         reached(seen, "a", TaskState::TaskKilled) && reached(seen, "b", TaskState::TaskKilled)

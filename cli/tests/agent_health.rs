@@ -3,9 +3,8 @@
 mod common;
 
 use common::{collect_until, command_task, fixture, offer, reached};
-use mesos_proto::v1::scheduler::call;
 use mesos_proto::v1::{
-    CheckInfo, CommandInfo, ExecutorId, ExecutorInfo, HealthCheck, TaskId, TaskState, TaskStatus,
+    CheckInfo, CommandInfo, ExecutorId, ExecutorInfo, HealthCheck, TaskState, TaskStatus,
     check_info, executor_info, health_check, task_status,
 };
 use std::collections::BTreeMap;
@@ -126,12 +125,7 @@ async fn a_passing_http_health_check_and_a_tcp_check_are_reported() {
     let statuses: Vec<_> = updates.iter().filter_map(|s| s.check_status).collect();
     assert!(statuses.windows(2).all(|w| w[0] != w[1]), "{statuses:?}");
 
-    let mut kill = f.scheduler.call_of(call::Type::Kill);
-    kill.kill = Some(call::Kill {
-        task_id: TaskId::new("web"),
-        agent_id: Some(offer.agent_id.clone()),
-        kill_policy: None,
-    });
+    let kill = f.scheduler.kill_call("web", &offer.agent_id);
     assert_eq!(f.scheduler.call(&kill).await.unwrap().0, 202);
     collect_until(&mut f.scheduler, &mut seen, |seen| {
         reached(seen, "web", TaskState::TaskKilled)

@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use mesos_agent::containerizer::cgroups::Hierarchy;
-use mesos_proto::v1::{TaskId, TaskState, scheduler::call, task_status};
+use mesos_proto::v1::{TaskState, task_status};
 use mesos_testkit::TestClient;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -131,12 +131,7 @@ async fn cpu_shares_and_quota_are_applied_and_usage_is_reported() {
     assert!(s["processes"].as_u64().unwrap() >= 2, "{s}");
     assert!(s["mem_total_bytes"].as_u64().unwrap() > 0, "{s}");
 
-    let mut kill = f.scheduler.call_of(call::Type::Kill);
-    kill.kill = Some(call::Kill {
-        task_id: TaskId::new("capped"),
-        agent_id: Some(offer.agent_id.clone()),
-        kill_policy: None,
-    });
+    let kill = f.scheduler.kill_call("capped", &offer.agent_id);
     assert_eq!(f.scheduler.call(&kill).await.unwrap().0, 202);
     let rest = updates_until(&mut f, "capped", terminal).await;
     assert_eq!(rest.last().unwrap().state, TaskState::TaskKilled as i32);

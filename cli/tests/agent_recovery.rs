@@ -11,9 +11,8 @@ use common::{
 use mesos_agent::{Agent, AgentConfig};
 use mesos_master::{Master, MasterConfig};
 use mesos_proto::media::MediaType;
-use mesos_proto::v1::scheduler::call;
 use mesos_proto::v1::{
-    AgentId, CommandInfo, ExecutorId, ExecutorInfo, TaskId, TaskState, TaskStatus, task_status,
+    AgentId, CommandInfo, ExecutorId, ExecutorInfo, TaskState, TaskStatus, task_status,
 };
 use mesos_testkit::RawScheduler;
 use std::collections::BTreeMap;
@@ -273,12 +272,7 @@ async fn survives_a_restart(as_process: bool) {
     assert_eq!(setup.metric("slave/tasks_finished").await, 1.0);
 
     // The re-adopted executor still answers for its task.
-    let mut kill = scheduler.call_of(call::Type::Kill);
-    kill.kill = Some(call::Kill {
-        task_id: TaskId::new("long"),
-        agent_id: Some(agent_id.clone()),
-        kill_policy: None,
-    });
+    let kill = scheduler.kill_call("long", &agent_id);
     assert_eq!(scheduler.call(&kill).await.unwrap().0, 202);
     collect_until(&mut scheduler, &mut seen, |seen| {
         reached(seen, "long", TaskState::TaskKilled)
@@ -487,12 +481,7 @@ async fn a_task_group_in_nested_containers_survives_kill_9_of_the_agent() {
 
     // The re-adopted executor and nested containers still answer: a kill
     // of one task ends the group, each task exactly once.
-    let mut kill = scheduler.call_of(call::Type::Kill);
-    kill.kill = Some(call::Kill {
-        task_id: TaskId::new("long"),
-        agent_id: Some(agent_id.clone()),
-        kill_policy: None,
-    });
+    let kill = scheduler.kill_call("long", &agent_id);
     assert_eq!(scheduler.call(&kill).await.unwrap().0, 202);
     collect_until(&mut scheduler, &mut seen, |seen| {
         reached(seen, "long", TaskState::TaskKilled)

@@ -177,6 +177,17 @@ impl RawScheduler {
         c
     }
 
+    /// A KILL of `task` on `agent`.
+    pub fn kill_call(&self, task: &str, agent: &AgentId) -> Call {
+        let mut c = self.call_of(call::Type::Kill);
+        c.kill = Some(call::Kill {
+            task_id: TaskId::new(task),
+            agent_id: Some(agent.clone()),
+            kill_policy: None,
+        });
+        c
+    }
+
     /// An ACCEPT of `offers` launching `tasks` as one task group on
     /// `executor` (LAUNCH_GROUP).
     pub fn launch_group_call(

@@ -43,6 +43,12 @@ pub(crate) enum CallError {
     /// 503: the agent is not ready (not registered yet, shutting down).
     #[error("{0}")]
     Unavailable(String),
+    /// 404: what the call names is not here.
+    #[error("{0}")]
+    NotFound(String),
+    /// 500: the agent could not do it.
+    #[error("{0}")]
+    Internal(String),
 }
 
 /// What the actor handles.

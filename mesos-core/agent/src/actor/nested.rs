@@ -9,7 +9,7 @@
 //! and its own process group. It ends with its parent: when the executor's
 //! container terminates, whatever still runs under it is killed.
 
-use super::{Actor, Input};
+use super::{Actor, CallError, Input};
 use crate::containerizer::process::{self, Signal};
 use crate::containerizer::{LaunchSpec, Termination};
 use mesos_proto::resources::Resources;
@@ -17,11 +17,8 @@ use mesos_proto::v1::agent::{Call, Response, call, response};
 use mesos_proto::v1::{CommandInfo, ContainerId, ContainerInfo, Resource, TaskState, task_status};
 use tokio::sync::oneshot;
 
-/// How a container call failed: the HTTP status and why.
-pub(crate) type NestedError = (u16, String);
-
 /// What a container call answers: a response (WAIT) or none (200 OK).
-pub(crate) type NestedReply = oneshot::Sender<Result<Option<Response>, NestedError>>;
+pub(crate) type NestedReply = oneshot::Sender<Result<Option<Response>, CallError>>;
 
 /// A container launched under an executor's container.
 #[derive(Debug)]
@@ -32,12 +29,12 @@ pub(crate) struct Nested {
     pub(crate) waiters: Vec<(NestedReply, bool)>,
 }
 
-fn bad(message: impl Into<String>) -> NestedError {
-    (400, message.into())
+fn bad(message: impl Into<String>) -> CallError {
+    CallError::BadRequest(message.into())
 }
 
-fn not_found(id: &ContainerId) -> NestedError {
-    (404, format!("Container {id} cannot be found"))
+fn not_found(id: &ContainerId) -> CallError {
+    CallError::NotFound(format!("Container {id} cannot be found"))
 }
 
 impl Actor {
@@ -88,7 +85,7 @@ impl Actor {
         command: Option<CommandInfo>,
         resources: Vec<Resource>,
         container: Option<ContainerInfo>,
-    ) -> Result<(), NestedError> {
+    ) -> Result<(), CallError> {
         let Some(parent) = id.parent.as_deref().cloned() else {
             return Err(bad(format!(
                 "Container {id} has no parent: only nested containers can be launched"
@@ -126,10 +123,10 @@ impl Actor {
             .map_err(|e| bad(format!("Invalid resources: {e}")))?;
         let directory = parent_dir.join("containers").join(&id.value);
         std::fs::create_dir_all(&directory).map_err(|e| {
-            (
-                500,
-                format!("Cannot create the sandbox {}: {e}", directory.display()),
-            )
+            CallError::Internal(format!(
+                "Cannot create the sandbox {}: {e}",
+                directory.display()
+            ))
         })?;
         let sandbox = directory.to_string_lossy().into_owned();
         let spec = LaunchSpec {
@@ -143,7 +140,7 @@ impl Actor {
         let launched = self
             .containerizer
             .launch(&spec)
-            .map_err(|e| (500, format!("Failed to launch container {id}: {e}")))?;
+            .map_err(|e| CallError::Internal(format!("Failed to launch container {id}: {e}")))?;
         tracing::info!("launched nested container {id} (pid {})", launched.pid);
         if let Some(meta) = &meta {
             if let Err(e) = meta.nested(&id, launched.pid, &checkpointed) {
@@ -185,7 +182,7 @@ impl Actor {
         }
     }
 
-    fn kill_nested(&mut self, id: &ContainerId, signal: Option<i32>) -> Result<(), NestedError> {
+    fn kill_nested(&mut self, id: &ContainerId, signal: Option<i32>) -> Result<(), CallError> {
         let nested = self.nested.get(id).ok_or_else(|| not_found(id))?;
         if nested.termination.is_some() {
             return Ok(());
@@ -197,10 +194,10 @@ impl Actor {
         };
         self.containerizer
             .signal(id, signal)
-            .map_err(|e| (500, format!("Failed to signal container {id}: {e}")))
+            .map_err(|e| CallError::Internal(format!("Failed to signal container {id}: {e}")))
     }
 
-    fn remove_nested(&mut self, id: &ContainerId) -> Result<(), NestedError> {
+    fn remove_nested(&mut self, id: &ContainerId) -> Result<(), CallError> {
         let nested = self.nested.get(id).ok_or_else(|| not_found(id))?;
         if nested.termination.is_none() {
             return Err(bad(format!(

@@ -53,6 +53,8 @@ impl IntoResponse for CallError {
         let status = match &self {
             CallError::BadRequest(_) => StatusCode::BAD_REQUEST,
             CallError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            CallError::NotFound(_) => StatusCode::NOT_FOUND,
+            CallError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         error(status, self.to_string())
     }

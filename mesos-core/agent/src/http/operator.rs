@@ -123,12 +123,7 @@ pub(super) async fn handle(
             match ask(&http, |reply| Input::Nested(Box::new(call), reply)).await {
                 Ok(Ok(Some(answer))) => out = answer,
                 Ok(Ok(None)) => return StatusCode::OK.into_response(),
-                Ok(Err((status, message))) => {
-                    let status =
-                        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-                    return error(status, message);
-                }
-                Err(e) => return e.into_response(),
+                Ok(Err(e)) | Err(e) => return e.into_response(),
             }
         }
         other => match ask(&http, |reply| Input::Operator(other, reply)).await {
