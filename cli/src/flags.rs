@@ -8,20 +8,42 @@ use std::collections::BTreeMap;
 #[derive(Debug, Default)]
 pub(crate) struct Flags {
     values: BTreeMap<String, String>,
+    /// Every `--name value` given, in order (for flags given many times).
+    given: Vec<(String, String)>,
 }
 
 impl Flags {
     /// Parses `args`, accepting only the flags in `known`.
     pub(crate) fn parse(args: &[String], known: &[&str]) -> Result<Flags> {
+        let (flags, positional) = Flags::parse_with(args, known, &[])?;
+        if let Some(arg) = positional.first() {
+            bail!("unexpected argument `{arg}`; flags look like --name=value");
+        }
+        Ok(flags)
+    }
+
+    /// Parses `args` with `known` flags taking a value and `switches`
+    /// that may stand alone (`--follow`, `--follow=false`); also returns
+    /// the arguments that are not flags, in order.
+    pub(crate) fn parse_with(
+        args: &[String],
+        known: &[&str],
+        switches: &[&str],
+    ) -> Result<(Flags, Vec<String>)> {
         let mut values = BTreeMap::new();
+        let mut given = Vec::new();
+        let mut positional = Vec::new();
         let mut i = 0;
         while i < args.len() {
             let arg = &args[i];
             let Some(flag) = arg.strip_prefix("--") else {
-                bail!("unexpected argument `{arg}`; flags look like --name=value");
+                positional.push(arg.clone());
+                i += 1;
+                continue;
             };
             let (name, value) = match flag.split_once('=') {
                 Some((n, v)) => (n.to_string(), v.to_string()),
+                None if switches.contains(&flag) => (flag.to_string(), "true".to_string()),
                 None => {
                     i += 1;
                     let v = args
@@ -30,12 +52,11 @@ impl Flags {
                     (flag.to_string(), v.clone())
                 }
             };
-            if !known.contains(&name.as_str()) {
-                bail!(
-                    "unknown flag --{name}; known flags: --{}",
-                    known.join(", --")
-                );
+            if !known.contains(&name.as_str()) && !switches.contains(&name.as_str()) {
+                let all: Vec<&str> = known.iter().chain(switches).copied().collect();
+                bail!("unknown flag --{name}; known flags: --{}", all.join(", --"));
             }
+            given.push((name.clone(), value.clone()));
             values.insert(name, value);
             i += 1;
         }
@@ -46,7 +67,27 @@ impl Flags {
                 }
             }
         }
-        Ok(Flags { values })
+        Ok((Flags { values, given }, positional))
+    }
+
+    /// Every value of a flag given several times (`--env A=1 --env B=2`).
+    pub(crate) fn all(&self, name: &str) -> Vec<&str> {
+        let given: Vec<&str> = self
+            .given
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+            .collect();
+        if given.is_empty() {
+            self.text(name).into_iter().collect()
+        } else {
+            given
+        }
+    }
+
+    /// Whether the switch `--name` is on.
+    pub(crate) fn switch(&self, name: &str) -> Result<bool> {
+        Ok(self.get::<bool>(name)?.unwrap_or(false))
     }
 
     /// The value of `--name` as a Mesos duration (`10secs`, `500ms`,

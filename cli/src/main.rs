@@ -1,7 +1,10 @@
 //! `mesos`: one binary for every role of the cluster.
 
+mod api;
 mod bench;
+mod execute;
 mod flags;
+mod local;
 
 use anyhow::{Context, Result};
 use flags::Flags;
@@ -13,8 +16,8 @@ Usage: mesos <command> [options]
 Commands:
   master     run a master (--ip, --port, --work_dir, ...; MESOS_* variables too)
   agent      run an agent (--master, --work_dir, --resources, ...; MESOS_* too)
-  local      run a whole cluster on this machine (not built yet)
-  execute    run one task and follow it (not built yet)
+  local      run a master and agents on this machine (--agents N, --work_dir)
+  execute    run one task and follow it (--command CMD, --follow, ...)
   bench      run a mesos-bench scenario (launch, state)
   version    print the version
   help       print this help
@@ -41,10 +44,14 @@ fn main() -> ExitCode {
         // Run by agents, not people: the built-in executors.
         Some("executor") => report(executor(&args[1..])),
         Some("containerizer") => report(containerizer(&args[1..])),
-        Some(cmd @ ("local" | "execute")) => {
-            eprintln!("mesos {cmd}: not built yet; see the project's open issues");
-            ExitCode::from(2)
-        }
+        Some("local") => report(local::run(&args[1..])),
+        Some("execute") => match execute::run(&args[1..]) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("mesos execute: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
         Some(other) => {
             eprintln!("mesos: unknown command `{other}`\n\n{USAGE}");
             ExitCode::from(2)

@@ -145,7 +145,16 @@ fn version_and_help() {
     let out = mesos().arg("version").output().unwrap();
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("Mesos API 1.11.0"));
-    let out = mesos().arg("local").output().unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not built yet"));
+    let out = mesos().arg("help").output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("local") && help.contains("execute"), "{help}");
+    assert!(!help.contains("not built yet"), "{help}");
+    let out = mesos().args(["local", "--help"]).output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Usage: mesos local"));
+    let out = mesos().args(["local", "--agents=0"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid --agents=0: expected 1 to 64"));
+    let out = mesos().args(["execute", "--help"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Usage: mesos execute"));
 }

@@ -77,10 +77,22 @@ impl Default for Client {
     }
 }
 
-fn request_error(url: &str, e: impl std::fmt::Display) -> HttpError {
+/// The error with its causes (hyper's own message is only "client error
+/// (Connect)"; the cause says "Connection refused").
+fn request_error(url: &str, e: impl std::error::Error) -> HttpError {
+    let mut message = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = cause.source();
+    }
     HttpError::Request {
         url: url.to_string(),
-        message: e.to_string(),
+        message,
     }
 }
 

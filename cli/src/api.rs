@@ -1,0 +1,191 @@
+//! What the inspection commands and `execute --follow` ask of a cluster:
+//! the master's JSON endpoints, a task's agent and sandbox, and files in
+//! it, with errors a person can act on.
+
+use anyhow::{Context, Result, anyhow, bail};
+use mesos_http::client::{Client, HttpError};
+use serde_json::Value;
+
+/// A cluster reached through its masters (`host:port` or a list).
+#[derive(Debug, Clone)]
+pub(crate) struct Cluster {
+    http: Client,
+    masters: Vec<String>,
+}
+
+impl Cluster {
+    /// The masters in `spec` (`host:port`, `h1:p1,h2:p2`; `zk://` is not
+    /// supported here yet).
+    pub(crate) fn new(spec: &str) -> Result<Cluster> {
+        let masters: mesos_scheduler::Masters = spec.parse()?;
+        let list = masters.candidates().to_vec();
+        if list.is_empty() {
+            bail!(
+                "--master={spec}: ZooKeeper (zk://) detection is not supported yet; give host:port"
+            );
+        }
+        Ok(Cluster {
+            http: Client::default(),
+            masters: list,
+        })
+    }
+
+    /// Whether a master answers `/health`; an error a person can act on
+    /// when none does.
+    pub(crate) async fn check(&self) -> Result<()> {
+        self.first_master(|url| async move {
+            match self
+                .http
+                .get(&format!("{url}/health"))
+                .await
+                .map_err(plain)?
+            {
+                (200, _, _) => Ok(()),
+                (status, _, _) => bail!("{url}/health answered {status}"),
+            }
+        })
+        .await
+    }
+
+    /// GETs `path` from the first master that answers, as JSON.
+    pub(crate) async fn master_json(&self, path: &str) -> Result<Value> {
+        self.first_master(|url| async move { self.get_json(&format!("{url}{path}")).await })
+            .await
+    }
+
+    async fn first_master<T, F>(&self, ask: impl Fn(String) -> F) -> Result<T>
+    where
+        F: std::future::Future<Output = Result<T>>,
+    {
+        let mut last = None;
+        for master in &self.masters {
+            match ask(format!("http://{master}")).await {
+                Ok(v) => return Ok(v),
+                Err(e) => last = Some((master, e)),
+            }
+        }
+        let (master, e) = last.expect("at least one master");
+        Err(e.context(format!(
+            "cannot reach the master at {master}; is `mesos local` (or a master) running? \
+             --master names another"
+        )))
+    }
+
+    /// GETs `url` as JSON.
+    pub(crate) async fn get_json(&self, url: &str) -> Result<Value> {
+        let (status, _, body) = self.http.get(url).await.map_err(plain)?;
+        if status != 200 {
+            bail!(
+                "{url} answered {status}: {}",
+                String::from_utf8_lossy(&body).trim()
+            );
+        }
+        serde_json::from_slice(&body).with_context(|| format!("{url} did not answer JSON"))
+    }
+
+    /// The `host:port` of agent `agent_id`.
+    pub(crate) async fn agent_address(&self, agent_id: &str) -> Result<String> {
+        let slaves = self.master_json("/slaves").await?;
+        let agent = slaves["slaves"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|s| s["id"] == agent_id)
+            .ok_or_else(|| anyhow!("the master does not know agent {agent_id}"))?;
+        if let Some((_, addr)) = agent["pid"].as_str().and_then(|p| p.split_once('@')) {
+            return Ok(addr.to_string());
+        }
+        let host = agent["hostname"].as_str().unwrap_or("127.0.0.1");
+        Ok(format!("{host}:{}", agent["port"].as_u64().unwrap_or(5051)))
+    }
+
+    /// The sandbox of `task` of `framework` on the agent at `agent`: the
+    /// directory of the executor that ran it.
+    pub(crate) async fn sandbox(&self, agent: &str, framework: &str, task: &str) -> Result<String> {
+        let state = self.get_json(&format!("http://{agent}/state")).await?;
+        let frameworks = ["frameworks", "completed_frameworks"]
+            .iter()
+            .flat_map(|k| state[*k].as_array().into_iter().flatten())
+            .filter(|f| f["id"] == framework);
+        for f in frameworks {
+            let executors = ["executors", "completed_executors"]
+                .iter()
+                .flat_map(|k| f[*k].as_array().into_iter().flatten());
+            for e in executors {
+                let runs_it = e["id"] == task
+                    || ["tasks", "queued_tasks", "completed_tasks"]
+                        .iter()
+                        .flat_map(|k| e[*k].as_array().into_iter().flatten())
+                        .any(|t| t["id"] == task);
+                if runs_it {
+                    if let Some(dir) = e["directory"].as_str() {
+                        return Ok(dir.to_string());
+                    }
+                }
+            }
+        }
+        bail!(
+            "agent {agent} has no sandbox for task {task} (garbage collected, or not started yet)"
+        )
+    }
+
+    /// Up to `length` bytes of the file at `path` on the agent, from
+    /// `offset`.
+    pub(crate) async fn read(
+        &self,
+        agent: &str,
+        path: &str,
+        offset: u64,
+        length: u64,
+    ) -> Result<Vec<u8>> {
+        let url = format!(
+            "http://{agent}/files/read?path={}&offset={offset}&length={length}",
+            percent_encode(path)
+        );
+        let answer = self.get_json(&url).await?;
+        Ok(answer["data"]
+            .as_str()
+            .unwrap_or_default()
+            .as_bytes()
+            .to_vec())
+    }
+}
+
+/// An HTTP failure in words a person can act on.
+fn plain(e: HttpError) -> anyhow::Error {
+    match e {
+        HttpError::Request { url, message } => {
+            let reason = if message.contains("Connection refused")
+                || message.contains("connection refused")
+            {
+                "connection refused".to_string()
+            } else {
+                message
+            };
+            anyhow!("{url}: {reason}")
+        }
+        other => anyhow!(other),
+    }
+}
+
+/// `text` with everything but unreserved characters and `/` escaped, for
+/// a query value.
+fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn paths_are_escaped_for_queries() {
+        assert_eq!(super::percent_encode("/a b/c&d=é"), "/a%20b/c%26d%3D%C3%A9");
+    }
+}

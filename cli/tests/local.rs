@@ -1,0 +1,189 @@
+//! The built binary as a newcomer uses it: `mesos local` starts a
+//! cluster, `mesos execute` runs commands on it, Ctrl-C stops everything.
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Kills the child when the test ends, passing or failing.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn mesos() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_mesos"))
+}
+
+/// Starts `mesos local` with `agents` agents on free ports; returns it and
+/// the master's `host:port`, read from its banner.
+fn local(work_dir: &std::path::Path, agents: usize) -> (KillOnDrop, String, Vec<String>) {
+    let mut child = KillOnDrop(
+        mesos()
+            .args(["local", "--port=0", &format!("--agents={agents}")])
+            .arg(format!("--work_dir={}", work_dir.display()))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut lines = BufReader::new(child.0.stdout.take().unwrap()).lines();
+    let mut banner = Vec::new();
+    let mut master = None;
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if let Some(rest) = line.trim().strip_prefix("master") {
+            let url = rest.split_whitespace().next().unwrap();
+            master = Some(url.trim_start_matches("http://").to_string());
+        }
+        let done = line.starts_with("Ctrl-C");
+        banner.push(line);
+        if done {
+            break;
+        }
+    }
+    let master = master.unwrap_or_else(|| panic!("no master in the banner: {banner:?}"));
+    (child, master, banner)
+}
+
+fn execute(master: &str, args: &[&str]) -> (i32, String, String) {
+    let out = mesos()
+        .args(["execute", "--master", master])
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn get(addr: &str, path: &str) -> (u16, String) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (status, _, body) = rt
+        .block_on(mesos_http::client::Client::default().get(&format!("http://{addr}{path}")))
+        .unwrap();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+/// Processes other than `mesos execute` whose command line contains
+/// `needle`.
+fn processes_with(needle: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(raw) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let cmdline = String::from_utf8_lossy(&raw).replace('\0', " ");
+        // The task's processes, not the `mesos execute` that asked for it.
+        if cmdline.contains(needle) && !cmdline.contains("execute") {
+            found.push(cmdline);
+        }
+    }
+    found
+}
+
+#[test]
+fn local_runs_commands_and_stops_everything_on_ctrl_c() {
+    let work = tempfile::tempdir().unwrap();
+    let (mut local, master, banner) = local(work.path(), 2);
+    assert!(banner.iter().any(|l| l.contains("agent 2")), "{banner:?}");
+    assert_eq!(get(&master, "/health").0, 200);
+    let (_, slaves) = get(&master, "/slaves");
+    let slaves: serde_json::Value = serde_json::from_str(&slaves).unwrap();
+    assert_eq!(slaves["slaves"].as_array().unwrap().len(), 2, "{slaves}");
+
+    // execute: the output followed, the exit status passed on.
+    let (code, stdout, stderr) = execute(&master, &["--command", "echo hi", "--follow"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout, "hi\n", "{stderr}");
+    assert!(stderr.contains("TASK_RUNNING"), "{stderr}");
+    assert!(stderr.contains("TASK_FINISHED"), "{stderr}");
+    let (code, _, stderr) = execute(&master, &["--command", "exit 3", "--name", "three"]);
+    assert_eq!(code, 3, "{stderr}");
+    assert!(
+        stderr.contains("TASK_FAILED: Command exited with status 3"),
+        "{stderr}"
+    );
+    let (code, stdout, _) = execute(
+        &master,
+        &[
+            "--command",
+            "echo $GREETING",
+            "--env",
+            "GREETING=hello",
+            "--follow",
+        ],
+    );
+    assert_eq!((code, stdout.as_str()), (0, "hello\n"));
+    // Resources no agent has: the task waits; a bad flag fails at once.
+    let (code, _, stderr) = execute(&master, &["--command", "true", "--resources", "cpus:x"]);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("invalid --resources=cpus:x"), "{stderr}");
+
+    // A task left running when Ctrl-C comes is stopped with the cluster.
+    let marker = format!("sleep 4242.{}", std::process::id());
+    let mut long = KillOnDrop(
+        mesos()
+            .args(["execute", "--master", &master, "--command", &marker])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut err = BufReader::new(long.0.stderr.take().unwrap());
+    let mut seen = String::new();
+    while !seen.contains("TASK_RUNNING") {
+        let mut line = String::new();
+        assert!(
+            err.read_line(&mut line).unwrap() > 0,
+            "execute ended early: {seen}"
+        );
+        seen.push_str(&line);
+    }
+    assert!(!processes_with(&marker).is_empty(), "the task runs");
+    let status = Command::new("kill")
+        .args(["-INT", &local.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let code = loop {
+        if let Some(status) = local.0.try_wait().unwrap() {
+            break status.code();
+        }
+        assert!(Instant::now() < deadline, "mesos local did not stop");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(code, Some(0));
+    assert!(
+        processes_with(&marker).is_empty(),
+        "the task was stopped with the cluster"
+    );
+    let _ = long.0.kill();
+    let mut rest = String::new();
+    let _ = err.read_to_string(&mut rest);
+}
+
+#[test]
+fn execute_without_a_master_says_what_to_do() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    drop(listener);
+    let (code, _, stderr) = execute(&addr, &["--command", "true"]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains(&format!("cannot reach the master at {addr}")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("connection refused"), "{stderr}");
+    assert!(stderr.contains("is `mesos local`"), "{stderr}");
+}
