@@ -4,6 +4,7 @@ mod api;
 mod bench;
 mod execute;
 mod flags;
+mod inspect;
 mod local;
 
 use anyhow::{Context, Result};
@@ -18,6 +19,11 @@ Commands:
   agent      run an agent (--master, --work_dir, --resources, ...; MESOS_* too)
   local      run a master and agents on this machine (--agents N, --work_dir)
   execute    run one task and follow it (--command CMD, --follow, ...)
+  agents     list the agents (--json for scripts)
+  frameworks list the frameworks (--all: completed ones too)
+  tasks, ps  list the tasks (--all: completed ones too)
+  cat        print a task's stdout or stderr (mesos cat TASK [stderr])
+  tail       its last lines; -f follows it (mesos tail -f TASK)
   bench      run a mesos-bench scenario (launch, state)
   version    print the version
   help       print this help
@@ -44,6 +50,9 @@ fn main() -> ExitCode {
         // Run by agents, not people: the built-in executors.
         Some("executor") => report(executor(&args[1..])),
         Some("containerizer") => report(containerizer(&args[1..])),
+        Some(cmd @ ("agents" | "frameworks" | "tasks" | "ps" | "cat" | "tail")) => {
+            report(inspect::run(cmd, &args[1..]))
+        }
         Some("local") => report(local::run(&args[1..])),
         Some("execute") => match execute::run(&args[1..]) {
             Ok(code) => code,

@@ -102,7 +102,10 @@ fn local_runs_commands_and_stops_everything_on_ctrl_c() {
     assert_eq!(slaves["slaves"].as_array().unwrap().len(), 2, "{slaves}");
 
     // execute: the output followed, the exit status passed on.
-    let (code, stdout, stderr) = execute(&master, &["--command", "echo hi", "--follow"]);
+    let (code, stdout, stderr) = execute(
+        &master,
+        &["--command", "echo hi", "--follow", "--name", "hi"],
+    );
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(stdout, "hi\n", "{stderr}");
     assert!(stderr.contains("TASK_RUNNING"), "{stderr}");
@@ -128,6 +131,50 @@ fn local_runs_commands_and_stops_everything_on_ctrl_c() {
     let (code, _, stderr) = execute(&master, &["--command", "true", "--resources", "cpus:x"]);
     assert_ne!(code, 0);
     assert!(stderr.contains("invalid --resources=cpus:x"), "{stderr}");
+
+    // Inspection: tables, --json, cat and tail of finished tasks.
+    let inspect = |args: &[&str]| {
+        let out = mesos()
+            .args(args)
+            .args(["--master", &master])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{args:?}: {stderr}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let agents = inspect(&["agents"]);
+    assert_eq!(
+        agents.lines().count(),
+        3,
+        "a header and two agents: {agents}"
+    );
+    assert!(agents.starts_with("ID "), "{agents}");
+    let tasks: serde_json::Value =
+        serde_json::from_str(&inspect(&["tasks", "--all", "--json"])).unwrap();
+    let hi = tasks
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "hi" && t["state"] == "TASK_FINISHED")
+        .unwrap_or_else(|| panic!("{tasks}"));
+    let id = hi["id"].as_str().unwrap();
+    assert_eq!(inspect(&["cat", id]), "hi\n");
+    assert_eq!(inspect(&["tail", "-n", "1", id]), "hi\n");
+    assert!(inspect(&["ps", "--all"]).contains(id));
+    assert!(
+        !inspect(&["tasks"]).contains(id),
+        "finished tasks only with --all"
+    );
+    let frameworks: serde_json::Value =
+        serde_json::from_str(&inspect(&["frameworks", "--all", "--json"])).unwrap();
+    assert!(frameworks.as_array().unwrap().len() >= 3, "{frameworks}");
+    let out = mesos()
+        .args(["cat", "no-such-task", "--master", &master])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the master knows no task no-such-task"));
 
     // A task left running when Ctrl-C comes is stopped with the cluster.
     let marker = format!("sleep 4242.{}", std::process::id());
