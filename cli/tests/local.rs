@@ -1,54 +1,13 @@
 //! The built binary as a newcomer uses it: `mesos local` starts a
 //! cluster, `mesos execute` runs commands on it, Ctrl-C stops everything.
 
+#[path = "support/local.rs"]
+mod support;
+
 use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-/// Kills the child when the test ends, passing or failing.
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn mesos() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_mesos"))
-}
-
-/// Starts `mesos local` with `agents` agents on free ports; returns it and
-/// the master's `host:port`, read from its banner.
-fn local(work_dir: &std::path::Path, agents: usize) -> (KillOnDrop, String, Vec<String>) {
-    let mut child = KillOnDrop(
-        mesos()
-            .args(["local", "--port=0", &format!("--agents={agents}")])
-            .arg(format!("--work_dir={}", work_dir.display()))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let mut lines = BufReader::new(child.0.stdout.take().unwrap()).lines();
-    let mut banner = Vec::new();
-    let mut master = None;
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        if let Some(rest) = line.trim().strip_prefix("master") {
-            let url = rest.split_whitespace().next().unwrap();
-            master = Some(url.trim_start_matches("http://").to_string());
-        }
-        let done = line.starts_with("Ctrl-C");
-        banner.push(line);
-        if done {
-            break;
-        }
-    }
-    let master = master.unwrap_or_else(|| panic!("no master in the banner: {banner:?}"));
-    (child, master, banner)
-}
+use support::{KillOnDrop, local, mesos};
 
 fn execute(master: &str, args: &[&str]) -> (i32, String, String) {
     let out = mesos()
