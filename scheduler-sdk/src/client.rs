@@ -268,6 +268,24 @@ fn text(body: Vec<u8>) -> String {
     String::from_utf8_lossy(&body).trim().to_string()
 }
 
+/// Decodes one event record (the body of one RecordIO record) as
+/// [`Events`] does.
+///
+/// ```
+/// use mesos_proto::media::MediaType;
+/// use mesos_scheduler::client::decode_event;
+///
+/// let event = decode_event(MediaType::Json, br#"{"type":"HEARTBEAT"}"#).unwrap();
+/// assert_eq!(event.r#type, Some(mesos_proto::v1::scheduler::event::Type::Heartbeat as i32));
+/// assert!(decode_event(MediaType::Json, b"{").is_err());
+/// ```
+pub fn decode_event(media: MediaType, record: &[u8]) -> Result<Event, SchedulerError> {
+    media.decode(record).map_err(|e| SchedulerError::Decode {
+        what: "event",
+        reason: e.to_string(),
+    })
+}
+
 /// The events of one subscription, SUBSCRIBED already taken.
 #[derive(Debug)]
 pub struct Events {
@@ -288,13 +306,7 @@ impl Events {
 
     async fn next_within(&mut self, wait: Duration) -> Result<Event, SchedulerError> {
         match self.stream.next(wait).await {
-            Ok(Some(record)) => self
-                .media
-                .decode(&record)
-                .map_err(|e| SchedulerError::Decode {
-                    what: "event",
-                    reason: e.to_string(),
-                }),
+            Ok(Some(record)) => decode_event(self.media, &record),
             Ok(None) => Err(SchedulerError::StreamEnded),
             Err(HttpError::Timeout(d)) => Err(SchedulerError::HeartbeatMissed(d)),
             Err(e) => Err(e.into()),
