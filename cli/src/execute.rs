@@ -115,6 +115,16 @@ fn exit_status(status: &TaskStatus) -> u8 {
     1
 }
 
+/// `eprintln!`, clearing a spinner's line first on a terminal.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+            eprint!("\r\x1b[2K");
+        }
+        eprintln!($($arg)*);
+    }};
+}
+
 struct Execute {
     settings: Settings,
     task_id: String,
@@ -126,7 +136,7 @@ struct Execute {
 
 impl Scheduler for Execute {
     async fn subscribed(&mut self, _: &SchedulerDriver, s: &event::Subscribed) {
-        eprintln!("subscribed as framework {}", s.framework_id.value);
+        say!("subscribed as framework {}", s.framework_id.value);
     }
 
     async fn offers(&mut self, driver: &SchedulerDriver, offers: Vec<Offer>) {
@@ -157,13 +167,13 @@ impl Scheduler for Execute {
                 .command(command)
                 .resources(resources)
                 .build();
-            eprintln!("launching task {} on {}", self.task_id, offer.hostname);
+            say!("launching task {} on {}", self.task_id, offer.hostname);
             match driver.launch(vec![offer.id], vec![task], None).await {
                 Ok(()) => {
                     self.launched = true;
                     let _ = driver.suppress(vec![]).await;
                 }
-                Err(e) => eprintln!("launching failed: {e}"),
+                Err(e) => say!("launching failed: {e}"),
             }
         }
     }
@@ -179,8 +189,8 @@ impl Scheduler for Execute {
         self.printed = Some(status.state);
         let name = status.state().as_str_name();
         match status.message.as_deref().filter(|m| !m.is_empty()) {
-            Some(m) => eprintln!("task {}: {name}: {m}", self.task_id),
-            None => eprintln!("task {}: {name}", self.task_id),
+            Some(m) => say!("task {}: {name}: {m}", self.task_id),
+            None => say!("task {}: {name}", self.task_id),
         }
         if let (Some(agent), Some(fw)) = (&status.agent_id, driver.framework_id()) {
             if self.running.borrow().is_none() {
@@ -191,14 +201,14 @@ impl Scheduler for Execute {
         if is_terminal(status.state) {
             self.last = Some(status);
             if let Err(e) = driver.teardown().await {
-                eprintln!("tearing the framework down failed: {e}");
+                say!("tearing the framework down failed: {e}");
                 driver.stop();
             }
         }
     }
 
     async fn error(&mut self, _: &SchedulerDriver, message: String) {
-        eprintln!("the master removed the framework: {message}");
+        say!("the master removed the framework: {message}");
     }
 }
 
@@ -234,6 +244,9 @@ async fn execute(settings: Settings) -> Result<ExitCode> {
     let driver = SchedulerDriver::new(config);
     let (running, watch_running) = watch::channel(None);
     let (done, watch_done) = watch::channel(false);
+    // A spinner on a terminal until the task has an agent.
+    let spinner = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        .then(|| tokio::spawn(spin(watch_running.clone(), watch_done.clone())));
     let follower = settings.follow.then(|| {
         let cluster = cluster.clone();
         let task = task_id.clone();
@@ -252,10 +265,13 @@ async fn execute(settings: Settings) -> Result<ExitCode> {
         _ = crate::shutdown_signal() => true,
     };
     if interrupted {
-        eprintln!("interrupted: killing the task and tearing the framework down");
+        say!("interrupted: killing the task and tearing the framework down");
         let _ = driver.teardown().await;
     }
     done.send_replace(true);
+    if let Some(spinner) = spinner {
+        let _ = spinner.await;
+    }
     if let Some(follower) = follower {
         match follower.await {
             Ok(Err(e)) => eprintln!("following stdout failed: {e:#}"),
@@ -269,6 +285,35 @@ async fn execute(settings: Settings) -> Result<ExitCode> {
     Ok(ExitCode::from(
         scheduler.last.as_ref().map_or(1, exit_status),
     ))
+}
+
+/// Draws a spinner on stderr until the task has an agent (or the run
+/// ends), then clears its line.
+async fn spin(
+    mut running: watch::Receiver<Option<(String, String)>>,
+    mut done: watch::Receiver<bool>,
+) {
+    const FRAMES: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+    let mut frame = 0;
+    // Quick answers need no spinner.
+    tokio::select! {
+        _ = tokio::time::sleep(Duration::from_millis(300)) => {}
+        _ = running.wait_for(Option::is_some) => return,
+        _ = done.wait_for(|d| *d) => return,
+    }
+    loop {
+        eprint!(
+            "\r{} waiting for resources and the task to start ",
+            FRAMES[frame % FRAMES.len()]
+        );
+        frame += 1;
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+            _ = running.wait_for(Option::is_some) => break,
+            _ = done.wait_for(|d| *d) => break,
+        }
+    }
+    eprint!("\r\x1b[2K");
 }
 
 /// Streams the task's stdout to ours once it has an agent, until `done`

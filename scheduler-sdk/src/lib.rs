@@ -13,7 +13,8 @@
 //!   and reconciles as Mesos' guide says.
 //!
 //! Helpers for what every framework does: [`offers`] (matching task needs
-//! against offers, picking ports), [`builders`] (tasks, commands,
+//! against offers, picking ports), [`constraints`] (attributes, hostname),
+//! [`builders`] (tasks, commands,
 //! executors), [`reconcile`], [`FrameworkIdStore`].
 //!
 //! The SDK works against our master and against Apache Mesos (1.x).
@@ -73,6 +74,7 @@
 mod backoff;
 pub mod builders;
 pub mod client;
+pub mod constraints;
 pub mod detector;
 mod driver;
 mod error;
