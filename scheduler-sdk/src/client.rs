@@ -186,12 +186,7 @@ impl Client {
             let status = resp.status().as_u16();
             match status {
                 200 => {
-                    let stream_id = resp
-                        .headers()
-                        .get(STREAM_ID)
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or_default()
-                        .to_string();
+                    let stream_id = mesos_http::client::stream_id(&resp);
                     let mut events = Events {
                         stream: RecordStream::new(resp.into_body()),
                         media: self.media,

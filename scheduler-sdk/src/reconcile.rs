@@ -4,7 +4,7 @@
 //! for everything (implicit); and implicitly every so often after that.
 //! Pure: the driver feeds it updates and the time, and does what it says.
 
-use mesos_proto::v1::{AgentId, TaskId, TaskState, TaskStatus};
+use mesos_proto::v1::{AgentId, TaskId, TaskStatus};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -156,23 +156,14 @@ impl Reconciler {
     }
 }
 
-/// Whether `state` (a `TaskState` number) is terminal.
-pub fn is_terminal(state: i32) -> bool {
-    matches!(
-        TaskState::try_from(state),
-        Ok(TaskState::TaskFinished
-            | TaskState::TaskFailed
-            | TaskState::TaskKilled
-            | TaskState::TaskError
-            | TaskState::TaskLost
-            | TaskState::TaskDropped
-            | TaskState::TaskGone)
-    )
-}
+/// Whether `state` (a `TaskState` number) is terminal (Mesos' list,
+/// TASK_GONE_BY_OPERATOR included).
+pub use mesos_proto::is_terminal;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mesos_proto::v1::TaskState;
 
     fn status(task: &str, state: TaskState) -> TaskStatus {
         TaskStatus {

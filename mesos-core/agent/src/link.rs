@@ -75,12 +75,7 @@ pub(crate) async fn register(
         }) => return Err(RegisterError::Refused(body)),
         Err(e) => return Err(e.into()),
     };
-    let stream_id = resp
-        .headers()
-        .get(STREAM_ID)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
+    let stream_id = mesos_http::client::stream_id(&resp);
     let mut events = RecordStream::new(resp.into_body());
     let first = events
         .next(Duration::from_secs(30))

@@ -159,6 +159,15 @@ impl Client {
     }
 }
 
+/// The `Mesos-Stream-Id` a SUBSCRIBE answer names (empty when none).
+pub fn stream_id<B>(resp: &Response<B>) -> String {
+    resp.headers()
+        .get(crate::STREAM_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
+}
+
 /// Reads a whole response body.
 pub async fn read_body(resp: Response<Incoming>, url: &str) -> Result<Vec<u8>, HttpError> {
     Ok(resp
