@@ -182,8 +182,11 @@ impl Scheduler for Execute {
         if status.task_id.value != self.task_id {
             return;
         }
-        // Reconciliation repeats what is known; say only what changed.
-        if self.printed == Some(status.state) {
+        // Reconciliation repeats what is known; say only what changed, as
+        // the agent reports it.
+        let reconciled =
+            status.reason == Some(mesos_proto::v1::task_status::Reason::Reconciliation as i32);
+        if self.printed == Some(status.state) || (reconciled && !is_terminal(status.state)) {
             return;
         }
         self.printed = Some(status.state);
