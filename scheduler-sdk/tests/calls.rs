@@ -76,6 +76,13 @@ async fn every_call_type_against_our_master() {
         session.revive(vec![]).await.unwrap();
         let offer = offers(&mut events).await.remove(0);
         let agent = offer.agent_id.clone();
+        // Offers name the agent's HTTP endpoint, as Mesos' do.
+        let url = offer.url.clone().expect("offers carry the agent's url");
+        assert_eq!(
+            (url.scheme.as_str(), url.path.as_deref()),
+            ("http", Some("/slave(1)"))
+        );
+        assert!(url.address.port > 0, "{url:?}");
         let resources = OfferResources::new(&offer)
             .take(&Needs::new(0.5, 64.0))
             .unwrap();

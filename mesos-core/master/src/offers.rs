@@ -10,7 +10,8 @@ use mesos_proto::v1::offer::operation::Type as Op;
 use mesos_proto::v1::resource::AllocationInfo;
 use mesos_proto::v1::scheduler::{Event, call, event};
 use mesos_proto::v1::{
-    AgentId, FrameworkId, Offer, OfferId, Task, TaskInfo, TaskState, TaskStatus, task_status,
+    Address, AgentId, FrameworkId, Offer, OfferId, Task, TaskInfo, TaskState, TaskStatus, Url,
+    task_status,
 };
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -34,6 +35,19 @@ impl MasterActor {
                     framework_id: allocation.framework_id.clone(),
                     agent_id: allocation.agent_id.clone(),
                     hostname: agent.info.hostname.clone(),
+                    // As Mesos: the agent's HTTP endpoint, for frameworks
+                    // that talk to agents (sandboxes, the agent API).
+                    url: Some(Url {
+                        scheme: "http".into(),
+                        address: Address {
+                            hostname: Some(agent.info.hostname.clone()),
+                            ip: None,
+                            port: agent.info.port.unwrap_or(5051),
+                        },
+                        path: Some("/slave(1)".into()),
+                        query: Vec::new(),
+                        fragment: None,
+                    }),
                     resources: resources.clone().into_vec(),
                     attributes: agent.info.attributes.clone(),
                     allocation_info: Some(AllocationInfo { role: Some(role) }),
