@@ -37,6 +37,9 @@ use std::time::Duration;
 /// The path of the scheduler API on a master.
 pub const SCHEDULER_PATH: &str = "/api/v1/scheduler";
 
+/// How long a call waits for the master's answer.
+const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// How many redirects one subscription follows before giving up.
 const MAX_REDIRECTS: usize = 4;
 
@@ -382,7 +385,11 @@ impl Session {
         let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(2));
         let mut unavailable = 0;
         loop {
-            let resp = client.http.post(url, &headers, body.clone()).await?;
+            // A master that dies mid-call must not hang the caller.
+            let resp =
+                tokio::time::timeout(CALL_TIMEOUT, client.http.post(url, &headers, body.clone()))
+                    .await
+                    .map_err(|_| HttpError::Timeout(CALL_TIMEOUT))??;
             let status = resp.status().as_u16();
             match status {
                 202 => return Ok(None),
