@@ -129,25 +129,39 @@ impl Cluster {
         )
     }
 
-    /// Up to `length` bytes of the file at `path` on the agent, from
-    /// `offset`.
-    pub(crate) async fn read(
-        &self,
-        agent: &str,
-        path: &str,
-        offset: u64,
-        length: u64,
-    ) -> Result<Vec<u8>> {
-        let url = format!(
-            "http://{agent}/files/read?path={}&offset={offset}&length={length}",
-            percent_encode(path)
-        );
-        let answer = self.get_json(&url).await?;
-        Ok(answer["data"]
-            .as_str()
-            .unwrap_or_default()
-            .as_bytes()
-            .to_vec())
+    /// What the file at `path` on the agent holds from `offset` on, read
+    /// in chunks of at most 1 MiB (empty when nothing was appended).
+    pub(crate) async fn read_from(&self, agent: &str, path: &str, offset: u64) -> Result<Vec<u8>> {
+        const CHUNK: u64 = 1 << 20;
+        let mut data = Vec::new();
+        loop {
+            let at = offset + data.len() as u64;
+            let url = format!(
+                "http://{agent}/files/read?path={}&offset={at}&length={CHUNK}",
+                percent_encode(path)
+            );
+            let answer = self.get_json(&url).await?;
+            let chunk = answer["data"].as_str().unwrap_or_default().as_bytes();
+            if chunk.is_empty() {
+                return Ok(data);
+            }
+            data.extend_from_slice(chunk);
+        }
+    }
+
+    /// The task `task` as the master's `/tasks` shows it (any framework,
+    /// completed ones included).
+    pub(crate) async fn task(&self, task: &str) -> Result<Value> {
+        let tasks = self.master_json("/tasks?limit=-1").await?;
+        tasks["tasks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|t| t["id"] == task)
+            .cloned()
+            .ok_or_else(|| {
+                anyhow!("the master knows no task {task}; `mesos tasks --all` lists them")
+            })
     }
 }
 

@@ -327,7 +327,6 @@ async fn follow(
     mut running: watch::Receiver<Option<(String, String)>>,
     mut done: watch::Receiver<bool>,
 ) -> Result<()> {
-    use std::io::Write;
     let (agent_id, framework) = tokio::select! {
         r = running.wait_for(Option::is_some) => r?.clone().expect("waited for Some"),
         _ = done.wait_for(|d| *d) => return Ok(()),
@@ -341,18 +340,11 @@ async fn follow(
             sandbox = cluster.sandbox(&agent, &framework, &task).await.ok();
         }
         if let Some(dir) = &sandbox {
-            loop {
-                let data = cluster
-                    .read(&agent, &format!("{dir}/stdout"), offset, 1 << 16)
-                    .await?;
-                if data.is_empty() {
-                    break;
-                }
-                offset += data.len() as u64;
-                let mut out = std::io::stdout().lock();
-                out.write_all(&data)?;
-                out.flush()?;
-            }
+            let data = cluster
+                .read_from(&agent, &format!("{dir}/stdout"), offset)
+                .await?;
+            offset += data.len() as u64;
+            crate::inspect::print_bytes(&data)?;
         }
         if finished {
             return Ok(());

@@ -144,13 +144,13 @@ fn text(v: &Value) -> String {
     }
 }
 
+/// A table with only its header row.
+fn header(names: &[&str]) -> Vec<Vec<String>> {
+    vec![names.iter().map(|n| n.to_string()).collect()]
+}
+
 fn agents_table(rows: &[Value]) -> Vec<Vec<String>> {
-    let mut table = vec![
-        vec!["ID", "HOSTNAME", "ADDRESS", "ACTIVE", "CPUS", "MEM", "DISK"]
-            .into_iter()
-            .map(String::from)
-            .collect(),
-    ];
+    let mut table = header(&["ID", "HOSTNAME", "ADDRESS", "ACTIVE", "CPUS", "MEM", "DISK"]);
     for a in rows {
         let address = a["pid"]
             .as_str()
@@ -177,12 +177,7 @@ fn agents_table(rows: &[Value]) -> Vec<Vec<String>> {
 }
 
 fn frameworks_table(rows: &[Value]) -> Vec<Vec<String>> {
-    let mut table = vec![
-        vec!["ID", "NAME", "USER", "ACTIVE", "TASKS", "CPUS", "MEM"]
-            .into_iter()
-            .map(String::from)
-            .collect(),
-    ];
+    let mut table = header(&["ID", "NAME", "USER", "ACTIVE", "TASKS", "CPUS", "MEM"]);
     for f in rows {
         table.push(vec![
             text(&f["id"]),
@@ -198,12 +193,7 @@ fn frameworks_table(rows: &[Value]) -> Vec<Vec<String>> {
 }
 
 fn tasks_table(rows: &[Value]) -> Vec<Vec<String>> {
-    let mut table = vec![
-        vec!["ID", "NAME", "STATE", "FRAMEWORK", "AGENT", "CPUS", "MEM"]
-            .into_iter()
-            .map(String::from)
-            .collect(),
-    ];
+    let mut table = header(&["ID", "NAME", "STATE", "FRAMEWORK", "AGENT", "CPUS", "MEM"]);
     for t in rows {
         table.push(vec![
             text(&t["id"]),
@@ -271,68 +261,44 @@ async fn show_file(
     lines: Option<usize>,
     follow: bool,
 ) -> Result<()> {
-    let tasks = cluster.master_json("/tasks?limit=-1").await?;
-    let found = tasks["tasks"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|t| t["id"] == task)
-        .cloned()
-        .with_context(|| {
-            format!("the master knows no task {task}; `mesos tasks --all` lists them")
-        })?;
+    let found = cluster.task(task).await?;
     let agent = cluster.agent_address(&text(&found["slave_id"])).await?;
     let dir = cluster
         .sandbox(&agent, &text(&found["framework_id"]), task)
         .await?;
     let path = format!("{dir}/{file}");
-    let mut data = Vec::new();
-    loop {
-        let chunk = cluster
-            .read(&agent, &path, data.len() as u64, 1 << 20)
-            .await?;
-        if chunk.is_empty() {
-            break;
-        }
-        data.extend_from_slice(&chunk);
-    }
+    let data = cluster.read_from(&agent, &path, 0).await?;
     let start = match lines {
         Some(n) => last_lines_start(&data, n),
         None => 0,
     };
-    let mut out = std::io::stdout().lock();
-    out.write_all(&data[start..])?;
-    out.flush()?;
-    drop(out);
+    print_bytes(&data[start..])?;
     if !follow {
         return Ok(());
     }
     let mut offset = data.len() as u64;
     loop {
-        let chunk = cluster.read(&agent, &path, offset, 1 << 16).await?;
+        let chunk = cluster.read_from(&agent, &path, offset).await?;
         if chunk.is_empty() {
-            let now = cluster.master_json("/tasks?limit=-1").await?;
-            let state = now["tasks"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .find(|t| t["id"] == task)
-                .map(|t| text(&t["state"]))
-                .unwrap_or_default();
+            let state = text(&cluster.task(task).await?["state"]);
             if is_terminal(&state) {
                 // One last read for what came with the end.
-                let rest = cluster.read(&agent, &path, offset, 1 << 20).await?;
-                std::io::stdout().write_all(&rest)?;
-                return Ok(());
+                return print_bytes(&cluster.read_from(&agent, &path, offset).await?);
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
             continue;
         }
         offset += chunk.len() as u64;
-        let mut out = std::io::stdout().lock();
-        out.write_all(&chunk)?;
-        out.flush()?;
+        print_bytes(&chunk)?;
     }
+}
+
+/// Writes `data` to stdout at once.
+pub(crate) fn print_bytes(data: &[u8]) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(data)?;
+    out.flush()?;
+    Ok(())
 }
 
 /// Where the last `n` lines of `data` begin.
