@@ -7,9 +7,11 @@
 //! backend maps onto directly. The master's registry, Marathon and Chronos
 //! keep their state here.
 //!
-//! Backends: [`MemoryStore`] (tests, `--registry=in_memory`) and
+//! Backends: [`MemoryStore`] (tests, `--registry=in_memory`),
 //! [`FileStore`] (one file, written atomically; the default of `mesos
-//! local` and `--registry=local`). ZooKeeper comes with the HA issue.
+//! local` and `--registry=local`) and, with the default `zookeeper`
+//! feature, [`zk::ZooKeeperStore`] (`--registry=replicated`), beside
+//! ZooKeeper leader election and detection ([`zk`]).
 //!
 //! ```
 //! use mesos_state::{Expect, MemoryStore, Store, StateError};
@@ -33,6 +35,10 @@
 mod crc;
 mod file;
 mod memory;
+#[cfg(feature = "testing")]
+pub mod testing;
+#[cfg(feature = "zookeeper")]
+pub mod zk;
 
 pub use file::FileStore;
 pub use memory::MemoryStore;
@@ -41,9 +47,10 @@ use std::fmt;
 use std::future::Future;
 use std::path::PathBuf;
 
-/// The largest value a store accepts: ZooKeeper's default znode limit
-/// (`jute.maxbuffer`, 1 MiB), so every backend behaves alike.
-pub const MAX_VALUE_SIZE: usize = 1024 * 1024;
+/// The largest value a store accepts: what fits in one request under
+/// ZooKeeper's default packet limit (`jute.maxbuffer`, 1 MiB) with room
+/// for the key and the request's framing, so every backend behaves alike.
+pub const MAX_VALUE_SIZE: usize = 1000 * 1024;
 
 /// The longest key a store accepts.
 pub const MAX_KEY_LEN: usize = 1024;
@@ -115,6 +122,22 @@ pub enum StateError {
         path: PathBuf,
         /// The error.
         source: std::io::Error,
+    },
+    /// The backend cannot be reached (a ZooKeeper connection lost, a
+    /// session expired); the write may or may not have happened.
+    #[error("state store unavailable: {reason}")]
+    Unavailable {
+        /// What failed.
+        reason: String,
+    },
+    /// A fenced write ([`zk::ZooKeeperStore::fenced_by`]) was refused:
+    /// the writer no longer holds the znode it is fenced by.
+    #[error(
+        "write refused: this writer no longer holds `{path}` (its session or leadership is gone)"
+    )]
+    Fenced {
+        /// The fencing znode.
+        path: String,
     },
     /// The backing file is not a store file or is damaged; nothing was
     /// overwritten.
@@ -237,6 +260,9 @@ pub enum AnyStore {
     Memory(MemoryStore),
     /// [`FileStore`].
     File(FileStore),
+    /// [`zk::ZooKeeperStore`].
+    #[cfg(feature = "zookeeper")]
+    ZooKeeper(zk::ZooKeeperStore),
 }
 
 impl Store for AnyStore {
@@ -244,6 +270,8 @@ impl Store for AnyStore {
         match self {
             AnyStore::Memory(s) => s.get(key).await,
             AnyStore::File(s) => s.get(key).await,
+            #[cfg(feature = "zookeeper")]
+            AnyStore::ZooKeeper(s) => s.get(key).await,
         }
     }
 
@@ -251,6 +279,8 @@ impl Store for AnyStore {
         match self {
             AnyStore::Memory(s) => s.put(key, value, expect).await,
             AnyStore::File(s) => s.put(key, value, expect).await,
+            #[cfg(feature = "zookeeper")]
+            AnyStore::ZooKeeper(s) => s.put(key, value, expect).await,
         }
     }
 
@@ -258,6 +288,8 @@ impl Store for AnyStore {
         match self {
             AnyStore::Memory(s) => s.delete(key, expect).await,
             AnyStore::File(s) => s.delete(key, expect).await,
+            #[cfg(feature = "zookeeper")]
+            AnyStore::ZooKeeper(s) => s.delete(key, expect).await,
         }
     }
 
@@ -265,6 +297,8 @@ impl Store for AnyStore {
         match self {
             AnyStore::Memory(s) => s.list(prefix).await,
             AnyStore::File(s) => s.list(prefix).await,
+            #[cfg(feature = "zookeeper")]
+            AnyStore::ZooKeeper(s) => s.list(prefix).await,
         }
     }
 
@@ -272,6 +306,8 @@ impl Store for AnyStore {
         match self {
             AnyStore::Memory(s) => s.apply(ops).await,
             AnyStore::File(s) => s.apply(ops).await,
+            #[cfg(feature = "zookeeper")]
+            AnyStore::ZooKeeper(s) => s.apply(ops).await,
         }
     }
 }
