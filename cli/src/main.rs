@@ -105,6 +105,9 @@ const MASTER_FLAGS: &[&str] = &[
     "hostname",
     "work_dir",
     "registry",
+    "zk",
+    "zk_session_timeout",
+    "quorum",
     "allocation_interval",
     "agent_ping_timeout",
     "max_agent_ping_timeouts",
@@ -130,11 +133,25 @@ fn master_config(flags: &Flags) -> Result<mesos_master::MasterConfig> {
     }
     config.hostname = flags.get("hostname")?;
     let work_dir: Option<std::path::PathBuf> = flags.get("work_dir")?;
+    config.zk = flags.text("zk").map(zk_url).transpose()?;
+    if let Some(d) = flags.duration("zk_session_timeout")? {
+        config.zk_session_timeout = d;
+    }
+    if let Some(quorum) = flags.text("quorum") {
+        // Mesos' replicated log needs a quorum of masters; our replicated
+        // registry lives in ZooKeeper, whose own quorum keeps it.
+        quorum
+            .parse::<u32>()
+            .ok()
+            .filter(|q| *q > 0)
+            .with_context(|| format!("invalid --quorum={quorum}: expected a positive number"))?;
+    }
     config.registry = match (flags.text("registry"), work_dir) {
         (Some("in_memory"), _) => RegistryConfig::InMemory,
+        (Some("replicated") | None, _) if config.zk.is_some() => RegistryConfig::Replicated,
         (Some("replicated" | "local") | None, Some(work_dir)) => RegistryConfig::Local { work_dir },
         (Some(r @ ("replicated" | "local")), None) => {
-            anyhow::bail!("--registry={r} needs --work_dir, where the registry is kept")
+            anyhow::bail!("--registry={r} needs --work_dir (or --zk for replicated)")
         }
         (None, None) => {
             tracing::warn!(
@@ -193,6 +210,17 @@ fn master_config(flags: &Flags) -> Result<mesos_master::MasterConfig> {
         }
     }
     Ok(config)
+}
+
+/// A `--zk` value: `zk://...`, or `file:///path` of a file holding one
+/// (as Mesos takes it).
+pub(crate) fn zk_url(text: &str) -> Result<mesos_state::zk::ZkUrl> {
+    let text = match text.strip_prefix("file://") {
+        Some(path) => std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the ZooKeeper URL from {path}"))?,
+        None => text.to_string(),
+    };
+    Ok(text.trim().parse()?)
 }
 
 fn master(args: &[String]) -> Result<()> {

@@ -300,7 +300,8 @@ pub(crate) fn failover_timeout(info: &FrameworkInfo) -> std::time::Duration {
         })
 }
 
-fn master_info(config: &MasterConfig, addr: SocketAddr, id: String) -> MasterInfo {
+/// The `MasterInfo` of a master at `addr` with `id`.
+pub(crate) fn master_info(config: &MasterConfig, addr: SocketAddr, id: String) -> MasterInfo {
     let ip = addr.ip();
     let hostname = config.hostname.clone().unwrap_or_else(|| ip.to_string());
     // MasterInfo.ip is an IPv4 address in network byte order, read as a
@@ -331,11 +332,10 @@ impl MasterActor {
     /// still running), weights and quota in force.
     pub(crate) fn new(
         config: MasterConfig,
-        addr: SocketAddr,
+        info: MasterInfo,
         registry: Registry,
         recovered: Recovered,
     ) -> MasterActor {
-        let id = uuid::Uuid::new_v4().to_string();
         let mut allocator = Allocator::new(config.allocator.clone());
         let mut weights: BTreeMap<String, f64> = config.weights.clone();
         weights.extend(recovered.weights);
@@ -345,7 +345,7 @@ impl MasterActor {
         let now = tokio::time::Instant::now();
         let gc_interval = config.registry_gc_interval;
         let mut actor = MasterActor {
-            info: master_info(&config, addr, id),
+            info,
             allocator,
             registry,
             reregister_deadline: now + config.agent_reregister_timeout,

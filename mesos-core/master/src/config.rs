@@ -2,6 +2,7 @@
 
 use crate::allocator::AllocatorConfig;
 use mesos_state::AnyStore;
+use mesos_state::zk::ZkUrl;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
@@ -67,6 +68,13 @@ pub struct MasterConfig {
     /// `--registry_gc_interval`: how often the registry is pruned
     /// (Mesos: 15 minutes).
     pub registry_gc_interval: Duration,
+    /// `--zk`: the ZooKeeper group in which masters elect their leader
+    /// (`zk://h1:2181,h2:2181/mesos`). Without it this master leads alone.
+    pub zk: Option<ZkUrl>,
+    /// `--zk_session_timeout`: the ZooKeeper session timeout (Mesos: 10 s).
+    /// A leader whose session is lost steps down; a dead leader is
+    /// replaced once its session expires.
+    pub zk_session_timeout: Duration,
 }
 
 /// `--registry`: where the master keeps what must survive it.
@@ -80,6 +88,9 @@ pub enum RegistryConfig {
         /// `--work_dir`.
         work_dir: PathBuf,
     },
+    /// `replicated`: in ZooKeeper, under `<zk path>/registry`, written
+    /// only while this master leads (needs `zk`).
+    Replicated,
     /// A store the caller opened (shared by masters in one process in
     /// tests, or a backend this crate does not open itself).
     Store(Arc<AnyStore>),
@@ -107,6 +118,8 @@ impl Default for MasterConfig {
             registry_max_agent_age: Duration::from_secs(14 * 24 * 3600),
             registry_max_agent_count: 100 * 1024,
             registry_gc_interval: Duration::from_secs(15 * 60),
+            zk: None,
+            zk_session_timeout: mesos_state::zk::DEFAULT_SESSION_TIMEOUT,
         }
     }
 }

@@ -24,6 +24,7 @@ pub mod allocator;
 mod config;
 mod events;
 mod executors;
+mod ha;
 mod http;
 mod offers;
 mod operator;
@@ -36,7 +37,8 @@ pub use registry::RegistryError;
 use mesos_state::{AnyStore, FileStore, MemoryStore};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
 
 /// Why a master could not start.
 #[derive(Debug, thiserror::Error)]
@@ -52,10 +54,13 @@ pub enum StartError {
         /// Why.
         source: std::io::Error,
     },
+    /// The settings contradict each other.
+    #[error("invalid master settings: {0}")]
+    Config(String),
 }
-use tokio::task::JoinHandle;
 
-/// A running master: its HTTP server and its actor.
+/// A running master: its HTTP server and its actor (or, with ZooKeeper,
+/// the contender that runs an actor while this master leads).
 #[derive(Debug)]
 pub struct Master {
     addr: SocketAddr,
@@ -64,34 +69,68 @@ pub struct Master {
     halted: bool,
 }
 
+/// Opens the registry store `config` names (not the replicated one,
+/// which exists only while leading: see `ha`).
+pub(crate) fn open_store(config: &RegistryConfig) -> Result<Arc<AnyStore>, StartError> {
+    Ok(match config {
+        RegistryConfig::InMemory => Arc::new(AnyStore::Memory(MemoryStore::new())),
+        RegistryConfig::Local { work_dir } => Arc::new(AnyStore::File(
+            FileStore::open(work_dir.join("registry")).map_err(RegistryError::from)?,
+        )),
+        RegistryConfig::Store(store) => Arc::clone(store),
+        RegistryConfig::Replicated => {
+            return Err(StartError::Config(
+                "the replicated registry lives in ZooKeeper: give --zk".into(),
+            ));
+        }
+    })
+}
+
 impl Master {
-    /// Opens and recovers the registry, binds `config.ip:config.port` and
-    /// starts serving.
+    /// Binds `config.ip:config.port` and starts serving. Without `zk`
+    /// the master recovers its registry and leads at once; with `zk` it
+    /// contends for leadership and serves as a standby (redirecting to
+    /// the leader) until elected.
     pub async fn start(config: MasterConfig) -> Result<Master, StartError> {
-        let store = match &config.registry {
-            RegistryConfig::InMemory => Arc::new(AnyStore::Memory(MemoryStore::new())),
-            RegistryConfig::Local { work_dir } => Arc::new(AnyStore::File(
-                FileStore::open(work_dir.join("registry")).map_err(RegistryError::from)?,
-            )),
-            RegistryConfig::Store(store) => Arc::clone(store),
-        };
-        let recovered = registry::recover(&store).await?;
-        let listener = tokio::net::TcpListener::bind((config.ip, config.port))
-            .await
-            .map_err(|e| StartError::Bind {
-                addr: SocketAddr::new(config.ip, config.port),
-                source: e,
-            })?;
-        let addr = listener.local_addr().map_err(|e| StartError::Bind {
+        if matches!(config.registry, RegistryConfig::Replicated) && config.zk.is_none() {
+            return Err(StartError::Config(
+                "--registry=replicated keeps the registry in ZooKeeper: give --zk".into(),
+            ));
+        }
+        let bind_error = |e| StartError::Bind {
             addr: SocketAddr::new(config.ip, config.port),
             source: e,
-        })?;
-        let (commands, rx) = mpsc::channel(1024);
+        };
+        let listener = tokio::net::TcpListener::bind((config.ip, config.port))
+            .await
+            .map_err(bind_error)?;
+        let addr = listener.local_addr().map_err(bind_error)?;
+        let info = actor::master_info(&config, addr, uuid::Uuid::new_v4().to_string());
+        let (role, roles) = watch::channel(ha::Role::Standby(None));
         let max_body = config.max_request_body;
-        let registry = registry::Registry::start(store);
-        let actor =
-            tokio::spawn(actor::MasterActor::new(config, addr, registry, recovered).run(rx));
-        let app = http::router(http::Http { commands }, max_body);
+        let actor = match config.zk.clone() {
+            None => {
+                let store = open_store(&config.registry)?;
+                let recovered = registry::recover(&store).await?;
+                let (commands, rx) = mpsc::channel(1024);
+                let registry = registry::Registry::start(store);
+                let actor = tokio::spawn(
+                    actor::MasterActor::new(config, info, registry, recovered).run(rx),
+                );
+                role.send_replace(ha::Role::Leading(commands));
+                actor
+            }
+            Some(zk) => {
+                // A local registry store is opened before serving, so a
+                // bad --work_dir fails the start, not each election.
+                let store = match config.registry {
+                    RegistryConfig::Replicated => None,
+                    ref other => Some(open_store(other)?),
+                };
+                tokio::spawn(ha::contend(config, info, zk, store, role))
+            }
+        };
+        let app = http::router(http::Http::new(roles), max_body);
         let server = tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
                 tracing::error!("master HTTP server failed: {e}");

@@ -421,6 +421,7 @@ impl MasterActor {
             crate::config::RegistryConfig::InMemory => "in_memory",
             crate::config::RegistryConfig::Local { .. } => "local",
             crate::config::RegistryConfig::Store(_) => "custom",
+            crate::config::RegistryConfig::Replicated => "replicated",
         };
         let mut flags = vec![
             ("ip", c.ip.to_string()),
@@ -434,6 +435,7 @@ impl MasterActor {
             ),
             ("agent_reregister_timeout", secs(c.agent_reregister_timeout)),
             ("registry", registry.to_string()),
+            ("zk_session_timeout", secs(c.zk_session_timeout)),
             (
                 "max_completed_frameworks",
                 c.max_completed_frameworks.to_string(),
@@ -446,6 +448,9 @@ impl MasterActor {
         ];
         if let crate::config::RegistryConfig::Local { work_dir } = &c.registry {
             flags.push(("work_dir", work_dir.display().to_string()));
+        }
+        if let Some(zk) = &c.zk {
+            flags.push(("zk", zk.to_string()));
         }
         if let Some(t) = c.offer_timeout {
             flags.push(("offer_timeout", secs(t)));

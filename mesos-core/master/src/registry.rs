@@ -361,6 +361,16 @@ async fn write_loop(store: Arc<AnyStore>, mut changes: mpsc::UnboundedReceiver<C
             loop {
                 match store.apply(batch.clone()).await {
                     Ok(_) => break,
+                    Err(e @ StateError::Fenced { .. }) => {
+                        // This master lost its leadership: its successor
+                        // owns the registry now. Nothing more is written.
+                        tracing::error!("registry write refused ({e}); registry writes stop");
+                        return;
+                    }
+                    Err(e) if changes.is_closed() => {
+                        tracing::error!("registry write failed ({e}) after the master stopped");
+                        return;
+                    }
                     Err(e) => {
                         tracing::error!(
                             "registry write failed ({e}); retrying in {backoff:?}: changes wait"

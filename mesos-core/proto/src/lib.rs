@@ -30,6 +30,7 @@ pub mod duration;
 pub mod dynamic;
 mod generated;
 pub mod ids;
+mod info;
 pub mod json;
 pub mod media;
 pub mod recordio;

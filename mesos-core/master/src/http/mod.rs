@@ -11,18 +11,46 @@ mod scheduler;
 
 use crate::actor::{CallError, Command};
 use crate::config::MESOS_VERSION;
+use crate::ha::Role;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 pub(crate) use mesos_http::server::{error, read_call, record_stream, stream_id};
-use tokio::sync::{mpsc, oneshot};
+use mesos_proto::v1::MasterInfo;
+use tokio::sync::{mpsc, oneshot, watch};
 
-/// What every handler holds: the way to the master actor.
+/// What every handler holds: the way to the master actor, while this
+/// master leads.
 #[derive(Debug, Clone)]
 pub(crate) struct Http {
-    pub(crate) commands: mpsc::Sender<Command>,
+    role: watch::Receiver<Role>,
+    started: std::time::Instant,
+}
+
+impl Http {
+    pub(crate) fn new(role: watch::Receiver<Role>) -> Http {
+        Http {
+            role,
+            started: std::time::Instant::now(),
+        }
+    }
+
+    /// The actor's mailbox while leading; otherwise the known leader.
+    pub(crate) fn leading(&self) -> Result<mpsc::Sender<Command>, Option<Box<MasterInfo>>> {
+        match &*self.role.borrow() {
+            Role::Leading(commands) => Ok(commands.clone()),
+            Role::Standby(leader) => Err(leader.clone()),
+        }
+    }
+
+    /// How long this master has run.
+    pub(crate) fn uptime(&self) -> std::time::Duration {
+        self.started.elapsed()
+    }
 }
 
 pub(crate) fn router(http: Http, max_body: usize) -> Router {
@@ -59,6 +87,7 @@ pub(crate) fn router(http: Http, max_body: usize) -> Router {
         .route("/redirect", get(legacy::redirect))
         .route("/master/redirect", get(legacy::redirect))
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(middleware::from_fn_with_state(http.clone(), follow_leader))
         .with_state(http)
 }
 
@@ -80,9 +109,62 @@ pub(crate) async fn ask<T>(
     http: &Http,
     make: impl FnOnce(oneshot::Sender<T>) -> Command,
 ) -> Result<T, CallError> {
-    mesos_http::server::ask(&http.commands, make)
+    let commands = http
+        .leading()
+        .map_err(|_| CallError::Unavailable("This master is not the leader".into()))?;
+    mesos_http::server::ask(&commands, make)
         .await
         .ok_or_else(|| CallError::Unavailable("The master is shutting down".into()))
+}
+
+/// Endpoints a standby serves itself; it redirects every other request.
+const STANDBY_SERVES: &[&str] = &[
+    "/health",
+    "/master/health",
+    "/version",
+    "/master/version",
+    "/metrics/snapshot",
+    "/metrics",
+];
+
+/// On a standby master: 307 to the leader (`Location:
+/// //host:port/path?query`), or 503 when no leader is known, as Mesos'
+/// standbys answer. `/redirect` points at the leader itself.
+async fn follow_leader(State(http): State<Http>, request: Request, next: Next) -> Response {
+    let Err(leader) = http.leading() else {
+        return next.run(request).await;
+    };
+    let path = request.uri().path();
+    if STANDBY_SERVES.contains(&path) {
+        return next.run(request).await;
+    }
+    let Some(leader) = leader else {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "No leader elected".to_string(),
+        );
+    };
+    let target = if path.ends_with("/redirect") {
+        ""
+    } else {
+        request.uri().path_and_query().map_or(path, |p| p.as_str())
+    };
+    redirect_to(&leader, target)
+}
+
+/// `307 Temporary Redirect` to `//<hostname>:<port><target>` of `info`.
+pub(crate) fn redirect_to(info: &MasterInfo, target: &str) -> Response {
+    let host = info
+        .hostname
+        .clone()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| std::net::Ipv4Addr::from(info.ip.to_le_bytes()).to_string());
+    let location = format!("//{host}:{}{target}", info.port);
+    (
+        StatusCode::TEMPORARY_REDIRECT,
+        [(header::LOCATION, location)],
+    )
+        .into_response()
 }
 
 /// `/version`: Mesos' version document; `version` is plain `1.11.0`.

@@ -318,6 +318,18 @@ pub(crate) async fn flags_endpoint(State(http): State<Http>) -> Response {
 }
 
 async fn metrics(http: &Http) -> Result<Vec<mesos_proto::v1::Metric>, Response> {
+    if http.leading().is_err() {
+        // A standby's own few metrics: monitoring finds the leader by
+        // `master/elected`.
+        let metric = |name: &str, value: f64| mesos_proto::v1::Metric {
+            name: name.into(),
+            value: Some(value),
+        };
+        return Ok(vec![
+            metric("master/elected", 0.0),
+            metric("master/uptime_secs", http.uptime().as_secs_f64()),
+        ]);
+    }
     Ok(view(http, call::Type::GetMetrics)
         .await?
         .get_metrics
@@ -376,17 +388,13 @@ pub(crate) async fn metrics_prometheus(State(http): State<Http>) -> Response {
 
 /// `/redirect`: 307 to the leading master (this one, until HA).
 pub(crate) async fn redirect(State(http): State<Http>) -> Response {
-    let info = match view(&http, call::Type::GetMaster).await {
-        Ok(r) => r.get_master.and_then(|m| m.master_info).unwrap_or_default(),
-        Err(r) => return r,
-    };
-    let host = info.hostname.clone().unwrap_or_default();
-    let location = format!("//{host}:{}", info.port);
-    (
-        StatusCode::TEMPORARY_REDIRECT,
-        [(header::LOCATION, location)],
-    )
-        .into_response()
+    match view(&http, call::Type::GetMaster).await {
+        Ok(r) => super::redirect_to(
+            &r.get_master.and_then(|m| m.master_info).unwrap_or_default(),
+            "",
+        ),
+        Err(r) => r,
+    }
 }
 
 #[cfg(test)]
