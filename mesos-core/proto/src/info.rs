@@ -19,7 +19,10 @@ impl MasterInfo {
     /// ```
     pub fn authority(&self) -> String {
         let from_address = self.address.as_ref().and_then(|a| {
-            let host = a.ip.clone().filter(|ip| !ip.is_empty()).or_else(|| a.hostname.clone())?;
+            let host =
+                a.ip.clone()
+                    .filter(|ip| !ip.is_empty())
+                    .or_else(|| a.hostname.clone())?;
             let port = u16::try_from(a.port).ok().filter(|p| *p != 0)?;
             Some((host, port))
         });
