@@ -6,28 +6,52 @@ use anyhow::{Context, Result, anyhow, bail};
 use mesos_http::client::{Client, HttpError};
 use serde_json::Value;
 
-/// A cluster reached through its masters (`host:port` or a list).
+/// A cluster reached through its masters (`host:port`, a list, or the
+/// leader named in ZooKeeper).
 #[derive(Debug, Clone)]
 pub(crate) struct Cluster {
     http: Client,
     masters: Vec<String>,
+    zk: Option<mesos_state::zk::ZkUrl>,
 }
 
+/// How long a command waits for ZooKeeper to name the leader.
+const ZK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 impl Cluster {
-    /// The masters in `spec` (`host:port`, `h1:p1,h2:p2`; `zk://` is not
-    /// supported here yet).
+    /// The masters in `spec` (`host:port`, `h1:p1,h2:p2`, or
+    /// `zk://host:2181/mesos`).
     pub(crate) fn new(spec: &str) -> Result<Cluster> {
+        let zk = if spec.trim().starts_with("zk://") {
+            Some(crate::zk_url(spec).with_context(|| format!("--master={spec}"))?)
+        } else {
+            None
+        };
         let masters: mesos_scheduler::Masters = spec.parse()?;
-        let list = masters.candidates().to_vec();
-        if list.is_empty() {
-            bail!(
-                "--master={spec}: ZooKeeper (zk://) detection is not supported yet; give host:port"
-            );
-        }
         Ok(Cluster {
             http: Client::default(),
-            masters: list,
+            masters: masters.candidates().to_vec(),
+            zk,
         })
+    }
+
+    /// The masters to ask: the given ones, or the leader ZooKeeper names.
+    async fn masters(&self) -> Result<Vec<String>> {
+        let Some(url) = &self.zk else {
+            return Ok(self.masters.clone());
+        };
+        let leader = tokio::time::timeout(ZK_WAIT, async {
+            let client = mesos_state::zk::connect(url, ZK_WAIT).await?;
+            mesos_state::zk::leader(&client, url.path()).await
+        })
+        .await
+        .map_err(|_| anyhow!("ZooKeeper at {url} did not answer within {ZK_WAIT:?}"))?
+        .with_context(|| format!("cannot ask ZooKeeper at {url} for the leading master"))?;
+        let (_, data) =
+            leader.ok_or_else(|| anyhow!("no master leads in {url} (none has contended yet)"))?;
+        let info: mesos_proto::v1::MasterInfo = mesos_proto::json::from_slice(&data)
+            .with_context(|| format!("the leader's entry in {url} is not a MasterInfo"))?;
+        Ok(vec![info.authority()])
     }
 
     /// Whether a master answers `/health`; an error a person can act on
@@ -58,7 +82,8 @@ impl Cluster {
         F: std::future::Future<Output = Result<T>>,
     {
         let mut last = None;
-        for master in &self.masters {
+        let masters = self.masters().await?;
+        for master in &masters {
             match ask(format!("http://{master}")).await {
                 Ok(v) => return Ok(v),
                 Err(e) => last = Some((master, e)),

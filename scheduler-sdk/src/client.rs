@@ -53,7 +53,14 @@ pub struct Client {
     retries_503: u32,
     heartbeat_misses: u32,
     leader: Arc<Mutex<Option<String>>>,
+    /// Follows the leader in ZooKeeper (started on first use).
+    #[cfg(feature = "zookeeper")]
+    detector: Arc<Mutex<Option<mesos_state::zk::LeaderDetector>>>,
 }
+
+/// How long a subscription waits for ZooKeeper to name a leader.
+#[cfg(feature = "zookeeper")]
+const LEADER_WAIT: Duration = Duration::from_secs(10);
 
 impl Client {
     /// A client of `masters` speaking protobuf.
@@ -65,6 +72,8 @@ impl Client {
             retries_503: 3,
             heartbeat_misses: 5,
             leader: Arc::new(Mutex::new(None)),
+            #[cfg(feature = "zookeeper")]
+            detector: Arc::new(Mutex::new(None)),
         }
     }
 
@@ -140,20 +149,18 @@ impl Client {
             ..Default::default()
         };
         let body = self.media.encode(&call);
-        let mut candidates: Vec<String> = self.leader().into_iter().collect();
-        for m in self.masters.candidates() {
-            if !candidates.contains(m) {
-                candidates.push(m.clone());
+        let candidates = match &self.masters {
+            Masters::ZooKeeper { .. } => vec![self.detect_leader().await?],
+            _ => {
+                let mut candidates: Vec<String> = self.leader().into_iter().collect();
+                for m in self.masters.candidates() {
+                    if !candidates.contains(m) {
+                        candidates.push(m.clone());
+                    }
+                }
+                candidates
             }
-        }
-        if candidates.is_empty() {
-            return Err(SchedulerError::NoMaster {
-                masters: self.masters.to_string(),
-                last_error: "ZooKeeper detection (zk://) is not supported yet; \
-                             give the masters as host:port,host:port"
-                    .into(),
-            });
-        }
+        };
         let mut last_error = String::from("no master answered");
         for candidate in candidates {
             match self.subscribe_at(&candidate, &body).await {
@@ -168,6 +175,56 @@ impl Client {
         Err(SchedulerError::NoMaster {
             masters: self.masters.to_string(),
             last_error,
+        })
+    }
+
+    /// The leading master's `host:port` as ZooKeeper names it (its
+    /// lowest `json.info_*` znode), waiting a little for one.
+    #[cfg(feature = "zookeeper")]
+    async fn detect_leader(&self) -> Result<String, SchedulerError> {
+        let no_master = |last_error: String| SchedulerError::NoMaster {
+            masters: self.masters.to_string(),
+            last_error,
+        };
+        let mut leader = {
+            let mut detector = self.detector.lock().unwrap_or_else(|e| e.into_inner());
+            match &*detector {
+                Some(d) => d.subscribe(),
+                None => {
+                    let url: mesos_state::zk::ZkUrl = self
+                        .masters
+                        .to_string()
+                        .parse()
+                        .map_err(|e: mesos_state::zk::ZkUrlError| no_master(e.to_string()))?;
+                    let d = mesos_state::zk::LeaderDetector::start(
+                        url,
+                        mesos_state::zk::DEFAULT_SESSION_TIMEOUT,
+                    );
+                    let rx = d.subscribe();
+                    *detector = Some(d);
+                    rx
+                }
+            }
+        };
+        let data = match tokio::time::timeout(LEADER_WAIT, leader.wait_for(Option::is_some)).await {
+            Ok(Ok(data)) => data.clone().unwrap_or_default(),
+            _ => {
+                return Err(no_master(format!(
+                    "ZooKeeper named no leading master within {LEADER_WAIT:?}"
+                )));
+            }
+        };
+        let info: mesos_proto::v1::MasterInfo = mesos_proto::json::from_slice(&data)
+            .map_err(|e| no_master(format!("the leader's znode is not a MasterInfo: {e}")))?;
+        Ok(info.authority())
+    }
+
+    #[cfg(not(feature = "zookeeper"))]
+    async fn detect_leader(&self) -> Result<String, SchedulerError> {
+        Err(SchedulerError::NoMaster {
+            masters: self.masters.to_string(),
+            last_error: "built without the `zookeeper` feature: give the masters as host:port"
+                .into(),
         })
     }
 

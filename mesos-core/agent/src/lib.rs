@@ -237,8 +237,14 @@ impl Agent {
             },
             config.max_request_body,
         );
+        let master =
+            link::MasterSource::from_flag(&config.master).map_err(|message| StartError::Flag {
+                flag: "master",
+                message,
+            })?;
         let actor = Actor::new(
             config,
+            master,
             addr,
             info,
             total.into_vec(),

@@ -8,8 +8,12 @@ use mesos_proto::agent_protocol::{
     AgentCall, AgentEvent, PROTOCOL_VERSION, agent_call, agent_event,
 };
 use mesos_proto::prost::Message;
-use mesos_proto::v1::{AgentId, AgentInfo, ExecutorInfo, FrameworkInfo, Resource, Task};
+use mesos_proto::v1::{
+    AgentId, AgentInfo, ExecutorInfo, FrameworkInfo, MasterInfo, Resource, Task,
+};
+use mesos_state::zk::{LeaderDetector, ZkUrl, ZkUrlError};
 use std::time::Duration;
+use tokio::sync::watch;
 
 const PROTOBUF: &str = "application/x-protobuf";
 
@@ -26,6 +30,8 @@ pub(crate) struct Registration {
 /// A registration the master accepted.
 #[derive(Debug)]
 pub(crate) struct Accepted {
+    /// The master's agent API URL this registration went to.
+    pub(crate) url: String,
     pub(crate) stream_id: String,
     pub(crate) agent_id: AgentId,
     pub(crate) heartbeat_interval: Duration,
@@ -44,6 +50,92 @@ pub(crate) enum RegisterError {
     /// The first event was not REGISTERED.
     #[error("unexpected answer to REGISTER: {0}")]
     Protocol(String),
+    /// No leading master is known (ZooKeeper detection); try again.
+    #[error("{0}")]
+    NoLeader(String),
+}
+
+/// Where the agent finds its master: `--master=host:port`, or the leader
+/// elected in ZooKeeper (`--master=zk://host:2181/mesos`).
+#[derive(Debug)]
+pub(crate) enum MasterSource {
+    /// A fixed `host:port`.
+    Fixed(String),
+    /// The leader's `MasterInfo` as detected in ZooKeeper.
+    Detected(LeaderDetector),
+}
+
+impl MasterSource {
+    /// Reads `--master`. Needs a Tokio runtime for ZooKeeper detection.
+    pub(crate) fn from_flag(master: &str) -> Result<MasterSource, String> {
+        if master.trim().starts_with("zk://") {
+            let url: ZkUrl = master.parse().map_err(|e: ZkUrlError| e.to_string())?;
+            Ok(MasterSource::Detected(LeaderDetector::start(
+                url,
+                mesos_state::zk::DEFAULT_SESSION_TIMEOUT,
+            )))
+        } else {
+            Ok(MasterSource::Fixed(master.trim().to_string()))
+        }
+    }
+
+    /// The leader's data as it changes (ZooKeeper detection only).
+    pub(crate) fn leader_changes(&self) -> Option<watch::Receiver<Option<Vec<u8>>>> {
+        match self {
+            MasterSource::Fixed(_) => None,
+            MasterSource::Detected(d) => Some(d.subscribe()),
+        }
+    }
+
+    /// A way to resolve the agent API URL later, off the actor.
+    pub(crate) fn resolver(&self) -> Resolver {
+        match self {
+            MasterSource::Fixed(master) => Resolver::Fixed(agent_api(master)),
+            MasterSource::Detected(d) => Resolver::Detected(d.subscribe()),
+        }
+    }
+}
+
+/// Resolves the master's agent API URL ([`MasterSource::resolver`]).
+#[derive(Debug)]
+pub(crate) enum Resolver {
+    Fixed(String),
+    Detected(watch::Receiver<Option<Vec<u8>>>),
+}
+
+/// How long a registration waits for ZooKeeper to name a leader.
+const LEADER_WAIT: Duration = Duration::from_secs(10);
+
+impl Resolver {
+    pub(crate) async fn url(self) -> Result<String, RegisterError> {
+        match self {
+            Resolver::Fixed(url) => Ok(url),
+            Resolver::Detected(mut leader) => {
+                let data = match tokio::time::timeout(LEADER_WAIT, leader.wait_for(Option::is_some))
+                    .await
+                {
+                    Ok(Ok(data)) => data.clone().unwrap_or_default(),
+                    _ => {
+                        return Err(RegisterError::NoLeader(format!(
+                            "no leading master in ZooKeeper within {LEADER_WAIT:?}"
+                        )));
+                    }
+                };
+                leader_url(&data).map_err(RegisterError::NoLeader)
+            }
+        }
+    }
+}
+
+/// The agent API URL of the master whose `MasterInfo` JSON is `data`.
+pub(crate) fn leader_url(data: &[u8]) -> Result<String, String> {
+    let info: MasterInfo = mesos_proto::json::from_slice(data)
+        .map_err(|e| format!("the leader's ZooKeeper entry is not a MasterInfo: {e}"))?;
+    Ok(agent_api(&info.authority()))
+}
+
+fn agent_api(master: &str) -> String {
+    format!("http://{master}/api/v1/agent")
 }
 
 /// REGISTER (re-register when `registration.info.id` is set).
@@ -90,6 +182,7 @@ pub(crate) async fn register(
         .registered
         .ok_or_else(|| RegisterError::Protocol("the first event is not REGISTERED".into()))?;
     Ok(Accepted {
+        url: url.to_string(),
         stream_id,
         agent_id: registered.agent_id,
         heartbeat_interval: Duration::try_from_secs_f64(registered.heartbeat_interval_seconds)

@@ -16,7 +16,7 @@ pub(crate) use recovery::kill_recovered;
 use crate::checkpoint::{Checkpoint, Record, Recovered, RunMeta};
 use crate::config::AgentConfig;
 use crate::containerizer::{Containerizer, Termination};
-use crate::link::{self, Accepted, RegisterError, Registration};
+use crate::link::{self, Accepted, MasterSource, RegisterError, Registration};
 use crate::paths::Layout;
 use crate::status_update::StatusUpdateManager;
 use executors::ExecutorRun;
@@ -118,6 +118,9 @@ pub(crate) struct Actor {
     pub(crate) containerizer: Arc<dyn Containerizer>,
     pub(crate) launcher: std::path::PathBuf,
     pub(crate) client: Client,
+    /// Where the master is found.
+    pub(crate) master: MasterSource,
+    /// The master's agent API URL, once registered.
     pub(crate) master_url: String,
     pub(crate) inputs: mpsc::Sender<Input>,
     /// The current master stream, when registered.
@@ -148,6 +151,19 @@ impl std::fmt::Debug for Actor {
     }
 }
 
+/// The next change of the leader, or never without ZooKeeper.
+async fn changed(leader: &mut Option<watch::Receiver<Option<Vec<u8>>>>) -> Option<Vec<u8>> {
+    match leader {
+        Some(rx) => {
+            if rx.changed().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+            rx.borrow_and_update().clone()
+        }
+        None => std::future::pending().await,
+    }
+}
+
 pub(crate) fn now_secs() -> f64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -158,6 +174,7 @@ impl Actor {
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         config: AgentConfig,
+        master: MasterSource,
         addr: SocketAddr,
         info: AgentInfo,
         resources: Vec<Resource>,
@@ -171,7 +188,8 @@ impl Actor {
             checkpoint: Checkpoint::new(Layout::new(config.work_dir.clone()).meta_dir()),
             task_meta: BTreeMap::new(),
             counters: metrics::Counters::default(),
-            master_url: format!("http://{}/api/v1/agent", config.master),
+            master_url: String::new(),
+            master,
             updates: StatusUpdateManager::new(
                 config.status_update_retry,
                 config.status_update_retry_max,
@@ -208,6 +226,7 @@ impl Actor {
             self.counters.recovery_time_secs = Some(started.elapsed().as_secs_f64());
         }
         self.start_registration();
+        let mut leader_changes = self.master.leader_changes();
         let mut heartbeat = tokio::time::interval(self.config.heartbeat_interval);
         let mut resend = tokio::time::interval(Duration::from_millis(500));
         resend.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -222,6 +241,7 @@ impl Actor {
                     }
                     self.handle(input);
                 }
+                leader = changed(&mut leader_changes) => self.leader_changed(leader),
                 _ = heartbeat.tick() => self.heartbeat(),
                 _ = resend.tick() => {
                     for (framework_id, status) in self.updates.due(Instant::now()) {
@@ -301,18 +321,36 @@ impl Actor {
         self.generation += 1;
         let generation = self.generation;
         let registration = self.registration();
-        let (client, url, inputs) = (
+        let (client, resolver, inputs) = (
             self.client.clone(),
-            self.master_url.clone(),
+            self.master.resolver(),
             self.inputs.clone(),
         );
         tokio::spawn(async move {
-            let input = match link::register(&client, &url, registration).await {
+            let registered = match resolver.url().await {
+                Ok(url) => link::register(&client, &url, registration).await,
+                Err(e) => Err(e),
+            };
+            let input = match registered {
                 Ok(accepted) => Input::Registered(generation, Box::new(accepted)),
                 Err(e) => Input::RegisterFailed(generation, e),
             };
             let _ = inputs.send(input).await;
         });
+    }
+
+    /// ZooKeeper names a new leader: a registered agent moves to it at
+    /// once (its stream to the old one may linger until heartbeats lapse).
+    fn leader_changed(&mut self, leader: Option<Vec<u8>>) {
+        let Some(url) = leader.and_then(|data| link::leader_url(&data).ok()) else {
+            return;
+        };
+        if self.stream_id.is_some() && url != self.master_url {
+            tracing::info!(%url, "a new master leads; re-registering with it");
+            self.stream_id = None;
+            self.backoff = Duration::from_millis(100);
+            self.start_registration();
+        }
     }
 
     fn retry_registration(&mut self) {
@@ -373,6 +411,7 @@ impl Actor {
             tracing::error!("cannot checkpoint the agent's id: {e}");
         }
         self.stream_id = Some(accepted.stream_id);
+        self.master_url = accepted.url;
         self.registered_tx.send_replace(Some(accepted.agent_id));
         let generation = self.generation;
         let inputs = self.inputs.clone();

@@ -24,6 +24,7 @@ mod store;
 
 pub use election::{Candidacy, LeaderDetector, MASTER_LABEL, leader, member_sequence};
 pub use store::ZooKeeperStore;
+
 pub use zookeeper_client as client;
 
 use crate::StateError;

@@ -1,0 +1,263 @@
+//! High availability end to end: three `mesos master` processes elect
+//! their leader through a real ZooKeeper, an agent and a framework (our
+//! SDK) find it through `zk://`; the leader is killed with `kill -9` and
+//! everything moves to its successor: a new leader within the session
+//! timeout plus 2 s, the agent re-registered, the framework resubscribed
+//! with the same id, its task still running, and the task's later status
+//! update delivered.
+
+#[path = "support/local.rs"]
+#[allow(dead_code)] // `local` serves other test files.
+mod support;
+
+use mesos_http::client::Client;
+use mesos_proto::v1::{FrameworkInfo, MasterInfo, Offer, TaskState, TaskStatus};
+use mesos_scheduler::builders::TaskBuilder;
+use mesos_scheduler::offers::{Needs, OfferResources};
+use mesos_scheduler::{Scheduler, SchedulerConfig, SchedulerDriver};
+use mesos_state::testing::ZooKeeperServer;
+use mesos_state::zk::{self, ZkUrl};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+use support::{KillOnDrop, mesos};
+use tokio::sync::mpsc;
+
+const SESSION: Duration = Duration::from_secs(4);
+/// Bounds every wait that could otherwise hang a broken test.
+const BOUND: Duration = Duration::from_secs(60);
+
+#[derive(Debug)]
+enum Note {
+    Subscribed(String),
+    Update(Box<TaskStatus>),
+}
+
+/// Launches one task that runs until `stop` exists, then reports.
+struct OneTask {
+    command: String,
+    launched: bool,
+    notes: mpsc::UnboundedSender<Note>,
+}
+
+impl Scheduler for OneTask {
+    async fn subscribed(
+        &mut self,
+        _: &SchedulerDriver,
+        s: &mesos_proto::v1::scheduler::event::Subscribed,
+    ) {
+        let _ = self
+            .notes
+            .send(Note::Subscribed(s.framework_id.value.clone()));
+    }
+
+    async fn offers(&mut self, driver: &SchedulerDriver, offers: Vec<Offer>) {
+        for offer in offers {
+            let resources = (!self.launched)
+                .then(|| OfferResources::new(&offer).take(&Needs::new(0.1, 32.0)))
+                .flatten();
+            let result = match resources {
+                Some(resources) => {
+                    self.launched = true;
+                    let task = TaskBuilder::new("ha-task", &offer.agent_id)
+                        .shell(&self.command)
+                        .resources(resources)
+                        .build();
+                    driver.launch(vec![offer.id], vec![task], None).await
+                }
+                None => driver.decline(vec![offer.id], None).await,
+            };
+            result.expect("accept or decline");
+        }
+    }
+
+    async fn update(&mut self, _: &SchedulerDriver, status: TaskStatus) {
+        let _ = self.notes.send(Note::Update(Box::new(status)));
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn master(url: &str, port: u16, work_dir: &std::path::Path) -> KillOnDrop {
+    KillOnDrop(
+        mesos()
+            .arg("master")
+            .arg("--ip=127.0.0.1")
+            .arg(format!("--port={port}"))
+            .arg(format!("--zk={url}"))
+            .arg(format!("--zk_session_timeout={}secs", SESSION.as_secs()))
+            .arg("--quorum=2")
+            .arg("--allocation_interval=100ms")
+            .arg(format!("--work_dir={}", work_dir.display()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    )
+}
+
+async fn get(path_url: &str) -> Option<(u16, String)> {
+    let (status, _, body) = Client::default().get(path_url).await.ok()?;
+    Some((status, String::from_utf8_lossy(&body).into_owned()))
+}
+
+async fn leads(port: u16) -> bool {
+    matches!(get(&format!("http://127.0.0.1:{port}/metrics/snapshot")).await,
+        Some((200, body)) if body.contains(r#""master/elected":1"#))
+}
+
+/// Polls `check` every 100 ms until it holds; panics after `BOUND`.
+async fn until<F: std::future::Future<Output = bool>>(what: &str, check: impl Fn() -> F) {
+    let deadline = Instant::now() + BOUND;
+    while !check().await {
+        assert!(Instant::now() < deadline, "{what}: not within {BOUND:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn next_update(notes: &mut mpsc::UnboundedReceiver<Note>, state: TaskState) -> TaskStatus {
+    let deadline = Instant::now() + BOUND;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, notes.recv()).await {
+            Ok(Some(Note::Update(s))) if s.state() == state => return *s,
+            Ok(Some(_)) => {}
+            other => panic!("no {state:?} update: {other:?}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_the_leading_master_moves_everything_to_its_successor() {
+    let zookeeper = ZooKeeperServer::start().unwrap();
+    let url = zookeeper.url("/mesos");
+    let dir = tempfile::tempdir().unwrap();
+    let ports = [free_port(), free_port(), free_port()];
+    let mut masters: Vec<Option<KillOnDrop>> = ports
+        .iter()
+        .enumerate()
+        .map(|(i, port)| Some(master(&url, *port, &dir.path().join(format!("master{i}")))))
+        .collect();
+    let agent_dir = dir.path().join("agent");
+    let _agent = KillOnDrop(
+        mesos()
+            .arg("agent")
+            .arg(format!("--master={url}"))
+            .arg(format!("--work_dir={}", agent_dir.display()))
+            .arg("--ip=127.0.0.1")
+            .arg(format!("--port={}", free_port()))
+            .arg("--resources=cpus:2;mem:512;disk:1024;ports:[31000-31100]")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+
+    // A framework finds the leader through ZooKeeper and runs a task.
+    let stop = dir.path().join("stop");
+    let info = FrameworkInfo {
+        user: "root".into(),
+        name: "ha".into(),
+        failover_timeout: Some(3600.0),
+        ..Default::default()
+    };
+    let mut config = SchedulerConfig::new(&url, info).unwrap();
+    config.reconnect_min = Duration::from_millis(100);
+    config.reconnect_max = Duration::from_secs(1);
+    let driver = SchedulerDriver::new(config);
+    let (tx, mut notes) = mpsc::unbounded_channel();
+    let mut scheduler = OneTask {
+        command: format!(
+            "while [ ! -e {} ]; do sleep 0.1; done; echo done",
+            stop.display()
+        ),
+        launched: false,
+        notes: tx,
+    };
+    let runner = driver.clone();
+    let run = tokio::spawn(async move { runner.run(&mut scheduler).await });
+    let framework_id = match tokio::time::timeout(BOUND, notes.recv()).await {
+        Ok(Some(Note::Subscribed(id))) => id,
+        other => panic!("not subscribed: {other:?}"),
+    };
+    let running = next_update(&mut notes, TaskState::TaskRunning).await;
+    let agent_id = running.agent_id.clone().unwrap().value;
+
+    // Which master leads? Its znode says, as it would to any Mesos tool.
+    let zk_url: ZkUrl = url.parse().unwrap();
+    let client = zk::connect(&zk_url, SESSION).await.unwrap();
+    let (_, data) = zk::leader(&client, "/mesos").await.unwrap().unwrap();
+    let leader: MasterInfo = mesos_proto::json::from_slice(&data).unwrap();
+    let first = ports
+        .iter()
+        .position(|p| u32::from(*p) == leader.port)
+        .unwrap();
+    assert!(leads(ports[first]).await);
+
+    // kill -9 the leader.
+    let killed_at = Instant::now();
+    drop(masters[first].take());
+    let mut second = None;
+    until("a new leader", || async {
+        for (i, port) in ports.iter().enumerate() {
+            if i != first && leads(*port).await {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    let elected_after = killed_at.elapsed();
+    for (i, port) in ports.iter().enumerate() {
+        if i != first && leads(*port).await {
+            second = Some(*port);
+        }
+    }
+    let second = second.unwrap();
+    assert!(
+        elected_after <= SESSION + Duration::from_secs(2),
+        "a new leader only after {elected_after:?} (session timeout {SESSION:?})"
+    );
+
+    // The agent re-registers and the framework resubscribes, same ids;
+    // the task still runs.
+    let state_url = format!("http://127.0.0.1:{second}/master/state");
+    until("agent and framework back on the new leader", || async {
+        let Some((200, body)) = get(&state_url).await else {
+            return false;
+        };
+        let state: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let agent_back = state["slaves"].as_array().is_some_and(|a| {
+            a.iter()
+                .any(|s| s["id"] == agent_id.as_str() && s["active"] == true)
+        });
+        let framework_back = state["frameworks"].as_array().is_some_and(|f| {
+            f.iter().any(|f| {
+                f["id"] == framework_id.as_str()
+                    && f["active"] == true
+                    && f["tasks"].as_array().is_some_and(|t| {
+                        t.iter()
+                            .any(|t| t["id"] == "ha-task" && t["state"] == "TASK_RUNNING")
+                    })
+            })
+        });
+        agent_back && framework_back
+    })
+    .await;
+    eprintln!(
+        "new leader after {elected_after:?}; agent and framework back after {:?}",
+        killed_at.elapsed()
+    );
+
+    // The task finishes after the failover: its update arrives.
+    std::fs::write(&stop, b"").unwrap();
+    let finished = next_update(&mut notes, TaskState::TaskFinished).await;
+    assert_eq!(finished.task_id.value, "ha-task");
+    driver.stop();
+    let _ = tokio::time::timeout(BOUND, run).await;
+}
