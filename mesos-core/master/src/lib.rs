@@ -64,6 +64,7 @@ pub enum StartError {
 #[derive(Debug)]
 pub struct Master {
     addr: SocketAddr,
+    role: watch::Receiver<ha::Role>,
     server: JoinHandle<()>,
     actor: JoinHandle<()>,
     halted: bool,
@@ -130,7 +131,7 @@ impl Master {
                 tokio::spawn(ha::contend(config, info, zk, store, role))
             }
         };
-        let app = http::router(http::Http::new(roles), max_body);
+        let app = http::router(http::Http::new(roles.clone()), max_body);
         let server = tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
                 tracing::error!("master HTTP server failed: {e}");
@@ -139,10 +140,16 @@ impl Master {
         tracing::info!(%addr, "master started");
         Ok(Master {
             addr,
+            role: roles,
             server,
             actor,
             halted: false,
         })
+    }
+
+    /// Whether this master leads now (always, without ZooKeeper).
+    pub fn is_leading(&self) -> bool {
+        matches!(*self.role.borrow(), ha::Role::Leading(_))
     }
 
     /// The address the master listens on.

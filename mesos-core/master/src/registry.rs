@@ -108,9 +108,11 @@ async fn read_all<M: Message + Default>(
     store: &AnyStore,
     prefix: &str,
 ) -> Result<Vec<(String, M)>, RegistryError> {
-    let mut out = Vec::new();
-    for key in store.list(prefix).await? {
-        let Some(entry) = store.get(&key).await? else {
+    let keys = store.list(prefix).await?;
+    let entries = store.get_many(&keys).await?;
+    let mut out = Vec::with_capacity(keys.len());
+    for (key, entry) in keys.into_iter().zip(entries) {
+        let Some(entry) = entry else {
             continue;
         };
         let value = M::decode(entry.value.as_slice()).map_err(|e| RegistryError::Damaged {

@@ -177,6 +177,22 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// Every key that starts with `prefix`, sorted.
     fn list(&self, prefix: &str) -> impl Future<Output = Result<Vec<String>, StateError>> + Send;
 
+    /// The entries under `keys`, in order (`None` where there is none).
+    /// Backends that can read many keys in one request (ZooKeeper's
+    /// `multiRead`) override this; the default reads them one by one.
+    fn get_many(
+        &self,
+        keys: &[String],
+    ) -> impl Future<Output = Result<Vec<Option<Entry>>, StateError>> + Send {
+        async move {
+            let mut out = Vec::with_capacity(keys.len());
+            for key in keys {
+                out.push(self.get(key).await?);
+            }
+            Ok(out)
+        }
+    }
+
     /// Applies `ops` atomically, in order: all of them or none (ZooKeeper's
     /// `multi`). Returns, per op, the new version of a put and `None` for a
     /// delete. One durable write for the whole batch, so a writer that
@@ -243,6 +259,13 @@ impl<S: Store> Store for std::sync::Arc<S> {
         (**self).list(prefix)
     }
 
+    fn get_many(
+        &self,
+        keys: &[String],
+    ) -> impl Future<Output = Result<Vec<Option<Entry>>, StateError>> + Send {
+        (**self).get_many(keys)
+    }
+
     fn apply(
         &self,
         ops: Vec<Op>,
@@ -299,6 +322,15 @@ impl Store for AnyStore {
             AnyStore::File(s) => s.list(prefix).await,
             #[cfg(feature = "zookeeper")]
             AnyStore::ZooKeeper(s) => s.list(prefix).await,
+        }
+    }
+
+    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Entry>>, StateError> {
+        match self {
+            AnyStore::Memory(s) => s.get_many(keys).await,
+            AnyStore::File(s) => s.get_many(keys).await,
+            #[cfg(feature = "zookeeper")]
+            AnyStore::ZooKeeper(s) => s.get_many(keys).await,
         }
     }
 

@@ -43,6 +43,27 @@ async fn the_zookeeper_store_keeps_the_contract() {
     store.put("big", big.clone(), Expect::Absent).await.unwrap();
     assert_eq!(store.get("big").await.unwrap().unwrap().value, big);
 
+    // Reads of more keys than one multiRead carries.
+    let many: Vec<String> = (0..600).map(|i| format!("many/{i:04}")).collect();
+    store
+        .apply(
+            many.iter()
+                .map(|k| Op::Put {
+                    key: k.clone(),
+                    value: k.as_bytes().to_vec(),
+                    expect: Expect::Absent,
+                })
+                .collect(),
+        )
+        .await
+        .unwrap();
+    let got = store.get_many(&many).await.unwrap();
+    assert!(
+        got.iter()
+            .zip(&many)
+            .all(|(e, k)| e.as_ref().unwrap().value == k.as_bytes())
+    );
+
     // Keys are single znodes under the root, readable by any client.
     let (data, _) = client.get_data("/mesos/registry/a%2Fb").await.unwrap();
     assert_eq!(data, b"again");

@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 /// What a simulated task does once launched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,6 +133,8 @@ async fn register(
 struct Runner {
     client: TestClient,
     url: String,
+    /// Where the leading master is, when it may move (HA tests).
+    master: Option<watch::Receiver<SocketAddr>>,
     stream_id: String,
     agent_id: AgentId,
     info: AgentInfo,
@@ -157,10 +159,31 @@ impl SimulatedAgent {
         SimulatedAgent::start_with(master, spec, TestClient::default()).await
     }
 
+    /// As [`SimulatedAgent::start_with`], registering with whichever
+    /// master `leader` names at the time: after a failover the agent
+    /// re-registers with the new leader.
+    pub async fn start_following(
+        leader: watch::Receiver<SocketAddr>,
+        spec: AgentSpec,
+        client: TestClient,
+    ) -> Result<SimulatedAgent, TestkitError> {
+        let master = *leader.borrow();
+        SimulatedAgent::start_inner(master, Some(leader), spec, client).await
+    }
+
     /// As [`SimulatedAgent::start`], making its calls through `client`:
     /// thousands of agents sharing one client share its connection pool.
     pub async fn start_with(
         master: SocketAddr,
+        spec: AgentSpec,
+        client: TestClient,
+    ) -> Result<SimulatedAgent, TestkitError> {
+        SimulatedAgent::start_inner(master, None, spec, client).await
+    }
+
+    async fn start_inner(
+        master: SocketAddr,
+        leader: Option<watch::Receiver<SocketAddr>>,
         spec: AgentSpec,
         client: TestClient,
     ) -> Result<SimulatedAgent, TestkitError> {
@@ -186,6 +209,7 @@ impl SimulatedAgent {
         let runner = Runner {
             client,
             url,
+            master: leader,
             stream_id,
             agent_id,
             info,
@@ -269,6 +293,9 @@ impl Runner {
         info.id = Some(self.agent_id.clone());
         let mut backoff = Duration::from_millis(50);
         loop {
+            if let Some(leader) = &self.master {
+                self.url = format!("http://{}/api/v1/agent", *leader.borrow());
+            }
             let tasks: Vec<Task> = {
                 let shared = self.shared.lock().unwrap_or_else(|p| p.into_inner());
                 self.launched

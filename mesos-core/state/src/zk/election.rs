@@ -161,10 +161,20 @@ impl Candidacy {
             ) {
                 return format!("ZooKeeper session {state}");
             }
-            let watcher = match self.client.check_and_watch_stat(&self.path()).await {
-                Ok((Some(_), watcher)) => watcher,
-                Ok((None, _)) => return format!("the candidacy {} was deleted", self.path()),
-                Err(e) => return format!("ZooKeeper request failed: {e}"),
+            // The request waits while disconnected: the session's state
+            // must be heard meanwhile, or a cut-off leader would learn it
+            // only when its session expires.
+            let path = self.path();
+            let watcher = tokio::select! {
+                found = self.client.check_and_watch_stat(&path) => match found {
+                    Ok((Some(_), watcher)) => watcher,
+                    Ok((None, _)) => return format!("the candidacy {path} was deleted"),
+                    Err(e) => return format!("ZooKeeper request failed: {e}"),
+                },
+                s = states.changed() => {
+                    state = s;
+                    continue;
+                }
             };
             tokio::select! {
                 s = states.changed() => state = s,

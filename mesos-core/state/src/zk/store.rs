@@ -42,6 +42,10 @@ enum Planned {
     Nothing,
 }
 
+/// How many keys one `multiRead` asks for: registry entries are small,
+/// so a batch stays far under ZooKeeper's 1 MiB packet.
+const READ_BATCH: usize = 256;
+
 /// How many times a batch is retried when a key it expected "any version"
 /// of was created or deleted by someone else in between.
 const RACE_RETRIES: usize = 8;
@@ -321,6 +325,53 @@ impl Store for ZooKeeperStore {
             .collect();
         keys.sort();
         Ok(keys)
+    }
+
+    /// Reads in batches of [`READ_BATCH`] keys, one `multiRead` each.
+    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Entry>>, StateError> {
+        let mut out = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(READ_BATCH) {
+            let mut reader = self.client.new_multi_reader();
+            for key in chunk {
+                validate_key(key)?;
+                reader
+                    .add_get_data(&self.znode(key))
+                    .map_err(|e| unavailable(&self.znode(key), e))?;
+            }
+            let results = reader
+                .commit()
+                .await
+                .map_err(|e| unavailable(&self.root, e))?;
+            if results.len() != chunk.len() {
+                return Err(StateError::Unavailable {
+                    reason: format!(
+                        "ZooKeeper answered {} reads of {}",
+                        results.len(),
+                        chunk.len()
+                    ),
+                });
+            }
+            for (key, result) in chunk.iter().zip(results) {
+                out.push(match result {
+                    zk::MultiReadResult::Data { data, stat } => Some(Entry {
+                        value: data,
+                        version: stat.version as u64 + 1,
+                    }),
+                    zk::MultiReadResult::Error {
+                        err: zk::Error::NoNode,
+                    } => None,
+                    zk::MultiReadResult::Error { err } => {
+                        return Err(unavailable(&self.znode(key), err));
+                    }
+                    other => {
+                        return Err(StateError::Unavailable {
+                            reason: format!("unexpected ZooKeeper read result {other:?}"),
+                        });
+                    }
+                });
+            }
+        }
+        Ok(out)
     }
 
     async fn apply(&self, ops: Vec<Op>) -> Result<Vec<Option<u64>>, StateError> {

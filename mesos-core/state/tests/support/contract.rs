@@ -132,4 +132,13 @@ pub(crate) async fn contract(store: &impl Store) {
     let x = store.get("batch/x").await.unwrap().unwrap();
     assert_eq!((x.value.as_slice(), x.version), (&b"2"[..], 2));
     assert_eq!(store.get("batch/y").await.unwrap().unwrap().value, b"y");
+
+    // Many keys at once, in order, missing ones as None.
+    let keys: Vec<String> = ["batch/x", "nope", "batch/y"].map(String::from).to_vec();
+    let got = store.get_many(&keys).await.unwrap();
+    assert_eq!(got.len(), 3);
+    assert_eq!(got[0].as_ref().unwrap().value, b"2");
+    assert!(got[1].is_none());
+    assert_eq!(got[2].as_ref().unwrap().version, 1);
+    assert!(store.get_many(&["bad//key".to_string()]).await.is_err());
 }

@@ -10,10 +10,14 @@
 //!   (a probe keeps asking it), and the process' memory.
 //! - [`sleepers`]: many `sleep` tasks on one real agent; time to all
 //!   running and to all killed.
+//! - [`failover`]: masters elected through ZooKeeper; time from the
+//!   leader's loss to every agent and framework back with its successor.
 
 mod agent;
+mod failover;
 
 pub use agent::{SleepersReport, sleepers};
+pub use failover::{FailoverReport, failover};
 
 use crate::{AgentSpec, Cluster, RawScheduler, TaskScript, TestkitError};
 use mesos_master::MasterConfig;
