@@ -11,69 +11,18 @@
 mod support;
 
 use mesos_http::client::Client;
-use mesos_proto::v1::{FrameworkInfo, MasterInfo, Offer, TaskState, TaskStatus};
-use mesos_scheduler::builders::TaskBuilder;
-use mesos_scheduler::offers::{Needs, OfferResources};
-use mesos_scheduler::{Scheduler, SchedulerConfig, SchedulerDriver};
+use mesos_proto::v1::{FrameworkInfo, MasterInfo, TaskState};
+use mesos_scheduler::{SchedulerConfig, SchedulerDriver};
 use mesos_state::testing::ZooKeeperServer;
 use mesos_state::zk::{self, ZkUrl};
+use mesos_testkit::recorder::{Note, Recorder, next_note, wait_state};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 use support::{KillOnDrop, mesos};
-use tokio::sync::mpsc;
 
 const SESSION: Duration = Duration::from_secs(4);
 /// Bounds every wait that could otherwise hang a broken test.
 const BOUND: Duration = Duration::from_secs(60);
-
-#[derive(Debug)]
-enum Note {
-    Subscribed(String),
-    Update(Box<TaskStatus>),
-}
-
-/// Launches one task that runs until `stop` exists, then reports.
-struct OneTask {
-    command: String,
-    launched: bool,
-    notes: mpsc::UnboundedSender<Note>,
-}
-
-impl Scheduler for OneTask {
-    async fn subscribed(
-        &mut self,
-        _: &SchedulerDriver,
-        s: &mesos_proto::v1::scheduler::event::Subscribed,
-    ) {
-        let _ = self
-            .notes
-            .send(Note::Subscribed(s.framework_id.value.clone()));
-    }
-
-    async fn offers(&mut self, driver: &SchedulerDriver, offers: Vec<Offer>) {
-        for offer in offers {
-            let resources = (!self.launched)
-                .then(|| OfferResources::new(&offer).take(&Needs::new(0.1, 32.0)))
-                .flatten();
-            let result = match resources {
-                Some(resources) => {
-                    self.launched = true;
-                    let task = TaskBuilder::new("ha-task", &offer.agent_id)
-                        .shell(&self.command)
-                        .resources(resources)
-                        .build();
-                    driver.launch(vec![offer.id], vec![task], None).await
-                }
-                None => driver.decline(vec![offer.id], None).await,
-            };
-            result.expect("accept or decline");
-        }
-    }
-
-    async fn update(&mut self, _: &SchedulerDriver, status: TaskStatus) {
-        let _ = self.notes.send(Note::Update(Box::new(status)));
-    }
-}
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -120,18 +69,6 @@ async fn until<F: std::future::Future<Output = bool>>(what: &str, check: impl Fn
     }
 }
 
-async fn next_update(notes: &mut mpsc::UnboundedReceiver<Note>, state: TaskState) -> TaskStatus {
-    let deadline = Instant::now() + BOUND;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match tokio::time::timeout(left, notes.recv()).await {
-            Ok(Some(Note::Update(s))) if s.state() == state => return *s,
-            Ok(Some(_)) => {}
-            other => panic!("no {state:?} update: {other:?}"),
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killing_the_leading_master_moves_everything_to_its_successor() {
     let zookeeper = ZooKeeperServer::start().unwrap();
@@ -170,22 +107,20 @@ async fn killing_the_leading_master_moves_everything_to_its_successor() {
     config.reconnect_min = Duration::from_millis(100);
     config.reconnect_max = Duration::from_secs(1);
     let driver = SchedulerDriver::new(config);
-    let (tx, mut notes) = mpsc::unbounded_channel();
-    let mut scheduler = OneTask {
-        command: format!(
+    let (recorder, mut notes) = Recorder::new([(
+        "ha-task",
+        format!(
             "while [ ! -e {} ]; do sleep 0.1; done; echo done",
             stop.display()
         ),
-        launched: false,
-        notes: tx,
+    )]);
+    let run = recorder.spawn(&driver);
+    let Note::Subscribed(framework_id) = next_note(&mut notes).await else {
+        panic!("not subscribed first")
     };
-    let runner = driver.clone();
-    let run = tokio::spawn(async move { runner.run(&mut scheduler).await });
-    let framework_id = match tokio::time::timeout(BOUND, notes.recv()).await {
-        Ok(Some(Note::Subscribed(id))) => id,
-        other => panic!("not subscribed: {other:?}"),
-    };
-    let running = next_update(&mut notes, TaskState::TaskRunning).await;
+    let running = wait_state(&mut notes, TaskState::TaskRunning, 1)
+        .await
+        .remove(0);
     let agent_id = running.agent_id.clone().unwrap().value;
 
     // Which master leads? Its znode says, as it would to any Mesos tool.
@@ -256,7 +191,9 @@ async fn killing_the_leading_master_moves_everything_to_its_successor() {
 
     // The task finishes after the failover: its update arrives.
     std::fs::write(&stop, b"").unwrap();
-    let finished = next_update(&mut notes, TaskState::TaskFinished).await;
+    let finished = wait_state(&mut notes, TaskState::TaskFinished, 1)
+        .await
+        .remove(0);
     assert_eq!(finished.task_id.value, "ha-task");
     driver.stop();
     let _ = tokio::time::timeout(BOUND, run).await;

@@ -3,73 +3,12 @@
 
 use mesos_master::{MasterConfig, RegistryConfig};
 use mesos_proto::media::MediaType;
-use mesos_proto::v1::{FrameworkInfo, Offer, TaskState, TaskStatus, task_status};
-use mesos_scheduler::builders::TaskBuilder;
-use mesos_scheduler::offers::{Needs, OfferResources};
-use mesos_scheduler::{FileFrameworkIdStore, Scheduler, SchedulerConfig, SchedulerDriver};
+use mesos_proto::v1::{FrameworkInfo, TaskState, task_status};
+use mesos_scheduler::{FileFrameworkIdStore, SchedulerConfig, SchedulerDriver};
+use mesos_testkit::recorder::{Note, Recorder, next_note, wait_state};
 use mesos_testkit::{AgentSpec, Cluster};
 use std::time::Duration;
 use tokio::sync::mpsc;
-
-/// What the test scheduler saw.
-#[derive(Debug)]
-enum Note {
-    Subscribed(String),
-    Update(Box<TaskStatus>),
-    Disconnected,
-}
-
-/// Launches `want` tasks (0.1 cpu, 32 MB each) from offers, reports.
-struct Recorder {
-    want: usize,
-    launched: usize,
-    notes: mpsc::UnboundedSender<Note>,
-}
-
-impl Scheduler for Recorder {
-    async fn subscribed(
-        &mut self,
-        _: &SchedulerDriver,
-        s: &mesos_proto::v1::scheduler::event::Subscribed,
-    ) {
-        let _ = self
-            .notes
-            .send(Note::Subscribed(s.framework_id.value.clone()));
-    }
-
-    async fn offers(&mut self, driver: &SchedulerDriver, offers: Vec<Offer>) {
-        for offer in offers {
-            let mut pool = OfferResources::new(&offer);
-            let mut tasks = Vec::new();
-            while self.launched < self.want {
-                let Some(resources) = pool.take(&Needs::new(0.1, 32.0)) else {
-                    break;
-                };
-                self.launched += 1;
-                tasks.push(
-                    TaskBuilder::new(&format!("task-{}", self.launched), &offer.agent_id)
-                        .shell("sleep 1000")
-                        .resources(resources)
-                        .build(),
-                );
-            }
-            let result = if tasks.is_empty() {
-                driver.decline(vec![offer.id], None).await
-            } else {
-                driver.launch(vec![offer.id], tasks, None).await
-            };
-            result.expect("accept or decline");
-        }
-    }
-
-    async fn update(&mut self, _: &SchedulerDriver, status: TaskStatus) {
-        let _ = self.notes.send(Note::Update(Box::new(status)));
-    }
-
-    async fn disconnected(&mut self, _: &SchedulerDriver) {
-        let _ = self.notes.send(Note::Disconnected);
-    }
-}
 
 fn framework(name: &str) -> FrameworkInfo {
     FrameworkInfo {
@@ -102,41 +41,8 @@ fn spawn(
     tokio::task::JoinHandle<Result<(), mesos_scheduler::SchedulerError>>,
     mpsc::UnboundedReceiver<Note>,
 ) {
-    let (tx, rx) = mpsc::unbounded_channel();
-    let driver = driver.clone();
-    let handle = tokio::spawn(async move {
-        let mut recorder = Recorder {
-            want,
-            launched: 0,
-            notes: tx,
-        };
-        driver.run(&mut recorder).await
-    });
-    (handle, rx)
-}
-
-async fn next_note(rx: &mut mpsc::UnboundedReceiver<Note>) -> Note {
-    tokio::time::timeout(Duration::from_secs(30), rx.recv())
-        .await
-        .expect("a note within 30 s")
-        .expect("the driver is running")
-}
-
-/// Waits until `n` distinct tasks reported `state`; returns their updates.
-async fn wait_state(
-    rx: &mut mpsc::UnboundedReceiver<Note>,
-    state: TaskState,
-    n: usize,
-) -> Vec<TaskStatus> {
-    let mut seen: Vec<TaskStatus> = Vec::new();
-    while seen.len() < n {
-        if let Note::Update(s) = next_note(rx).await {
-            if s.state() == state && !seen.iter().any(|x| x.task_id == s.task_id) {
-                seen.push(*s);
-            }
-        }
-    }
-    seen
+    let (recorder, rx) = Recorder::new((1..=want).map(|i| (format!("task-{i}"), "sleep 1000")));
+    (recorder.spawn(driver), rx)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -14,6 +14,7 @@ mod agent;
 pub mod bench;
 mod http;
 mod real;
+pub mod recorder;
 mod scheduler;
 
 pub use agent::{AgentSpec, SimTask, SimulatedAgent, TaskScript};

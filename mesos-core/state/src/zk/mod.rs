@@ -155,12 +155,11 @@ pub async fn connect(
     url: &ZkUrl,
     session_timeout: Duration,
 ) -> Result<zookeeper_client::Client, StateError> {
-    let mut connector = zookeeper_client::Client::connector();
-    connector
-        .session_timeout(session_timeout)
-        .connection_timeout(session_timeout);
+    let mut connector = zookeeper_client::Client::connector()
+        .with_session_timeout(session_timeout)
+        .with_connection_timeout(session_timeout);
     if let Some((user, password)) = &url.credentials {
-        connector.auth("digest".into(), format!("{user}:{password}").into_bytes());
+        connector = connector.with_auth("digest", format!("{user}:{password}").as_bytes());
     }
     let client = tokio::time::timeout(session_timeout, connector.connect(&url.servers))
         .await
