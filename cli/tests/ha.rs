@@ -7,7 +7,6 @@
 //! update delivered.
 
 #[path = "support/local.rs"]
-#[allow(dead_code)] // `local` serves other test files.
 mod support;
 
 use mesos_http::client::Client;
@@ -16,39 +15,12 @@ use mesos_scheduler::{SchedulerConfig, SchedulerDriver};
 use mesos_state::testing::ZooKeeperServer;
 use mesos_state::zk::{self, ZkUrl};
 use mesos_testkit::recorder::{Note, Recorder, next_note, wait_state};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
-use support::{KillOnDrop, mesos};
+use support::{KillOnDrop, free_port, zk_agent, zk_master};
 
 const SESSION: Duration = Duration::from_secs(4);
 /// Bounds every wait that could otherwise hang a broken test.
 const BOUND: Duration = Duration::from_secs(60);
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn master(url: &str, port: u16, work_dir: &std::path::Path) -> KillOnDrop {
-    KillOnDrop(
-        mesos()
-            .arg("master")
-            .arg("--ip=127.0.0.1")
-            .arg(format!("--port={port}"))
-            .arg(format!("--zk={url}"))
-            .arg(format!("--zk_session_timeout={}secs", SESSION.as_secs()))
-            .arg("--quorum=2")
-            .arg("--allocation_interval=100ms")
-            .arg(format!("--work_dir={}", work_dir.display()))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    )
-}
 
 async fn get(path_url: &str) -> Option<(u16, String)> {
     let (status, _, body) = Client::default().get(path_url).await.ok()?;
@@ -78,22 +50,16 @@ async fn killing_the_leading_master_moves_everything_to_its_successor() {
     let mut masters: Vec<Option<KillOnDrop>> = ports
         .iter()
         .enumerate()
-        .map(|(i, port)| Some(master(&url, *port, &dir.path().join(format!("master{i}")))))
+        .map(|(i, port)| {
+            Some(zk_master(
+                &url,
+                *port,
+                SESSION,
+                &dir.path().join(format!("master{i}")),
+            ))
+        })
         .collect();
-    let agent_dir = dir.path().join("agent");
-    let _agent = KillOnDrop(
-        mesos()
-            .arg("agent")
-            .arg(format!("--master={url}"))
-            .arg(format!("--work_dir={}", agent_dir.display()))
-            .arg("--ip=127.0.0.1")
-            .arg(format!("--port={}", free_port()))
-            .arg("--resources=cpus:2;mem:512;disk:1024;ports:[31000-31100]")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let _agent = zk_agent(&url, &dir.path().join("agent"));
 
     // A framework finds the leader through ZooKeeper and runs a task.
     let stop = dir.path().join("stop");

@@ -71,3 +71,26 @@ fn pymesos_scheduler_and_executor_work_unchanged() {
     );
     assert!(log.contains("TASK_RUNNING"), "{log}");
 }
+
+#[test]
+fn pymesos_finds_the_leading_master_through_zookeeper() {
+    // pymesos detects the leader with kazoo: the lowest child of the
+    // group, whose JSON `address` it connects to. Two masters contend, so
+    // it must pick the leader, not the standby.
+    let python = python();
+    let zookeeper = mesos_state::testing::ZooKeeperServer::start().unwrap();
+    let url = zookeeper.url("/mesos");
+    let work = tempfile::tempdir().unwrap();
+    let session = std::time::Duration::from_secs(4);
+    let _masters: Vec<_> = (0..2)
+        .map(|i| {
+            let dir = work.path().join(format!("master{i}"));
+            support::zk_master(&url, support::free_port(), session, &dir)
+        })
+        .collect();
+    let _agent = support::zk_agent(&url, &work.path().join("agent"));
+
+    let (ok, log) = scheduler(&python, &[&url, "command", "2"]);
+    assert!(ok, "pymesos through zk://:\n{log}");
+    assert_eq!(log.matches("TASK_FINISHED").count(), 2, "{log}");
+}

@@ -1,6 +1,9 @@
 //! Running the built `mesos` binary in tests: `mesos local` on free
 //! ports, killed when the test ends.
 
+// Each test file uses some of these helpers.
+#![allow(dead_code)]
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
@@ -50,4 +53,54 @@ pub(crate) fn local(
     }
     let master = master.unwrap_or_else(|| panic!("no master in the banner: {banner:?}"));
     (child, master, banner)
+}
+
+/// A free loopback port (for processes that must keep theirs).
+pub(crate) fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `mesos master` contending in ZooKeeper at `url` on `port`.
+pub(crate) fn zk_master(
+    url: &str,
+    port: u16,
+    session: std::time::Duration,
+    work_dir: &std::path::Path,
+) -> KillOnDrop {
+    KillOnDrop(
+        mesos()
+            .arg("master")
+            .arg("--ip=127.0.0.1")
+            .arg(format!("--port={port}"))
+            .arg(format!("--zk={url}"))
+            .arg(format!("--zk_session_timeout={}ms", session.as_millis()))
+            .arg("--quorum=2")
+            .arg("--allocation_interval=100ms")
+            .arg(format!("--work_dir={}", work_dir.display()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    )
+}
+
+/// `mesos agent` finding its master in ZooKeeper at `url`.
+pub(crate) fn zk_agent(url: &str, work_dir: &std::path::Path) -> KillOnDrop {
+    KillOnDrop(
+        mesos()
+            .arg("agent")
+            .arg(format!("--master={url}"))
+            .arg(format!("--work_dir={}", work_dir.display()))
+            .arg("--ip=127.0.0.1")
+            .arg(format!("--port={}", free_port()))
+            .arg("--resources=cpus:2;mem:512;disk:1024;ports:[31000-31100]")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    )
 }
