@@ -151,10 +151,28 @@ async fn a_master_restart_is_survived_by_reconnecting() {
     };
     assert!(disconnected, "the driver saw the connection go");
     assert_eq!(again, id, "resubscribed as the same framework");
-    // Not asserted here: that task-1 is reported running again. About one
-    // run in six the restarted master never reports it (a master-side race
-    // between the agent's re-registration and recovery, noted on the master
-    // issue); the driver's part, reconnecting as the same framework, is.
+    // And the task is still known running (implicit reconciliation).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        driver.reconcile(vec![]).await.unwrap();
+        let mut running = false;
+        while let Ok(Some(note)) = tokio::time::timeout(Duration::from_millis(500), rx.recv()).await
+        {
+            if let Note::Update(s) = note
+                && s.state() == TaskState::TaskRunning
+                && s.task_id.value == "task-1"
+            {
+                running = true;
+            }
+        }
+        if running {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "task-1 is not running after the restart"
+        );
+    }
     driver.stop();
     handle.await.unwrap().unwrap();
 }

@@ -45,6 +45,10 @@ pub(crate) enum CallError {
 pub(crate) struct Subscription {
     pub(crate) stream_id: String,
     pub(crate) events: mpsc::Receiver<Event>,
+    /// The framework's registry entry; SUBSCRIBED goes out once it is
+    /// durable, so an agent re-registering with the framework's tasks
+    /// after a master failover finds the framework known.
+    pub(crate) committed: Option<crate::registry::Committed>,
 }
 
 /// What the HTTP layer asks of the master.

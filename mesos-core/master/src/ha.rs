@@ -131,7 +131,8 @@ async fn lead(
         reason = term.candidacy.lost() => return Ok(reason),
     };
     let (commands, rx) = mpsc::channel(1024);
-    let registry = registry::Registry::start(store);
+    // Fenced: once this term ends its writer can change nothing.
+    let (registry, _writer) = registry::Registry::start(store);
     let mut actor = AbortOnDrop(tokio::spawn(
         MasterActor::new(config.clone(), info.clone(), registry, recovered).run(rx),
     ));

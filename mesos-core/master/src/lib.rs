@@ -67,6 +67,10 @@ pub struct Master {
     role: watch::Receiver<ha::Role>,
     server: JoinHandle<()>,
     actor: JoinHandle<()>,
+    /// The registry's writer (without ZooKeeper): a stopping master waits
+    /// for what its actor queued to be written, so a successor started on
+    /// the same registry right after sees all of it.
+    registry_writer: Option<JoinHandle<()>>,
     halted: bool,
 }
 
@@ -109,12 +113,14 @@ impl Master {
         let info = actor::master_info(&config, addr, uuid::Uuid::new_v4().to_string());
         let (role, roles) = watch::channel(ha::Role::Standby(None));
         let max_body = config.max_request_body;
+        let mut registry_writer = None;
         let actor = match config.zk.clone() {
             None => {
                 let store = open_store(&config.registry)?;
                 let recovered = registry::recover(&store).await?;
                 let (commands, rx) = mpsc::channel(1024);
-                let registry = registry::Registry::start(store);
+                let (registry, writer) = registry::Registry::start(store);
+                registry_writer = Some(writer);
                 let actor = tokio::spawn(
                     actor::MasterActor::new(config, info, registry, recovered).run(rx),
                 );
@@ -143,6 +149,7 @@ impl Master {
             role: roles,
             server,
             actor,
+            registry_writer,
             halted: false,
         })
     }
@@ -180,5 +187,15 @@ impl Master {
         let _ = (&mut self.server).await;
         self.actor.abort();
         let _ = (&mut self.actor).await;
+        if let Some(mut writer) = self.registry_writer.take() {
+            // Bounded: a store that fails keeps its writer retrying.
+            if tokio::time::timeout(std::time::Duration::from_secs(10), &mut writer)
+                .await
+                .is_err()
+            {
+                tracing::error!("registry writes still failing at stop; abandoning them");
+                writer.abort();
+            }
+        }
     }
 }

@@ -216,11 +216,12 @@ fn delete(key: String) -> Op {
 }
 
 impl Registry {
-    /// Starts the writer task on `store`.
-    pub(crate) fn start(store: Arc<AnyStore>) -> Registry {
+    /// Starts the writer task on `store`. The task ends once every
+    /// `Registry` handle is dropped and what they queued is written.
+    pub(crate) fn start(store: Arc<AnyStore>) -> (Registry, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(write_loop(store, rx));
-        Registry { changes: tx }
+        let writer = tokio::spawn(write_loop(store, rx));
+        (Registry { changes: tx }, writer)
     }
 
     /// Queues `ops`; the receiver fires once they are durable.
@@ -429,7 +430,7 @@ mod tests {
     #[tokio::test]
     async fn changes_are_durable_when_acknowledged_and_recovered_in_full() {
         let store = Arc::new(AnyStore::Memory(MemoryStore::new()));
-        let registry = Registry::start(Arc::clone(&store));
+        let (registry, _writer) = Registry::start(Arc::clone(&store));
         let agent = AgentInfo {
             id: Some(AgentId::new("S1")),
             hostname: "h1".into(),

@@ -118,9 +118,10 @@ impl MasterActor {
             self.frameworks.insert(id.clone(), framework);
         }
 
-        if let Some(framework) = self.frameworks.get(&id) {
-            let _ = self.registry.put_framework(&framework.info, None);
-        }
+        let committed = self
+            .frameworks
+            .get(&id)
+            .map(|framework| self.registry.put_framework(&framework.info, None));
         self.allocation_pending = true;
         self.publish_framework(&id, added);
         let mut subscribed = event(event::Type::Subscribed);
@@ -137,6 +138,7 @@ impl MasterActor {
         Ok(Subscription {
             stream_id,
             events: rx,
+            committed,
         })
     }
 

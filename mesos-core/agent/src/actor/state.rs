@@ -130,7 +130,17 @@ impl Actor {
         w.field("id", &self.info.id.clone().unwrap_or_default().value);
         w.field("pid", &format!("slave(1)@{}", self.addr));
         w.field("hostname", &self.info.hostname);
-        w.field("master_hostname", &self.config.master);
+        // The master registered with (the leader, with ZooKeeper), by
+        // host; absent while there is none, as in Mesos.
+        let master = self
+            .master_url
+            .strip_prefix("http://")
+            .and_then(|rest| rest.split('/').next())
+            .filter(|_| self.stream_id.is_some());
+        if let Some(master) = master {
+            let host = master.rsplit_once(':').map_or(master, |(host, _)| host);
+            w.field("master_hostname", &host.to_string());
+        }
         w.key("resources");
         resources(&mut w, &self.resources);
         w.key("attributes");

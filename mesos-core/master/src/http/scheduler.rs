@@ -40,12 +40,22 @@ pub(crate) async fn handle(
         })
         .await;
         return match subscription {
-            Ok(Ok(sub)) => record_stream(
-                sub.events,
-                move |event| response.encode(event),
-                response,
-                Some(&sub.stream_id),
-            ),
+            Ok(Ok(sub)) => {
+                if let Some(committed) = sub.committed
+                    && !committed.wait().await
+                {
+                    return crate::actor::CallError::Unavailable(
+                        "The master is shutting down".into(),
+                    )
+                    .into_response();
+                }
+                record_stream(
+                    sub.events,
+                    move |event| response.encode(event),
+                    response,
+                    Some(&sub.stream_id),
+                )
+            }
             Ok(Err(e)) | Err(e) => e.into_response(),
         };
     }
