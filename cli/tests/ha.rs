@@ -16,7 +16,7 @@ use mesos_state::testing::ZooKeeperServer;
 use mesos_state::zk::{self, ZkUrl};
 use mesos_testkit::recorder::{Note, Recorder, next_note, wait_state};
 use std::time::{Duration, Instant};
-use support::{KillOnDrop, free_port, zk_agent, zk_master};
+use support::{KillOnDrop, free_port, mesos, zk_agent, zk_master};
 
 const SESSION: Duration = Duration::from_secs(4);
 /// Bounds every wait that could otherwise hang a broken test.
@@ -153,6 +153,24 @@ async fn killing_the_leading_master_moves_everything_to_its_successor() {
     eprintln!(
         "new leader after {elected_after:?}; agent and framework back after {:?}",
         killed_at.elapsed()
+    );
+
+    // The inspection commands find the new leader through ZooKeeper too.
+    let out = mesos()
+        .args(["tasks", "--json", &format!("--master={url}")])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tasks: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        tasks.as_array().is_some_and(|t| t
+            .iter()
+            .any(|t| t["id"] == "ha-task" && t["state"] == "TASK_RUNNING")),
+        "{tasks}"
     );
 
     // The task finishes after the failover: its update arrives.
