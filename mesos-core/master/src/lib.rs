@@ -113,6 +113,7 @@ impl Master {
         let info = actor::master_info(&config, addr, uuid::Uuid::new_v4().to_string());
         let (role, roles) = watch::channel(ha::Role::Standby(None));
         let max_body = config.max_request_body;
+        let standby = config.zk.is_some();
         let mut registry_writer = None;
         let actor = match config.zk.clone() {
             None => {
@@ -137,7 +138,7 @@ impl Master {
                 tokio::spawn(ha::contend(config, info, zk, store, role))
             }
         };
-        let app = http::router(http::Http::new(roles.clone()), max_body);
+        let app = http::router(http::Http::new(roles.clone()), max_body, standby);
         let server = tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
                 tracing::error!("master HTTP server failed: {e}");

@@ -53,8 +53,10 @@ impl Http {
     }
 }
 
-pub(crate) fn router(http: Http, max_body: usize) -> Router {
-    Router::new()
+/// The master's routes; `standby` adds the redirecting layer a master
+/// that may not lead (one elected through ZooKeeper) needs.
+pub(crate) fn router(http: Http, max_body: usize, standby: bool) -> Router {
+    let router = Router::new()
         .route("/api/v1/scheduler", any(scheduler::handle))
         .route("/master/api/v1/scheduler", any(scheduler::handle))
         .route("/api/v1/agent", any(agent::handle))
@@ -86,9 +88,13 @@ pub(crate) fn router(http: Http, max_body: usize) -> Router {
         .route("/metrics", get(legacy::metrics_prometheus))
         .route("/redirect", get(legacy::redirect))
         .route("/master/redirect", get(legacy::redirect))
-        .layer(DefaultBodyLimit::max(max_body))
-        .layer(middleware::from_fn_with_state(http.clone(), follow_leader))
-        .with_state(http)
+        .layer(DefaultBodyLimit::max(max_body));
+    let router = if standby {
+        router.layer(middleware::from_fn_with_state(http.clone(), follow_leader))
+    } else {
+        router
+    };
+    router.with_state(http)
 }
 
 impl IntoResponse for CallError {
