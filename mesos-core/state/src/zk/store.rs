@@ -327,7 +327,7 @@ impl Store for ZooKeeperStore {
         Ok(keys)
     }
 
-    /// Reads in batches of [`READ_BATCH`] keys, one `multiRead` each.
+    /// Reads in batches of 256 keys, one `multiRead` each.
     async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Entry>>, StateError> {
         let mut out = Vec::with_capacity(keys.len());
         for chunk in keys.chunks(READ_BATCH) {
