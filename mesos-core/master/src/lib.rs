@@ -4,17 +4,39 @@
 //! Resource Fairness; serves the v1 scheduler and operator APIs and the
 //! legacy endpoints.
 //!
-//! **Status:** in progress. Built so far: the [`allocator`] (hierarchical
-//! DRF, filters, suppress/revive), the scheduler API's subscriptions
-//! (SUBSCRIBE streams, heartbeats, failover, TEARDOWN, stream-id checks,
-//! reconciliation of unknown tasks) and parts of the operator API. Agents,
-//! offers and tasks come next.
+//! Built: the [`allocator`] (hierarchical DRF with weights, quota,
+//! filters, suppress/revive), the scheduler API (every call; offers,
+//! launches, status updates and acknowledgements, reconciliation,
+//! failover), agents over our master/agent protocol, the registry (in
+//! memory, a local file, or replicated in ZooKeeper), the operator API and
+//! the legacy endpoints. With [`MasterConfig::zk`] several masters elect
+//! their leader through ZooKeeper, as Mesos' do: standbys redirect to the
+//! leader, and a successor recovers the registry when the leader goes.
+//! Not yet: offer operations other than LAUNCH and LAUNCH_GROUP, and
+//! snapshot reads of the state off the event loop.
+//!
+//! A lone master:
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), mesos_master::StartError> {
 //! let master = mesos_master::Master::start(mesos_master::MasterConfig::default()).await?;
 //! println!("master at http://{}", master.addr());
 //! master.stopped().await;
+//! # Ok(()) }
+//! ```
+//!
+//! One of several, elected through ZooKeeper, its registry in ZooKeeper:
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use mesos_master::{Master, MasterConfig, RegistryConfig};
+//! let master = Master::start(MasterConfig {
+//!     zk: Some("zk://zk1:2181,zk2:2181,zk3:2181/mesos".parse()?),
+//!     registry: RegistryConfig::Replicated,
+//!     ..MasterConfig::default()
+//! })
+//! .await?;
+//! println!("leading now: {}", master.is_leading());
 //! # Ok(()) }
 //! ```
 
