@@ -4,7 +4,8 @@
 //! everything moves to its successor: a new leader within the session
 //! timeout plus 2 s, the agent re-registered, the framework resubscribed
 //! with the same id, its task still running, and the task's later status
-//! update delivered.
+//! update delivered, as is the update of a task that finished while no
+//! master led.
 
 #[path = "support/local.rs"]
 mod support;
@@ -61,8 +62,16 @@ async fn killing_the_leading_master_moves_everything_to_its_successor() {
         .collect();
     let _agent = zk_agent(&url, &dir.path().join("agent"));
 
-    // A framework finds the leader through ZooKeeper and runs a task.
+    // A framework finds the leader through ZooKeeper and runs two tasks,
+    // each until its file appears.
     let stop = dir.path().join("stop");
+    let gap = dir.path().join("gap");
+    let wait_for_file = |file: &std::path::Path| {
+        format!(
+            "while [ ! -e {} ]; do sleep 0.1; done; echo done",
+            file.display()
+        )
+    };
     let info = FrameworkInfo {
         user: "root".into(),
         name: "ha".into(),
@@ -73,18 +82,15 @@ async fn killing_the_leading_master_moves_everything_to_its_successor() {
     config.reconnect_min = Duration::from_millis(100);
     config.reconnect_max = Duration::from_secs(1);
     let driver = SchedulerDriver::new(config);
-    let (recorder, mut notes) = Recorder::new([(
-        "ha-task",
-        format!(
-            "while [ ! -e {} ]; do sleep 0.1; done; echo done",
-            stop.display()
-        ),
-    )]);
+    let (recorder, mut notes) = Recorder::new([
+        ("ha-task", wait_for_file(&stop)),
+        ("gap-task", wait_for_file(&gap)),
+    ]);
     let run = recorder.spawn(&driver);
     let Note::Subscribed(framework_id) = next_note(&mut notes).await else {
         panic!("not subscribed first")
     };
-    let running = wait_state(&mut notes, TaskState::TaskRunning, 1)
+    let running = wait_state(&mut notes, TaskState::TaskRunning, 2)
         .await
         .remove(0);
     let agent_id = running.agent_id.clone().unwrap().value;
@@ -103,6 +109,8 @@ async fn killing_the_leading_master_moves_everything_to_its_successor() {
     // kill -9 the leader.
     let killed_at = Instant::now();
     drop(masters[first].take());
+    // One task finishes while no master leads: its update must survive.
+    std::fs::write(&gap, b"").unwrap();
     let mut second = None;
     until("a new leader", || async {
         for (i, port) in ports.iter().enumerate() {
@@ -173,12 +181,16 @@ async fn killing_the_leading_master_moves_everything_to_its_successor() {
         "{tasks}"
     );
 
-    // The task finishes after the failover: its update arrives.
+    // The other finishes after the failover. Both updates arrive: the one
+    // made while no master led, and this one.
     std::fs::write(&stop, b"").unwrap();
-    let finished = wait_state(&mut notes, TaskState::TaskFinished, 1)
+    let mut finished: Vec<String> = wait_state(&mut notes, TaskState::TaskFinished, 2)
         .await
-        .remove(0);
-    assert_eq!(finished.task_id.value, "ha-task");
+        .into_iter()
+        .map(|s| s.task_id.value)
+        .collect();
+    finished.sort();
+    assert_eq!(finished, ["gap-task", "ha-task"]);
     driver.stop();
     let _ = tokio::time::timeout(BOUND, run).await;
 }
