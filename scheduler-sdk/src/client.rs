@@ -206,14 +206,13 @@ impl Client {
                 }
             }
         };
-        let data = match tokio::time::timeout(LEADER_WAIT, leader.wait_for(Option::is_some)).await {
-            Ok(Ok(data)) => data.clone().unwrap_or_default(),
-            _ => {
-                return Err(no_master(format!(
+        let data = mesos_state::zk::wait_for_leader(&mut leader, LEADER_WAIT)
+            .await
+            .ok_or_else(|| {
+                no_master(format!(
                     "ZooKeeper named no leading master within {LEADER_WAIT:?}"
-                )));
-            }
-        };
+                ))
+            })?;
         let info: mesos_proto::v1::MasterInfo = mesos_proto::json::from_slice(&data)
             .map_err(|e| no_master(format!("the leader's znode is not a MasterInfo: {e}")))?;
         Ok(info.authority())

@@ -111,16 +111,13 @@ impl Resolver {
         match self {
             Resolver::Fixed(url) => Ok(url),
             Resolver::Detected(mut leader) => {
-                let data = match tokio::time::timeout(LEADER_WAIT, leader.wait_for(Option::is_some))
+                let data = mesos_state::zk::wait_for_leader(&mut leader, LEADER_WAIT)
                     .await
-                {
-                    Ok(Ok(data)) => data.clone().unwrap_or_default(),
-                    _ => {
-                        return Err(RegisterError::NoLeader(format!(
+                    .ok_or_else(|| {
+                        RegisterError::NoLeader(format!(
                             "no leading master in ZooKeeper within {LEADER_WAIT:?}"
-                        )));
-                    }
-                };
+                        ))
+                    })?;
                 leader_url(&data).map_err(RegisterError::NoLeader)
             }
         }

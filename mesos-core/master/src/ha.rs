@@ -71,7 +71,9 @@ pub(crate) async fn contend(
         );
         let elected = tokio::select! {
             elected = term.candidacy.elected() => elected,
-            () = follow_leader(&term.client, url.path(), &role) => unreachable!("follows forever"),
+            () = follow_leader(&term.client, url.path(), &role) => Err(StateError::Unavailable {
+                reason: "the ZooKeeper session ended".into(),
+            }),
         };
         if let Err(e) = elected {
             tracing::warn!("candidacy lost before election: {e}; contending again");
@@ -143,26 +145,20 @@ async fn lead(
     }
 }
 
-/// Keeps `role` naming the current leader, while not leading.
+/// Keeps `role` naming the current leader while not leading, until the
+/// session ends.
 async fn follow_leader(client: &zk::client::Client, group: &str, role: &watch::Sender<Role>) {
-    loop {
-        let watcher = match client.get_and_watch_children(group).await {
-            Ok((_, _, watcher)) => Some(watcher),
-            Err(e) => {
-                tracing::debug!("following the leader: {e}");
-                None
-            }
-        };
-        let leader = match zk::leader(client, group).await {
-            Ok(Some((_, data))) => match mesos_proto::json::from_slice::<MasterInfo>(&data) {
-                Ok(info) => Some(Box::new(info)),
-                Err(e) => {
-                    tracing::warn!("the leader's znode does not hold a MasterInfo: {e}");
-                    None
-                }
-            },
-            _ => None,
-        };
+    zk::follow_leader(client, group, |data| {
+        let leader =
+            data.and_then(
+                |data| match mesos_proto::json::from_slice::<MasterInfo>(&data) {
+                    Ok(info) => Some(Box::new(info)),
+                    Err(e) => {
+                        tracing::warn!("the leader's znode does not hold a MasterInfo: {e}");
+                        None
+                    }
+                },
+            );
         role.send_if_modified(|r| match r {
             Role::Standby(current) if *current != leader => {
                 *current = leader;
@@ -170,11 +166,6 @@ async fn follow_leader(client: &zk::client::Client, group: &str, role: &watch::S
             }
             _ => false,
         });
-        match watcher {
-            Some(watcher) => {
-                watcher.changed().await;
-            }
-            None => tokio::time::sleep(Duration::from_millis(500)).await,
-        }
-    }
+    })
+    .await;
 }

@@ -210,11 +210,7 @@ impl LeaderDetector {
 
     /// Waits up to `within` for a leader to be known.
     pub async fn leader(&mut self, within: Duration) -> Option<Vec<u8>> {
-        let found = tokio::time::timeout(within, self.leader.wait_for(Option::is_some)).await;
-        match found {
-            Ok(Ok(leader)) => leader.clone(),
-            _ => None,
-        }
+        wait_for_leader(&mut self.leader, within).await
     }
 
     /// Waits for the leader to change (to another, or to none).
@@ -228,6 +224,18 @@ impl LeaderDetector {
     /// A receiver of every change, for holders that select on it.
     pub fn subscribe(&self) -> watch::Receiver<Option<Vec<u8>>> {
         self.leader.clone()
+    }
+}
+
+/// Waits up to `within` until `leader` (from
+/// [`LeaderDetector::subscribe`]) names a leader; its data.
+pub async fn wait_for_leader(
+    leader: &mut watch::Receiver<Option<Vec<u8>>>,
+    within: Duration,
+) -> Option<Vec<u8>> {
+    match tokio::time::timeout(within, leader.wait_for(Option::is_some)).await {
+        Ok(Ok(found)) => found.clone(),
+        _ => None,
     }
 }
 
@@ -251,65 +259,61 @@ async fn detect(url: ZkUrl, session_timeout: Duration, tx: watch::Sender<Option<
             }
         };
         backoff = Duration::from_millis(250);
-        let mut states = client.state_watcher();
-        loop {
-            let state = states.state();
-            if matches!(
-                state,
-                SessionState::Expired | SessionState::Closed | SessionState::AuthFailed
-            ) {
-                tracing::info!(%url, "leader detection: ZooKeeper session {state}; reconnecting");
-                tx.send_if_modified(|l| l.take().is_some());
-                break;
-            }
-            let watched = match client.get_and_watch_children(url.path()).await {
-                Ok((children, _, watcher)) => {
-                    let found = read_leader(&client, url.path(), &children).await;
-                    tx.send_if_modified(|l| {
-                        let changed = *l != found;
-                        *l = found;
-                        changed
-                    });
-                    Some(watcher)
-                }
-                Err(zk::Error::NoNode) => None,
-                Err(e) => {
-                    tracing::debug!(%url, "leader detection: {e}");
-                    None
-                }
-            };
-            tokio::select! {
-                _ = tx.closed() => return,
-                _ = async {
-                    match watched {
-                        Some(watcher) => { watcher.changed().await; }
-                        None => {
-                            // No group yet, or a failed request: look again
-                            // after a pause, or on a session change.
-                            tokio::select! {
-                                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
-                                _ = states.changed() => {}
-                            }
-                        }
-                    }
-                } => {}
-            }
+        let publish = |found: Option<Vec<u8>>| {
+            tx.send_if_modified(|l| {
+                let changed = *l != found;
+                *l = found;
+                changed
+            });
+        };
+        tokio::select! {
+            _ = tx.closed() => return,
+            () = follow_leader(&client, url.path(), publish) => {}
         }
+        tracing::info!(%url, "leader detection: the ZooKeeper session ended; reconnecting");
+        tx.send_if_modified(|l| l.take().is_some());
     }
 }
 
-/// The data of the lowest `json.info_` member among `children`.
-async fn read_leader(client: &zk::Client, group: &str, children: &[String]) -> Option<Vec<u8>> {
-    for (_, name) in members(children) {
-        if !name.starts_with("json.info_") {
-            continue;
+/// Follows the leader of the group at `group` on `client`'s session:
+/// calls `publish` with the leader's data (`None`: no leader) at once and
+/// after every change of the group, until the session ends (expired,
+/// closed, or refused).
+pub async fn follow_leader(
+    client: &zk::Client,
+    group: &str,
+    mut publish: impl FnMut(Option<Vec<u8>>),
+) {
+    let mut states = client.state_watcher();
+    loop {
+        if matches!(
+            states.state(),
+            SessionState::Expired | SessionState::Closed | SessionState::AuthFailed
+        ) {
+            return;
         }
-        match client.get_data(&format!("{group}/{name}")).await {
-            Ok((data, _)) => return Some(data),
-            Err(_) => continue,
+        match client.get_and_watch_children(group).await {
+            Ok((_, _, watcher)) => {
+                publish(
+                    leader(client, group)
+                        .await
+                        .ok()
+                        .flatten()
+                        .map(|(_, data)| data),
+                );
+                watcher.changed().await;
+            }
+            Err(e) => {
+                // No group yet, or a failed request: look again after a
+                // pause, or on a session change.
+                tracing::debug!(group, "following the leader: {e}");
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                    _ = states.changed() => {}
+                }
+            }
         }
     }
-    None
 }
 
 #[cfg(test)]

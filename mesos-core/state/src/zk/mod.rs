@@ -22,7 +22,10 @@
 mod election;
 mod store;
 
-pub use election::{Candidacy, LeaderDetector, MASTER_LABEL, leader, member_sequence};
+pub use election::{
+    Candidacy, LeaderDetector, MASTER_LABEL, follow_leader, leader, member_sequence,
+    wait_for_leader,
+};
 pub use store::ZooKeeperStore;
 
 pub use zookeeper_client as client;
