@@ -88,14 +88,17 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
             let p50 = r.state_times[r.state_times.len() / 2];
             let max = r.state_times.last().copied().unwrap_or_default();
             println!(
-                "state: {} agents, {} tasks: /state {:.1} MB, p50 {:.1} ms, max {:.1} ms; \
-                 event loop probe max {:.1} ms during /state ({:.1} ms idle); \
+                "state: {} agents, {} tasks ({} in /state): /state {:.1} MB, p50 {:.1} ms, \
+                 max {:.1} ms; event loop turns over 10 ms during /state: {}; \
+                 probe max {:.1} ms during /state ({:.1} ms idle); \
                  RSS {:.0} MB -> {:.0} MB",
                 r.agents,
                 r.tasks,
+                r.state_tasks,
                 r.state_bytes as f64 / 1e6,
                 ms(p50),
                 ms(max),
+                r.turns_over_10ms,
                 ms(r.max_probe),
                 ms(r.idle_probe),
                 r.rss_before as f64 / 1e6,
@@ -221,6 +224,19 @@ struct Child {
     addr: std::net::SocketAddr,
 }
 
+/// Where a child process' logs go: nowhere, or with
+/// `MESOS_BENCH_LOG_DIR` set, to `<dir>/<command>.log` (set
+/// `RUST_LOG=debug` too to see each event-loop turn past 10 ms).
+fn child_stderr(command: &str) -> Result<std::process::Stdio> {
+    Ok(match std::env::var_os("MESOS_BENCH_LOG_DIR") {
+        Some(dir) => {
+            let path = std::path::Path::new(&dir).join(format!("{command}.log"));
+            std::fs::File::create(path)?.into()
+        }
+        None => std::process::Stdio::null(),
+    })
+}
+
 impl Child {
     /// Runs `mesos ARGS` and reads its address from the first line of its
     /// output, which starts with `prefix`.
@@ -229,7 +245,7 @@ impl Child {
         let mut child = std::process::Command::new(std::env::current_exe()?)
             .args(args)
             .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
+            .stderr(child_stderr(&args[0])?)
             .spawn()?;
         let stdout = child
             .stdout

@@ -84,7 +84,13 @@ fn init_logging() {
         .with_writer(std::io::stderr)
         // Colour only on a terminal, never in files or pipes.
         .with_ansi(std::io::stderr().is_terminal())
-        .with_max_level(tracing::Level::INFO)
+        // `RUST_LOG=debug` (a plain level only) for more, `warn` for less.
+        .with_max_level(
+            std::env::var("RUST_LOG")
+                .ok()
+                .and_then(|level| level.parse::<tracing::Level>().ok())
+                .unwrap_or(tracing::Level::INFO),
+        )
         .try_init();
 }
 

@@ -77,6 +77,20 @@ impl Default for Client {
     }
 }
 
+impl Client {
+    /// A client that keeps at most `idle` unused connections per host (the
+    /// default keeps every one for 90 s): for one client shared by
+    /// thousands of callers, whose bursts would otherwise leave thousands
+    /// of idle sockets open.
+    pub fn with_max_idle_per_host(idle: usize) -> Client {
+        Client {
+            inner: HyperClient::builder(TokioExecutor::new())
+                .pool_max_idle_per_host(idle)
+                .build_http(),
+        }
+    }
+}
+
 /// The error with its causes (hyper's own message is only "client error
 /// (Connect)"; the cause says "Connection refused").
 fn request_error(url: &str, e: impl std::error::Error) -> HttpError {

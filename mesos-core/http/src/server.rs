@@ -111,18 +111,26 @@ pub fn record_stream<T: Send + 'static>(
     media: MediaType,
     stream_id: Option<&str>,
 ) -> Response {
-    let encode = std::sync::Arc::new(encode);
-    let body = futures_util::stream::unfold(events, move |mut events| {
-        let encode = std::sync::Arc::clone(&encode);
-        async move {
-            let event = events.recv().await?;
-            let mut frame = Vec::new();
-            mesos_proto::recordio::encode(&encode(&event), &mut frame);
-            Some((
-                Ok::<_, std::convert::Infallible>(axum::body::Bytes::from(frame)),
-                events,
-            ))
-        }
+    let events = futures_util::stream::unfold(events, |mut events| async move {
+        let event = events.recv().await?;
+        Some((event, events))
+    });
+    record_stream_of(events, encode, media, stream_id)
+}
+
+/// [`record_stream`] of any stream of events: for example a first event
+/// built by the handler followed by a queue's.
+pub fn record_stream_of<T: Send + 'static>(
+    events: impl futures_util::Stream<Item = T> + Send + 'static,
+    encode: impl Fn(&T) -> Vec<u8> + Send + Sync + 'static,
+    media: MediaType,
+    stream_id: Option<&str>,
+) -> Response {
+    use futures_util::StreamExt;
+    let body = events.map(move |event| {
+        let mut frame = Vec::new();
+        mesos_proto::recordio::encode(&encode(&event), &mut frame);
+        Ok::<_, std::convert::Infallible>(axum::body::Bytes::from(frame))
     });
     let mut response = Response::new(axum::body::Body::from_stream(body));
     let headers = response.headers_mut();

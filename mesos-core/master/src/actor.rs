@@ -18,6 +18,7 @@ use mesos_proto::v1::{
 };
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
 /// Why a call was refused: the HTTP status and the message for the body.
@@ -38,6 +39,26 @@ pub(crate) enum CallError {
     /// 503: the master is shutting down.
     #[error("{0}")]
     Unavailable(String),
+}
+
+impl Command {
+    /// What the command is, for logs.
+    fn name(&self) -> &'static str {
+        match self {
+            Command::Subscribe { .. } => "SUBSCRIBE",
+            Command::Call { call, .. } => call
+                .r#type
+                .and_then(|t| scheduler::call::Type::try_from(t).ok())
+                .map_or("scheduler call", |t| t.as_str_name()),
+            Command::OperatorSubscribe { .. } => "operator SUBSCRIBE",
+            Command::Operator { call, .. } => call
+                .r#type
+                .and_then(|t| mesos_proto::v1::master::call::Type::try_from(t).ok())
+                .map_or("operator call", |t| t.as_str_name()),
+            Command::RegisterAgent { .. } => "agent REGISTER",
+            Command::AgentCall { .. } => "agent call",
+        }
+    }
 }
 
 /// A new subscription: where its events come from.
@@ -68,7 +89,7 @@ pub(crate) enum Command {
     },
     /// An operator API SUBSCRIBE.
     OperatorSubscribe {
-        reply: oneshot::Sender<mpsc::Receiver<mesos_proto::v1::master::Event>>,
+        reply: oneshot::Sender<crate::events::OperatorSubscription>,
     },
     /// An operator API call.
     Operator {
@@ -101,8 +122,9 @@ pub(crate) struct AgentSubscription {
 /// An agent the master knows.
 #[derive(Debug)]
 pub(crate) struct Agent {
-    pub(crate) info: AgentInfo,
-    pub(crate) total: Resources,
+    /// Shared with state snapshots (replaced, never changed in place);
+    /// `resources` is the agent's total, as it registered.
+    pub(crate) info: Arc<AgentInfo>,
     pub(crate) stream_id: Option<String>,
     pub(crate) events: Option<mpsc::Sender<AgentEvent>>,
     /// When the agent was last heard from.
@@ -112,7 +134,7 @@ pub(crate) struct Agent {
     /// When it was marked unreachable (Unix seconds).
     pub(crate) unreachable_since: Option<f64>,
     /// Executors on it, by framework and id.
-    pub(crate) executors: BTreeMap<(FrameworkId, ExecutorId), ExecutorInfo>,
+    pub(crate) executors: BTreeMap<(FrameworkId, ExecutorId), Arc<ExecutorInfo>>,
     /// When it first registered with this master (Unix seconds).
     pub(crate) registered_time: f64,
     /// When it last re-registered, if it did.
@@ -124,8 +146,7 @@ impl Agent {
     /// stream, no executors known.
     pub(crate) fn unreachable(info: AgentInfo, now: tokio::time::Instant, since: f64) -> Agent {
         Agent {
-            total: Resources::from_resources(info.resources.clone()).unwrap_or_default(),
-            info,
+            info: Arc::new(info),
             stream_id: None,
             events: None,
             last_seen: now,
@@ -161,13 +182,15 @@ pub(crate) struct Framework {
     pub(crate) events: Option<mpsc::Sender<Event>>,
     pub(crate) capabilities: BTreeSet<i32>,
     /// Its tasks the master knows, terminal ones until acknowledged.
-    pub(crate) tasks: BTreeMap<TaskId, Task>,
+    /// Shared with state snapshots: changed through `Arc::make_mut`, so a
+    /// snapshot keeps the task as it was when it was taken.
+    pub(crate) tasks: BTreeMap<TaskId, Arc<Task>>,
     /// Set while disconnected: when the framework is removed unless it
     /// subscribes again.
     pub(crate) failover_deadline: Option<tokio::time::Instant>,
     /// Its latest terminal tasks, oldest first, at most
     /// `--max_completed_tasks_per_framework`.
-    pub(crate) completed_tasks: VecDeque<Task>,
+    pub(crate) completed_tasks: VecDeque<Arc<Task>>,
     /// When it subscribed with this master (unset: recovered from the
     /// registry, not subscribed since).
     pub(crate) registered_time: Option<f64>,
@@ -195,7 +218,7 @@ impl Framework {
     }
 
     /// Moves a task to the bounded history of completed tasks.
-    pub(crate) fn complete(&mut self, task: Task, limit: usize) {
+    pub(crate) fn complete(&mut self, task: Arc<Task>, limit: usize) {
         self.completed_tasks.push_back(task);
         while self.completed_tasks.len() > limit {
             self.completed_tasks.pop_front();
@@ -260,7 +283,8 @@ pub(crate) struct MasterActor {
     pub(crate) weights: BTreeMap<String, f64>,
     /// Quota per role.
     pub(crate) quotas: BTreeMap<String, QuotaConfig>,
-    pub(crate) offers: BTreeMap<OfferId, OutstandingOffer>,
+    /// Shared with state snapshots.
+    pub(crate) offers: BTreeMap<OfferId, Arc<OutstandingOffer>>,
     pub(crate) next_framework: u64,
     pub(crate) next_agent: u64,
     pub(crate) next_offer: u64,
@@ -272,6 +296,14 @@ pub(crate) struct MasterActor {
 
 /// Commands handled before an event-triggered allocation runs.
 const BATCH: usize = 1024;
+
+/// What woke the event loop.
+enum Wake {
+    Command(Command),
+    Heartbeat,
+    Allocation,
+    Housekeeping,
+}
 
 /// Cumulative counts for the metrics endpoints.
 #[derive(Debug, Default)]
@@ -293,6 +325,27 @@ pub(crate) struct Counters {
     pub(crate) shutdown_executors: u64,
     /// Tasks that reached each terminal state.
     pub(crate) terminal: BTreeMap<i32, u64>,
+    /// Turns of the event loop (a batch of commands with its allocation,
+    /// or a timer's work), and how many held it up past 10 and 100 ms.
+    pub(crate) turns: u64,
+    pub(crate) turns_over_10ms: u64,
+    pub(crate) turns_over_100ms: u64,
+    /// The longest turn so far, in milliseconds.
+    pub(crate) longest_turn_ms: f64,
+}
+
+impl Counters {
+    /// Counts one turn of the event loop that took `held`.
+    fn turn(&mut self, held: std::time::Duration) {
+        self.turns += 1;
+        if held > std::time::Duration::from_millis(10) {
+            self.turns_over_10ms += 1;
+        }
+        if held > std::time::Duration::from_millis(100) {
+            self.turns_over_100ms += 1;
+        }
+        self.longest_turn_ms = self.longest_turn_ms.max(held.as_secs_f64() * 1e3);
+    }
 }
 
 /// A framework's failover timeout (0 when unset or invalid).
@@ -441,33 +494,59 @@ impl MasterActor {
         // Frameworks whose deadline passed while no master ran go first.
         self.housekeeping();
         loop {
-            tokio::select! {
+            let wake = tokio::select! {
                 command = commands.recv() => match command {
-                    Some(command) => {
-                        self.handle(command);
-                        // A batch: what else is queued, then one
-                        // allocation for all of it.
-                        for _ in 0..BATCH {
-                            match commands.try_recv() {
-                                Ok(command) => self.handle(command),
-                                Err(_) => break,
-                            }
-                        }
-                        if self.allocation_pending {
-                            self.allocate();
-                        }
-                    }
+                    Some(command) => Wake::Command(command),
                     None => break,
                 },
-                _ = heartbeat.tick() => self.heartbeat(),
-                _ = allocation.tick() => self.allocate(),
-                _ = housekeeping.tick() => self.housekeeping(),
+                _ = heartbeat.tick() => Wake::Heartbeat,
+                _ = allocation.tick() => Wake::Allocation,
+                _ = housekeeping.tick() => Wake::Housekeeping,
+            };
+            let started = std::time::Instant::now();
+            match wake {
+                Wake::Command(command) => {
+                    self.handle(command);
+                    // A batch: what else is queued, then one allocation
+                    // for all of it.
+                    for _ in 0..BATCH {
+                        match commands.try_recv() {
+                            Ok(command) => self.handle(command),
+                            Err(_) => break,
+                        }
+                    }
+                    if self.allocation_pending {
+                        self.allocate();
+                    }
+                }
+                Wake::Heartbeat => self.heartbeat(),
+                Wake::Allocation => self.allocate(),
+                Wake::Housekeeping => self.housekeeping(),
             }
+            let held = started.elapsed();
+            if held > std::time::Duration::from_millis(10) {
+                tracing::debug!(ms = held.as_secs_f64() * 1e3, "event loop turn past 10 ms");
+            }
+            self.metrics.turn(held);
         }
         tracing::info!("master stopped");
     }
 
     fn handle(&mut self, command: Command) {
+        let started = std::time::Instant::now();
+        let name = command.name();
+        self.dispatch(command);
+        let held = started.elapsed();
+        if held > std::time::Duration::from_millis(10) {
+            tracing::debug!(
+                command = name,
+                ms = held.as_secs_f64() * 1e3,
+                "slow command"
+            );
+        }
+    }
+
+    fn dispatch(&mut self, command: Command) {
         match command {
             Command::Subscribe {
                 call_framework_id,

@@ -11,6 +11,7 @@ use mesos_proto::resources::Resources;
 use mesos_proto::v1::scheduler::{Event, event};
 use mesos_proto::v1::{AgentId, FrameworkId, TaskState};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use tokio::sync::mpsc;
 
 pub(crate) use mesos_proto::is_terminal;
@@ -115,7 +116,7 @@ impl MasterActor {
             *used.entry(task.framework_id.clone()).or_default() += &task_resources;
             task.agent_id = id.clone();
             if let Some(framework) = self.frameworks.get_mut(&task.framework_id) {
-                framework.tasks.insert(task.task_id.clone(), task);
+                framework.tasks.insert(task.task_id.clone(), Arc::new(task));
             }
         }
         // So do its executors' (those the master knows of).
@@ -157,7 +158,7 @@ impl MasterActor {
             .filter_map(|e| {
                 let framework_id = e.framework_id.clone()?;
                 (!shutdown.contains(&framework_id))
-                    .then(|| ((framework_id, e.executor_id.clone()), e))
+                    .then(|| ((framework_id, e.executor_id.clone()), Arc::new(e)))
             })
             .collect();
         self.allocation_pending = true;
@@ -170,8 +171,7 @@ impl MasterActor {
         self.agents.insert(
             id,
             Agent {
-                info,
-                total,
+                info: Arc::new(info),
                 stream_id: Some(stream_id.clone()),
                 events: Some(tx),
                 last_seen: tokio::time::Instant::now(),
@@ -256,6 +256,7 @@ impl MasterActor {
         self.metrics.valid_status_updates += 1;
         if let Some(framework) = self.frameworks.get_mut(&framework_id) {
             if let Some(task) = framework.tasks.get_mut(&status.task_id) {
+                let task = Arc::make_mut(task);
                 let was_terminal = is_terminal(task.state);
                 task.state = status.state;
                 task.statuses = vec![status.clone()];
@@ -384,7 +385,7 @@ impl MasterActor {
             return Ok(());
         }
         let info = match (self.agents.get(id), self.recovered_agents.get(id)) {
-            (Some(agent), _) => agent.info.clone(),
+            (Some(agent), _) => mesos_proto::v1::AgentInfo::clone(&agent.info),
             (None, Some(info)) => info.clone(),
             (None, None) => {
                 return Err(CallError::NotFound(format!("Agent {id} is unknown")));
@@ -453,7 +454,7 @@ impl MasterActor {
         which: impl Fn(&mesos_proto::v1::Task) -> bool,
     ) {
         let state = self.lost_or(framework_id, aware);
-        let tasks: Vec<mesos_proto::v1::Task> = self
+        let tasks: Vec<Arc<mesos_proto::v1::Task>> = self
             .frameworks
             .get_mut(framework_id)
             .map(|f| {
@@ -466,8 +467,8 @@ impl MasterActor {
                 ids.into_iter()
                     .filter_map(|k| {
                         let task = f.tasks.get_mut(&k)?;
-                        task.state = state as i32;
-                        Some(task.clone())
+                        Arc::make_mut(task).state = state as i32;
+                        Some(Arc::clone(task))
                     })
                     .collect()
             })

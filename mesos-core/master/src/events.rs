@@ -7,10 +7,36 @@
 //! (too slow) or closed is dropped.
 
 use crate::actor::MasterActor;
+use crate::snapshot::{FrameworkSnapshot, StateSnapshot};
 use mesos_proto::v1::master::{Event, event};
 use mesos_proto::v1::{AgentId, FrameworkId, FrameworkInfo, Task, TaskStatus};
-use std::collections::BTreeMap;
 use tokio::sync::mpsc;
+
+/// A new operator API subscription.
+#[derive(Debug)]
+pub(crate) struct OperatorSubscription {
+    state: Box<StateSnapshot>,
+    heartbeat_interval: std::time::Duration,
+    /// Every change after the snapshot.
+    events: mpsc::Receiver<Event>,
+}
+
+impl OperatorSubscription {
+    /// The SUBSCRIBED event (the whole state, built off the loop on a
+    /// blocking thread) and the queue of the events that follow it.
+    pub(crate) async fn start(self) -> (Event, mpsc::Receiver<Event>) {
+        let state = self.state;
+        let get_state = tokio::task::spawn_blocking(move || state.get_state())
+            .await
+            .unwrap_or_default();
+        let mut subscribed = of(event::Type::Subscribed);
+        subscribed.subscribed = Some(event::Subscribed {
+            get_state: Some(get_state),
+            heartbeat_interval_seconds: Some(self.heartbeat_interval.as_secs_f64()),
+        });
+        (subscribed, self.events)
+    }
+}
 
 fn of(ty: event::Type) -> Event {
     Event {
@@ -20,18 +46,16 @@ fn of(ty: event::Type) -> Event {
 }
 
 impl MasterActor {
-    /// A new subscriber: SUBSCRIBED with the state is its first event.
-    pub(crate) fn operator_subscribe(&mut self) -> mpsc::Receiver<Event> {
+    /// A new subscriber: the state now, from which its SUBSCRIBED event is
+    /// built off the loop, and the queue of every change after it.
+    pub(crate) fn operator_subscribe(&mut self) -> OperatorSubscription {
         let (tx, rx) = mpsc::channel(self.config.event_queue);
-        let mut subscribed = of(event::Type::Subscribed);
-        subscribed.subscribed = Some(event::Subscribed {
-            get_state: Some(self.get_state()),
-            heartbeat_interval_seconds: Some(self.config.heartbeat_interval.as_secs_f64()),
-        });
-        if tx.try_send(subscribed).is_ok() {
-            self.operator_subscribers.push(tx);
+        self.operator_subscribers.push(tx);
+        OperatorSubscription {
+            state: Box::new(self.snapshot()),
+            heartbeat_interval: self.config.heartbeat_interval,
+            events: rx,
         }
-        rx
     }
 
     /// True when someone listens (events are only built then).
@@ -103,7 +127,7 @@ impl MasterActor {
         let Some(framework) = self.frameworks.get(id) else {
             return;
         };
-        let view = self.framework_view(framework, &BTreeMap::new());
+        let view = FrameworkSnapshot::of(framework).view(Vec::new());
         let e = if added {
             let mut e = of(event::Type::FrameworkAdded);
             e.framework_added = Some(event::FrameworkAdded { framework: view });

@@ -125,7 +125,7 @@ impl MasterActor {
             exited.status
         );
         if let Some(executor) = removed {
-            match self.with_allocation_info(&framework_id, executor.resources) {
+            match self.with_allocation_info(&framework_id, executor.resources.clone()) {
                 Ok(resources) if !resources.is_empty() => {
                     let now = self.now();
                     self.allocator.recover_resources(

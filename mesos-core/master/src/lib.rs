@@ -52,6 +52,7 @@ mod offers;
 mod operator;
 mod registry;
 mod scheduler;
+mod snapshot;
 
 pub use config::{MESOS_VERSION, MasterConfig, RegistryConfig};
 pub use registry::RegistryError;

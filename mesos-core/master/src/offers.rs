@@ -14,6 +14,7 @@ use mesos_proto::v1::{
     task_status,
 };
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 impl MasterActor {
     /// One allocation cycle: the allocator's decisions become OFFERS, one
@@ -55,12 +56,12 @@ impl MasterActor {
                 };
                 self.offers.insert(
                     id,
-                    OutstandingOffer {
+                    Arc::new(OutstandingOffer {
                         framework_id: allocation.framework_id.clone(),
                         agent_id: allocation.agent_id.clone(),
                         resources,
                         created: tokio::time::Instant::now(),
-                    },
+                    }),
                 );
                 by_framework
                     .entry(allocation.framework_id.clone())
@@ -520,7 +521,7 @@ impl MasterActor {
         let framework = self.frameworks.get_mut(framework_id)?;
         framework.tasks.insert(
             task.task_id.clone(),
-            Task {
+            Arc::new(Task {
                 name: task.name.clone(),
                 task_id: task.task_id.clone(),
                 framework_id: framework_id.clone(),
@@ -532,7 +533,7 @@ impl MasterActor {
                 resources: task.resources.clone(),
                 labels: task.labels.clone(),
                 ..Default::default()
-            },
+            }),
         );
         let framework_info = framework.info.clone();
         if let Some(added) = framework.tasks.get(&task.task_id).cloned() {
@@ -545,7 +546,7 @@ impl MasterActor {
                 agent
                     .executors
                     .entry((framework_id.clone(), executor.executor_id.clone()))
-                    .or_insert(executor);
+                    .or_insert_with(|| Arc::new(executor));
             }
         }
         Some(framework_info)

@@ -1,26 +1,40 @@
 //! The master's side of the operator API (`POST /api/v1`): state views
 //! and the calls that change weights, quota, frameworks and agents.
 
-use crate::actor::{CallError, Framework, MasterActor};
-use crate::agents::is_terminal;
+use crate::actor::{CallError, MasterActor};
 use crate::allocator::Quota;
 use crate::config::MESOS_VERSION;
 use crate::scheduler::unix_now;
-use mesos_proto::resources::{Resources, Scalar, validate_role};
+use crate::snapshot::{StateSnapshot, metric_state};
+use mesos_proto::resources::{Scalar, validate_role};
 use mesos_proto::v1::master::{Call, Response, call, response};
 use mesos_proto::v1::quota::{QuotaConfig, QuotaStatus};
-use mesos_proto::v1::{
-    AgentId, Flag, FrameworkId, Metric, Offer, Role, Task, TaskState, TimeInfo, WeightInfo,
-};
+use mesos_proto::v1::{Flag, TaskState, TimeInfo, WeightInfo};
 use std::collections::BTreeMap;
 
 /// What an operator call answers: a response body (none for calls that
-/// answer a bare 200) and, for calls that change the registry, when the
-/// change is durable.
+/// answer a bare 200) or a snapshot to build a state view from, and, for
+/// calls that change the registry, when the change is durable.
 #[derive(Debug, Default)]
 pub(crate) struct OperatorAnswer {
     pub(crate) response: Option<Response>,
     pub(crate) committed: Option<crate::registry::Committed>,
+    /// A state view to build, off the event loop, from this snapshot.
+    pub(crate) snapshot: Option<(call::Type, Box<StateSnapshot>)>,
+}
+
+impl OperatorAnswer {
+    /// The response body. A state view is built here, on the caller's
+    /// side, on a blocking thread: at 100,000 tasks it takes long enough
+    /// to hold up the other tasks of a runtime worker.
+    pub(crate) async fn into_response(self) -> Option<Response> {
+        match self.snapshot {
+            Some((ty, snapshot)) => tokio::task::spawn_blocking(move || snapshot.response(ty))
+                .await
+                .ok(),
+            None => self.response,
+        }
+    }
 }
 
 pub(crate) fn time_info(unix_seconds: f64) -> TimeInfo {
@@ -37,7 +51,7 @@ fn answer(ty: response::Type, fill: impl FnOnce(&mut Response)) -> OperatorAnswe
     fill(&mut out);
     OperatorAnswer {
         response: Some(out),
-        committed: None,
+        ..Default::default()
     }
 }
 
@@ -45,29 +59,7 @@ fn missing(field: &str) -> CallError {
     CallError::BadRequest(format!("Expecting '{field}' to be present"))
 }
 
-/// The non-terminal tasks among `tasks`, each with the resources it uses.
-fn live_tasks<'a>(
-    tasks: impl Iterator<Item = &'a Task> + 'a,
-) -> impl Iterator<Item = (&'a Task, Resources)> + 'a {
-    tasks
-        .filter(|t| !is_terminal(t.state))
-        .filter_map(|t| Some((t, Resources::from_resources(t.resources.clone()).ok()?)))
-}
-
 impl MasterActor {
-    /// What live tasks and the executors the master knows of use, by
-    /// agent.
-    fn used_resources(&self) -> impl Iterator<Item = (&AgentId, Resources)> + '_ {
-        let tasks = live_tasks(self.frameworks.values().flat_map(|f| f.tasks.values()))
-            .map(|(t, r)| (&t.agent_id, r));
-        let executors = self.agents.iter().flat_map(|(id, a)| {
-            a.executors.values().filter_map(move |e| {
-                Some((id, Resources::from_resources(e.resources.clone()).ok()?))
-            })
-        });
-        tasks.chain(executors)
-    }
-
     /// Any operator call that needs the master's state.
     pub(crate) fn operator_call(&mut self, call: Call) -> Result<OperatorAnswer, CallError> {
         use call::Type;
@@ -80,26 +72,20 @@ impl MasterActor {
                     elected_time: Some(self.start_time),
                 });
             }),
-            Some(Type::GetFrameworks) => answer(response::Type::GetFrameworks, |r| {
-                r.get_frameworks = Some(self.get_frameworks());
-            }),
-            Some(Type::GetAgents) => answer(response::Type::GetAgents, |r| {
-                r.get_agents = Some(self.get_agents());
-            }),
-            Some(Type::GetTasks) => answer(response::Type::GetTasks, |r| {
-                r.get_tasks = Some(self.get_tasks());
-            }),
-            Some(Type::GetExecutors) => answer(response::Type::GetExecutors, |r| {
-                r.get_executors = Some(self.get_executors());
-            }),
-            Some(Type::GetState) => answer(response::Type::GetState, |r| {
-                r.get_state = Some(self.get_state());
-            }),
-            Some(Type::GetRoles) => answer(response::Type::GetRoles, |r| {
-                r.get_roles = Some(response::GetRoles {
-                    roles: self.roles(),
-                });
-            }),
+            Some(
+                ty @ (Type::GetFrameworks
+                | Type::GetAgents
+                | Type::GetTasks
+                | Type::GetExecutors
+                | Type::GetState),
+            ) => OperatorAnswer {
+                snapshot: Some((ty, Box::new(self.snapshot()))),
+                ..Default::default()
+            },
+            Some(Type::GetRoles) => OperatorAnswer {
+                snapshot: Some((Type::GetRoles, Box::new(self.snapshot()))),
+                ..Default::default()
+            },
             Some(Type::GetWeights) => answer(response::Type::GetWeights, |r| {
                 r.get_weights = Some(response::GetWeights {
                     weight_infos: self
@@ -125,18 +111,13 @@ impl MasterActor {
                     flags: self.flags(),
                 });
             }),
-            Some(Type::GetMetrics) => answer(response::Type::GetMetrics, |r| {
-                r.get_metrics = Some(response::GetMetrics {
-                    metrics: self
-                        .metrics_snapshot()
-                        .into_iter()
-                        .map(|(name, value)| Metric {
-                            name,
-                            value: Some(value),
-                        })
-                        .collect(),
-                });
-            }),
+            Some(Type::GetMetrics) => OperatorAnswer {
+                snapshot: Some((
+                    Type::GetMetrics,
+                    Box::new(self.snapshot().with_metrics(self.metrics_snapshot())),
+                )),
+                ..Default::default()
+            },
             Some(Type::UpdateWeights) => {
                 let update = call
                     .update_weights
@@ -173,244 +154,6 @@ impl MasterActor {
             }
             None => return Err(missing("type")),
         })
-    }
-
-    pub(crate) fn framework_view(
-        &self,
-        framework: &Framework,
-        offers: &BTreeMap<FrameworkId, Vec<Offer>>,
-    ) -> response::get_frameworks::Framework {
-        let id = framework.info.id.clone().unwrap_or_default();
-        let mut allocated = Resources::new();
-        for (_, r) in live_tasks(framework.tasks.values()) {
-            allocated += &r;
-        }
-        let offers = offers.get(&id).cloned().unwrap_or_default();
-        let mut offered = Resources::new();
-        for offer in &offers {
-            if let Ok(r) = Resources::from_resources(offer.resources.clone()) {
-                offered += &r;
-            }
-        }
-        response::get_frameworks::Framework {
-            framework_info: framework.info.clone(),
-            active: framework.connected(),
-            connected: framework.connected(),
-            recovered: framework.registered_time.is_none(),
-            registered_time: framework.registered_time.map(time_info),
-            reregistered_time: framework.reregistered_time.map(time_info),
-            unregistered_time: framework.unregistered_time.map(time_info),
-            offers,
-            allocated_resources: (&allocated + &offered).into_vec(),
-            offered_resources: offered.into_vec(),
-            ..Default::default()
-        }
-    }
-
-    /// Outstanding offers as frameworks saw them, by framework.
-    fn offers_by_framework(&self) -> BTreeMap<FrameworkId, Vec<Offer>> {
-        let mut out: BTreeMap<FrameworkId, Vec<Offer>> = BTreeMap::new();
-        for (id, offer) in &self.offers {
-            let hostname = self
-                .agents
-                .get(&offer.agent_id)
-                .map(|a| a.info.hostname.clone())
-                .unwrap_or_default();
-            out.entry(offer.framework_id.clone())
-                .or_default()
-                .push(Offer {
-                    id: id.clone(),
-                    framework_id: offer.framework_id.clone(),
-                    agent_id: offer.agent_id.clone(),
-                    hostname,
-                    resources: offer.resources.clone().into_vec(),
-                    ..Default::default()
-                });
-        }
-        out
-    }
-
-    pub(crate) fn get_frameworks(&self) -> response::GetFrameworks {
-        let offers = self.offers_by_framework();
-        response::GetFrameworks {
-            frameworks: self
-                .frameworks
-                .values()
-                .map(|f| self.framework_view(f, &offers))
-                .collect(),
-            completed_frameworks: self
-                .completed_frameworks
-                .iter()
-                .map(|f| self.framework_view(f, &offers))
-                .collect(),
-            ..Default::default()
-        }
-    }
-
-    /// One agent as GET_AGENTS shows it (none if unknown or unreachable).
-    pub(crate) fn agent_view(&self, id: &AgentId) -> Option<response::get_agents::Agent> {
-        let a = self.agents.get(id).filter(|a| !a.unreachable)?;
-        let mut offered = Resources::new();
-        for offer in self.offers.values().filter(|o| o.agent_id == *id) {
-            offered += &offer.resources;
-        }
-        let mut used = Resources::new();
-        for (_, r) in self.used_resources().filter(|(agent, _)| *agent == id) {
-            used += &r;
-        }
-        Some(self.agent_view_with(id, a, &used, &offered))
-    }
-
-    fn agent_view_with(
-        &self,
-        _id: &AgentId,
-        a: &crate::actor::Agent,
-        used: &Resources,
-        offered: &Resources,
-    ) -> response::get_agents::Agent {
-        response::get_agents::Agent {
-            agent_info: a.info.clone(),
-            active: a.connected(),
-            deactivated: Some(false),
-            version: MESOS_VERSION.to_string(),
-            pid: Some(format!(
-                "slave(1)@{}:{}",
-                a.info.hostname,
-                a.info.port.unwrap_or(5051)
-            )),
-            registered_time: Some(time_info(a.registered_time)),
-            reregistered_time: a.reregistered_time.map(time_info),
-            total_resources: a.total.clone().into_vec(),
-            allocated_resources: (used + offered).into_vec(),
-            offered_resources: offered.clone().into_vec(),
-            ..Default::default()
-        }
-    }
-
-    pub(crate) fn get_agents(&self) -> response::GetAgents {
-        let mut offered: BTreeMap<&AgentId, Resources> = BTreeMap::new();
-        for offer in self.offers.values() {
-            *offered.entry(&offer.agent_id).or_default() += &offer.resources;
-        }
-        let mut used: BTreeMap<&AgentId, Resources> = BTreeMap::new();
-        for (agent, r) in self.used_resources() {
-            *used.entry(agent).or_default() += &r;
-        }
-        let none = Resources::new();
-        response::GetAgents {
-            agents: self
-                .agents
-                .iter()
-                .filter(|(_, a)| !a.unreachable)
-                .map(|(id, a)| {
-                    self.agent_view_with(
-                        id,
-                        a,
-                        used.get(id).unwrap_or(&none),
-                        offered.get(id).unwrap_or(&none),
-                    )
-                })
-                .collect(),
-            recovered_agents: self.recovered_agents.values().cloned().collect(),
-        }
-    }
-
-    pub(crate) fn get_tasks(&self) -> response::GetTasks {
-        let mut out = response::GetTasks::default();
-        let all = self
-            .frameworks
-            .values()
-            .chain(self.completed_frameworks.iter());
-        for framework in all {
-            for task in framework.tasks.values() {
-                if task.state == TaskState::TaskUnreachable as i32 {
-                    out.unreachable_tasks.push(task.clone());
-                } else if is_terminal(task.state) {
-                    out.completed_tasks.push(task.clone());
-                } else {
-                    out.tasks.push(task.clone());
-                }
-            }
-            out.completed_tasks
-                .extend(framework.completed_tasks.iter().cloned());
-        }
-        out
-    }
-
-    pub(crate) fn get_executors(&self) -> response::GetExecutors {
-        response::GetExecutors {
-            executors: self
-                .agents
-                .iter()
-                .flat_map(|(id, a)| {
-                    a.executors
-                        .values()
-                        .map(|e| response::get_executors::Executor {
-                            executor_info: e.clone(),
-                            agent_id: id.clone(),
-                        })
-                })
-                .collect(),
-            orphan_executors: Vec::new(),
-        }
-    }
-
-    pub(crate) fn get_state(&self) -> response::GetState {
-        response::GetState {
-            get_tasks: Some(self.get_tasks()),
-            get_executors: Some(self.get_executors()),
-            get_frameworks: Some(self.get_frameworks()),
-            get_agents: Some(self.get_agents()),
-        }
-    }
-
-    /// Every role with a framework, a weight, quota or an allocation.
-    pub(crate) fn roles(&self) -> Vec<Role> {
-        let mut roles: BTreeMap<String, Role> = BTreeMap::new();
-        let role = |roles: &mut BTreeMap<String, Role>, name: &str| {
-            roles
-                .entry(name.to_string())
-                .or_insert_with(|| Role {
-                    name: name.to_string(),
-                    weight: 1.0,
-                    ..Default::default()
-                })
-                .clone()
-        };
-        for (id, framework) in &self.frameworks {
-            for name in framework.roles() {
-                role(&mut roles, &name);
-                if let Some(r) = roles.get_mut(&name) {
-                    r.frameworks.push(id.clone());
-                }
-            }
-        }
-        for name in self.weights.keys().chain(self.quotas.keys()) {
-            role(&mut roles, name);
-        }
-        let mut allocated: BTreeMap<String, Resources> = BTreeMap::new();
-        for (_, r) in self.used_resources() {
-            for (name, part) in r.allocations() {
-                *allocated.entry(name).or_default() += &part;
-            }
-        }
-        for offer in self.offers.values() {
-            for (name, part) in offer.resources.allocations() {
-                *allocated.entry(name).or_default() += &part;
-            }
-        }
-        for (name, resources) in allocated {
-            role(&mut roles, &name);
-            if let Some(r) = roles.get_mut(&name) {
-                r.resources = resources.into_vec();
-            }
-        }
-        for (name, weight) in &self.weights {
-            if let Some(r) = roles.get_mut(name) {
-                r.weight = *weight;
-            }
-        }
-        roles.into_values().collect()
     }
 
     /// The master's settings, under Mesos' flag names.
@@ -497,8 +240,8 @@ impl MasterActor {
             }
         }
         Ok(OperatorAnswer {
-            response: None,
             committed: Some(self.registry.put_weights(&updates)),
+            ..Default::default()
         })
     }
 
@@ -542,8 +285,8 @@ impl MasterActor {
             }
         }
         Ok(OperatorAnswer {
-            response: None,
             committed: Some(self.registry.put_quotas(&configs)),
+            ..Default::default()
         })
     }
 
@@ -563,7 +306,9 @@ impl MasterActor {
         );
     }
 
-    /// Mesos' metric names and values (`/metrics/snapshot`, GET_METRICS).
+    /// Mesos' metric names and values (`/metrics/snapshot`, GET_METRICS)
+    /// that the loop keeps or counts cheaply; the rest is added off the
+    /// loop by [`StateSnapshot::with_metrics`].
     pub(crate) fn metrics_snapshot(&self) -> BTreeMap<String, f64> {
         let mut m: BTreeMap<String, f64> = BTreeMap::new();
         let mut set = |name: &str, v: f64| {
@@ -643,23 +388,17 @@ impl MasterActor {
         );
         set("allocator/mesos/allocation_runs", c.allocation_runs as f64);
         set("allocator/mesos/allocation_run_ms", c.last_allocation_ms);
-        // Gauges of live tasks by state, counters of terminal ones.
-        let mut live: BTreeMap<i32, usize> = BTreeMap::new();
-        for task in self.frameworks.values().flat_map(|f| f.tasks.values()) {
-            if !is_terminal(task.state) {
-                *live.entry(task.state).or_default() += 1;
-            }
-        }
-        for state in [
-            TaskState::TaskStaging,
-            TaskState::TaskStarting,
-            TaskState::TaskRunning,
-            TaskState::TaskKilling,
-            TaskState::TaskUnreachable,
-        ] {
-            let n = live.get(&(state as i32)).copied().unwrap_or(0);
-            set(&format!("master/{}", metric_state(state)), n as f64);
-        }
+        // Ours: how long the event loop is held up at a time.
+        set("master/event_loop/turns", c.turns as f64);
+        set(
+            "master/event_loop/turns_over_10ms",
+            c.turns_over_10ms as f64,
+        );
+        set(
+            "master/event_loop/turns_over_100ms",
+            c.turns_over_100ms as f64,
+        );
+        set("master/event_loop/longest_turn_ms", c.longest_turn_ms);
         for state in [
             TaskState::TaskFinished,
             TaskState::TaskFailed,
@@ -674,52 +413,8 @@ impl MasterActor {
             set(&format!("master/{}", metric_state(state)), n as f64);
         }
         set("master/tasks_unknown", 0.0);
-        // Resources: total of reachable agents, used by tasks and offers.
-        let mut total = Resources::new();
-        for a in &reachable {
-            total += &a.total;
-        }
-        let mut used = Resources::new();
-        for (_, r) in self.used_resources() {
-            used += &r;
-        }
-        let mut offered = Resources::new();
-        for offer in self.offers.values() {
-            offered += &offer.resources;
-        }
-        for name in ["cpus", "mem", "disk", "gpus"] {
-            let t = total.scalar(name).map_or(0.0, |s| s.to_f64());
-            let u = used.scalar(name).map_or(0.0, |s| s.to_f64());
-            let o = offered.scalar(name).map_or(0.0, |s| s.to_f64());
-            set(&format!("master/{name}_total"), t);
-            set(&format!("master/{name}_used"), u);
-            set(
-                &format!("master/{name}_percent"),
-                if t > 0.0 { u / t } else { 0.0 },
-            );
-            set(&format!("allocator/mesos/resources/{name}/total"), t);
-            set(
-                &format!("allocator/mesos/resources/{name}/offered_or_allocated"),
-                u + o,
-            );
-        }
-        for role in self.roles() {
-            set(
-                &format!("allocator/mesos/roles/{}/shares/dominant", role.name),
-                self.allocator.role_share(&role.name),
-            );
-        }
+        // Task gauges, resources and role shares: off the loop, from a
+        // snapshot (`StateSnapshot::metrics`).
         m
     }
-}
-
-/// `TASK_RUNNING` -> `tasks_running`.
-fn metric_state(state: TaskState) -> String {
-    format!(
-        "tasks_{}",
-        state
-            .as_str_name()
-            .trim_start_matches("TASK_")
-            .to_ascii_lowercase()
-    )
 }

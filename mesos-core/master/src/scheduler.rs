@@ -9,6 +9,7 @@ use mesos_proto::v1::{
     AgentId, FrameworkId, FrameworkInfo, TaskId, TaskState, TaskStatus, framework_info, task_status,
 };
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -322,7 +323,7 @@ impl MasterActor {
             let tasks = std::mem::take(&mut framework.tasks);
             for (_, mut task) in tasks {
                 if !is_terminal(task.state) {
-                    task.state = TaskState::TaskKilled as i32;
+                    Arc::make_mut(&mut task).state = TaskState::TaskKilled as i32;
                     *self
                         .metrics
                         .terminal

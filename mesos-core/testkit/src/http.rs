@@ -53,6 +53,14 @@ pub struct TestClient {
 }
 
 impl TestClient {
+    /// A client keeping at most `idle` unused connections per host, for
+    /// one client shared by thousands of simulated agents.
+    pub fn with_max_idle_per_host(idle: usize) -> TestClient {
+        TestClient {
+            client: Client::with_max_idle_per_host(idle),
+        }
+    }
+
     /// POSTs `body` to `url` with the given headers.
     pub async fn post(
         &self,

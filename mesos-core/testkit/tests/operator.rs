@@ -198,6 +198,16 @@ async fn legacy_endpoints_show_the_cluster_in_mesos_shapes() {
     assert_eq!(metrics["master/slaves_active"], 2.0);
     assert_eq!(metrics["master/cpus_total"], 4.0);
     assert_eq!(metrics["master/cpus_used"], 4.0);
+    // The role's tasks hold the whole cluster's cpus.
+    assert_eq!(metrics["allocator/mesos/roles/web/shares/dominant"], 1.0);
+    // The loop counts its turns (ours, not Mesos').
+    assert!(metrics["master/event_loop/turns"].as_f64().unwrap() > 0.0);
+    assert!(
+        metrics["master/event_loop/longest_turn_ms"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
     assert_eq!(metrics["master/frameworks_active"], 1.0);
     let (status, headers, body) = client.get(&format!("{base}/metrics")).await.unwrap();
     assert_eq!(status, 200);

@@ -644,6 +644,18 @@ impl Allocator {
         self.roles.share(role)
     }
 
+    /// Every role the allocator tracks, with its weighted dominant share.
+    pub fn role_shares(&self) -> BTreeMap<String, f64> {
+        self.roles
+            .sort()
+            .into_iter()
+            .map(|role| {
+                let share = self.roles.share(&role);
+                (role, share)
+            })
+            .collect()
+    }
+
     fn allocatable(&self, resources: &Resources) -> bool {
         if resources.is_empty() {
             return false;

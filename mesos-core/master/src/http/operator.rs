@@ -2,13 +2,14 @@
 //! every other call goes to the master actor. Calls not built yet are
 //! refused with 501 and a message saying so.
 
-use super::{Http, ask, error, read_call, record_stream};
+use super::{Http, ask, error, read_call, record_stream_of};
 use crate::actor::{CallError, Command};
 use crate::config::MESOS_VERSION;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
 use mesos_proto::v1::VersionInfo;
 use mesos_proto::v1::master::{Call, Response as MasterResponse, call, response};
 
@@ -69,13 +70,21 @@ pub(crate) async fn handle(
             );
         }
         Some(call::Type::Subscribe) => {
-            return match ask(&http, |reply| Command::OperatorSubscribe { reply }).await {
-                Ok(events) => record_stream(events, move |e| media.encode(e), media, None),
-                Err(e) => e.into_response(),
+            let subscription = match ask(&http, |reply| Command::OperatorSubscribe { reply }).await
+            {
+                Ok(subscription) => subscription,
+                Err(e) => return e.into_response(),
             };
+            let (subscribed, events) = subscription.start().await;
+            let events = futures_util::stream::unfold(events, |mut events| async move {
+                let event = events.recv().await?;
+                Some((event, events))
+            });
+            let stream = futures_util::stream::once(async { subscribed }).chain(events);
+            return record_stream_of(stream, move |e| media.encode(e), media, None);
         }
         Some(_) => {
-            let answer = match ask(&http, |reply| Command::Operator {
+            let mut answer = match ask(&http, |reply| Command::Operator {
                 call: Box::new(call),
                 reply,
             })
@@ -84,13 +93,13 @@ pub(crate) async fn handle(
                 Ok(Ok(answer)) => answer,
                 Ok(Err(e)) | Err(e) => return e.into_response(),
             };
-            if let Some(committed) = answer.committed {
+            if let Some(committed) = answer.committed.take() {
                 if !committed.wait().await {
                     return CallError::Unavailable("The master is shutting down".into())
                         .into_response();
                 }
             }
-            match answer.response {
+            match answer.into_response().await {
                 Some(response) => out = response,
                 None => return StatusCode::OK.into_response(),
             }

@@ -45,7 +45,7 @@ pub async fn failover(
     // This process holds one end of each agent's stream (calls share
     // a pool).
     super::check_open_files(agents, 1)?;
-    let client = TestClient::default();
+    let client = TestClient::with_max_idle_per_host(256);
     let first = until_leading(&client, masters, None).await?;
     let (leader_tx, leader) = watch::channel(masters[first]);
 

@@ -289,6 +289,13 @@ pub struct StateReport {
     pub max_probe: Duration,
     /// The same probe's longest wait on an idle master, for comparison.
     pub idle_probe: Duration,
+    /// Turns of the master's event loop that held it up more than 10 ms
+    /// while `/state` was being served (its own count,
+    /// `master/event_loop/turns_over_10ms`).
+    pub turns_over_10ms: u64,
+    /// Tasks `/state` listed (every launched task once the master is up
+    /// to date).
+    pub state_tasks: usize,
     /// Resident memory of the process before the cluster started and
     /// with it at full size (bytes; 0 where unknown).
     pub rss_before: u64,
@@ -358,6 +365,16 @@ pub async fn state_at_scale(
     };
     let _running = launch_cluster(addr, agents, per_agent, tasks).await?;
     let client = crate::TestClient::default();
+    // Every task running as the master sees it, before measuring.
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while metric(&client, addr, "master/tasks_running").await? < tasks as f64 {
+        if Instant::now() > deadline {
+            return Err(TestkitError::Timeout(
+                "the master to see every task running",
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let idle = tokio::spawn(probe_loop(addr, stop_rx));
@@ -367,8 +384,10 @@ pub async fn state_at_scale(
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let probe = tokio::spawn(probe_loop(addr, stop_rx));
+    let stalls_before = metric(&client, addr, STALLS).await?;
     let mut state_times = Vec::new();
     let mut state_bytes = 0;
+    let mut state_tasks = 0;
     for _ in 0..rounds {
         let t = Instant::now();
         let (status, _, body) = client.get(&format!("http://{addr}/state")).await?;
@@ -380,7 +399,9 @@ pub async fn state_at_scale(
             });
         }
         state_bytes = body.len();
+        state_tasks = count_state_tasks(&body)?;
     }
+    let stalls = metric(&client, addr, STALLS).await? - stalls_before;
     let _ = stop_tx.send(true);
     let max_probe = probe.await.unwrap_or_default();
     state_times.sort();
@@ -394,9 +415,41 @@ pub async fn state_at_scale(
         state_bytes,
         max_probe,
         idle_probe,
+        turns_over_10ms: stalls.max(0.0) as u64,
+        state_tasks,
         rss_before,
         rss_after: rss_bytes(),
     })
+}
+
+/// The master's count of event-loop turns longer than 10 ms.
+const STALLS: &str = "master/event_loop/turns_over_10ms";
+
+/// One value of the master's `/metrics/snapshot`.
+async fn metric(
+    client: &crate::TestClient,
+    addr: std::net::SocketAddr,
+    name: &str,
+) -> Result<f64, TestkitError> {
+    let (status, _, body) = client
+        .get(&format!("http://{addr}/metrics/snapshot"))
+        .await?;
+    let metrics: serde_json::Value = serde_json::from_slice(&body)
+        .map_err(|e| TestkitError::Decode(format!("/metrics/snapshot ({status}): {e}")))?;
+    metrics[name]
+        .as_f64()
+        .ok_or_else(|| TestkitError::Decode(format!("/metrics/snapshot has no {name}")))
+}
+
+/// The tasks of every framework in a `/state` body.
+fn count_state_tasks(body: &[u8]) -> Result<usize, TestkitError> {
+    let state: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| TestkitError::Decode(format!("/state: {e}")))?;
+    Ok(state["frameworks"].as_array().map_or(0, |fs| {
+        fs.iter()
+            .map(|f| f["tasks"].as_array().map_or(0, Vec::len))
+            .sum()
+    }))
 }
 
 /// Agents and a framework on the master at `addr` with `tasks` running
@@ -415,8 +468,9 @@ async fn launch_cluster(
     };
     let mut s = RawScheduler::subscribe(addr, info, MediaType::Protobuf).await?;
     // Agents register a few hundred at a time and share one client's
-    // connection pool for their calls.
-    let client = crate::TestClient::default();
+    // connection pool for their calls; bursts of calls must not leave
+    // thousands of idle sockets behind (the open-files limit).
+    let client = crate::TestClient::with_max_idle_per_host(256);
     let mut started = Vec::with_capacity(agents);
     let specs = bench_agents(agents, &resources);
     for chunk in specs.chunks(256) {
@@ -479,5 +533,6 @@ mod tests {
         assert!(err.to_string().contains("open files"), "{err}");
         assert_eq!(state.state_times.len(), 2);
         assert!(state.state_bytes > 1000);
+        assert_eq!(state.state_tasks, 10);
     }
 }

@@ -20,6 +20,7 @@ use mesos_proto::json::JsonWriter;
 use mesos_proto::v1::Task;
 use mesos_proto::v1::master::{Call, Response as MasterResponse, call};
 use model::{attributes, counts_and_ids, flags_object, frameworks, resources, secs, slaves, tasks};
+use std::collections::HashMap;
 
 /// Asks the actor for an operator view.
 async fn view(http: &Http, ty: call::Type) -> Result<MasterResponse, Response> {
@@ -34,7 +35,8 @@ async fn view(http: &Http, ty: call::Type) -> Result<MasterResponse, Response> {
     .await
     {
         Ok(Ok(answer)) => answer
-            .response
+            .into_response()
+            .await
             .ok_or_else(|| error(StatusCode::INTERNAL_SERVER_ERROR, "empty view")),
         Ok(Err(e)) | Err(e) => Err(e.into_response()),
     }
@@ -42,6 +44,21 @@ async fn view(http: &Http, ty: call::Type) -> Result<MasterResponse, Response> {
 
 fn json(w: JsonWriter) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], w.into_inner()).into_response()
+}
+
+/// Writes a JSON answer on a blocking thread: a `/state` of 100,000 tasks
+/// takes long enough to hold up the other tasks of a runtime worker.
+async fn render(write: impl FnOnce(&mut JsonWriter) + Send + 'static) -> Response {
+    let written = tokio::task::spawn_blocking(move || {
+        let mut w = JsonWriter::with_buffer(Vec::with_capacity(64 * 1024));
+        write(&mut w);
+        w
+    })
+    .await;
+    match written {
+        Ok(w) => json(w),
+        Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "rendering failed"),
+    }
 }
 
 /// `/state` (and `/master/state`, `/state.json`): the whole cluster.
@@ -54,42 +71,43 @@ pub(crate) async fn state(State(http): State<Http>) -> Response {
         Ok(v) => v,
         Err(r) => return r,
     };
-    let state = state.get_state.unwrap_or_default();
-    let master = master.get_master.unwrap_or_default();
-    let info = master.master_info.unwrap_or_default();
-    let agents = state.get_agents.clone().unwrap_or_default();
-    let mut w = JsonWriter::with_buffer(Vec::with_capacity(64 * 1024));
-    w.begin_object();
-    w.field("version", &MESOS_VERSION.to_string());
-    w.field("git_tag", &env!("CARGO_PKG_VERSION").to_string());
-    w.field("build_user", &"mesos-rs".to_string());
-    w.field("start_time", &master.start_time.unwrap_or(0.0));
-    w.field("elected_time", &master.elected_time.unwrap_or(0.0));
-    w.field("id", &info.id);
-    let pid = info.pid.clone().unwrap_or_default();
-    w.field("pid", &pid);
-    w.field("hostname", &info.hostname.clone().unwrap_or_default());
-    w.field(
-        "activated_slaves",
-        &(agents.agents.iter().filter(|a| a.active).count() as f64),
-    );
-    w.field(
-        "deactivated_slaves",
-        &(agents.agents.iter().filter(|a| !a.active).count() as f64),
-    );
-    w.field("leader", &pid);
-    w.field("leader_info", &info);
-    w.key("flags");
-    flags_object(&mut w, &flags);
-    slaves(&mut w, &agents);
-    w.key("recovered_slaves");
-    w.list(&agents.recovered_agents);
-    frameworks(&mut w, &state);
-    w.key("orphan_tasks");
-    w.begin_array();
-    w.end_array();
-    w.end_object();
-    json(w)
+    render(move |w| {
+        let mut state = state.get_state.unwrap_or_default();
+        let master = master.get_master.unwrap_or_default();
+        let info = master.master_info.unwrap_or_default();
+        let agents = state.get_agents.take().unwrap_or_default();
+        w.begin_object();
+        w.field("version", &MESOS_VERSION.to_string());
+        w.field("git_tag", &env!("CARGO_PKG_VERSION").to_string());
+        w.field("build_user", &"mesos-rs".to_string());
+        w.field("start_time", &master.start_time.unwrap_or(0.0));
+        w.field("elected_time", &master.elected_time.unwrap_or(0.0));
+        w.field("id", &info.id);
+        let pid = info.pid.clone().unwrap_or_default();
+        w.field("pid", &pid);
+        w.field("hostname", &info.hostname.clone().unwrap_or_default());
+        w.field(
+            "activated_slaves",
+            &(agents.agents.iter().filter(|a| a.active).count() as f64),
+        );
+        w.field(
+            "deactivated_slaves",
+            &(agents.agents.iter().filter(|a| !a.active).count() as f64),
+        );
+        w.field("leader", &pid);
+        w.field("leader_info", &info);
+        w.key("flags");
+        flags_object(w, &flags);
+        slaves(w, &agents);
+        w.key("recovered_slaves");
+        w.list(&agents.recovered_agents);
+        frameworks(w, &state);
+        w.key("orphan_tasks");
+        w.begin_array();
+        w.end_array();
+        w.end_object();
+    })
+    .await
 }
 
 /// `/state-summary`: agents and frameworks with task counts, no tasks.
@@ -101,83 +119,91 @@ pub(crate) async fn state_summary(State(http): State<Http>) -> Response {
         Ok(v) => v,
         Err(r) => return r,
     };
-    let state = state.get_state.unwrap_or_default();
-    let info = master
-        .get_master
-        .and_then(|m| m.master_info)
-        .unwrap_or_default();
-    let tasks = state.get_tasks.clone().unwrap_or_default();
-    let all: Vec<&Task> = tasks
-        .tasks
-        .iter()
-        .chain(&tasks.unreachable_tasks)
-        .chain(&tasks.completed_tasks)
-        .collect();
-    let mut w = JsonWriter::new();
-    w.begin_object();
-    w.field("hostname", &info.hostname.clone().unwrap_or_default());
-    w.key("slaves");
-    w.begin_array();
-    for a in state.get_agents.iter().flat_map(|a| &a.agents) {
-        let id = a.agent_info.id.clone().unwrap_or_default();
-        w.element();
+    render(move |w| {
+        let mut state = state.get_state.unwrap_or_default();
+        let info = master
+            .get_master
+            .and_then(|m| m.master_info)
+            .unwrap_or_default();
+        let tasks = state.get_tasks.take().unwrap_or_default();
+        let mut by_agent: HashMap<&str, Vec<&Task>> = HashMap::new();
+        let mut by_framework: HashMap<&str, Vec<&Task>> = HashMap::new();
+        for t in tasks
+            .tasks
+            .iter()
+            .chain(&tasks.unreachable_tasks)
+            .chain(&tasks.completed_tasks)
+        {
+            by_agent.entry(&t.agent_id.value).or_default().push(t);
+            by_framework
+                .entry(&t.framework_id.value)
+                .or_default()
+                .push(t);
+        }
+        let none = Vec::new();
         w.begin_object();
-        w.field("id", &id.value);
-        w.field("hostname", &a.agent_info.hostname);
-        w.field("pid", &a.pid.clone().unwrap_or_default());
-        w.field(
-            "registered_time",
-            &a.registered_time.as_ref().map_or(0.0, secs),
-        );
-        w.key("resources");
-        resources(&mut w, &a.total_resources);
-        w.key("used_resources");
-        resources(&mut w, &a.allocated_resources);
-        w.key("offered_resources");
-        resources(&mut w, &a.offered_resources);
-        w.key("attributes");
-        attributes(&mut w, &a.agent_info.attributes);
-        w.field("active", &a.active);
-        w.field("version", &a.version);
-        counts_and_ids(
-            &mut w,
-            &all,
-            &|t: &Task| t.agent_id == id,
-            &|t: &Task| t.framework_id.value.clone(),
-            "framework_ids",
-        );
+        w.field("hostname", &info.hostname.clone().unwrap_or_default());
+        w.key("slaves");
+        w.begin_array();
+        for a in state.get_agents.iter().flat_map(|a| &a.agents) {
+            let id = a.agent_info.id.clone().unwrap_or_default();
+            w.element();
+            w.begin_object();
+            w.field("id", &id.value);
+            w.field("hostname", &a.agent_info.hostname);
+            w.field("pid", &a.pid.clone().unwrap_or_default());
+            w.field(
+                "registered_time",
+                &a.registered_time.as_ref().map_or(0.0, secs),
+            );
+            w.key("resources");
+            resources(w, &a.total_resources);
+            w.key("used_resources");
+            resources(w, &a.allocated_resources);
+            w.key("offered_resources");
+            resources(w, &a.offered_resources);
+            w.key("attributes");
+            attributes(w, &a.agent_info.attributes);
+            w.field("active", &a.active);
+            w.field("version", &a.version);
+            counts_and_ids(
+                w,
+                by_agent.get(id.value.as_str()).unwrap_or(&none),
+                &|t: &Task| t.framework_id.value.clone(),
+                "framework_ids",
+            );
+            w.end_object();
+        }
+        w.end_array();
+        w.key("frameworks");
+        w.begin_array();
+        for f in state.get_frameworks.iter().flat_map(|f| &f.frameworks) {
+            let id = f.framework_info.id.clone().unwrap_or_default();
+            w.element();
+            w.begin_object();
+            w.field("id", &id.value);
+            w.field("name", &f.framework_info.name);
+            w.field("active", &f.active);
+            w.field(
+                "webui_url",
+                &f.framework_info.webui_url.clone().unwrap_or_default(),
+            );
+            w.key("used_resources");
+            resources(w, &f.allocated_resources);
+            w.key("offered_resources");
+            resources(w, &f.offered_resources);
+            counts_and_ids(
+                w,
+                by_framework.get(id.value.as_str()).unwrap_or(&none),
+                &|t: &Task| t.agent_id.value.clone(),
+                "slave_ids",
+            );
+            w.end_object();
+        }
+        w.end_array();
         w.end_object();
-    }
-    w.end_array();
-    w.key("frameworks");
-    w.begin_array();
-    for f in state.get_frameworks.iter().flat_map(|f| &f.frameworks) {
-        let id = f.framework_info.id.clone().unwrap_or_default();
-        w.element();
-        w.begin_object();
-        w.field("id", &id.value);
-        w.field("name", &f.framework_info.name);
-        w.field("active", &f.active);
-        w.field(
-            "webui_url",
-            &f.framework_info.webui_url.clone().unwrap_or_default(),
-        );
-        w.key("used_resources");
-        resources(&mut w, &f.allocated_resources);
-        w.key("offered_resources");
-        resources(&mut w, &f.offered_resources);
-        counts_and_ids(
-            &mut w,
-            &all,
-            &|t: &Task| t.framework_id == id,
-            &|t: &Task| t.agent_id.value.clone(),
-            "slave_ids",
-        );
-        w.end_object();
-    }
-    w.end_array();
-    w.end_object();
-    json(w)
+    })
+    .await
 }
 
 use mesos_http::server::query_pairs as query;
@@ -220,32 +246,33 @@ pub(crate) async fn tasks_endpoint(State(http): State<Http>, RawQuery(raw): RawQ
         Ok(r) => r.get_tasks.unwrap_or_default(),
         Err(r) => return r,
     };
-    let mut all: Vec<&Task> = t
-        .tasks
-        .iter()
-        .chain(&t.unreachable_tasks)
-        .chain(&t.completed_tasks)
-        .collect();
-    let started = |t: &Task| t.statuses.first().and_then(|s| s.timestamp).unwrap_or(0.0);
-    all.sort_by(|a, b| {
-        started(a)
-            .total_cmp(&started(b))
-            .then_with(|| a.task_id.value.cmp(&b.task_id.value))
-    });
-    if !ascending {
-        all.reverse();
-    }
-    let take = if limit < 0 {
-        usize::MAX
-    } else {
-        limit as usize
-    };
-    let page: Vec<&Task> = all.into_iter().skip(offset).take(take).collect();
-    let mut w = JsonWriter::new();
-    w.begin_object();
-    tasks(&mut w, "tasks", &page);
-    w.end_object();
-    json(w)
+    render(move |w| {
+        let mut all: Vec<&Task> = t
+            .tasks
+            .iter()
+            .chain(&t.unreachable_tasks)
+            .chain(&t.completed_tasks)
+            .collect();
+        let started = |t: &Task| t.statuses.first().and_then(|s| s.timestamp).unwrap_or(0.0);
+        all.sort_by(|a, b| {
+            started(a)
+                .total_cmp(&started(b))
+                .then_with(|| a.task_id.value.cmp(&b.task_id.value))
+        });
+        if !ascending {
+            all.reverse();
+        }
+        let take = if limit < 0 {
+            usize::MAX
+        } else {
+            limit as usize
+        };
+        let page: Vec<&Task> = all.into_iter().skip(offset).take(take).collect();
+        w.begin_object();
+        tasks(w, "tasks", &page);
+        w.end_object();
+    })
+    .await
 }
 
 /// `/frameworks`.
@@ -254,11 +281,12 @@ pub(crate) async fn frameworks_endpoint(State(http): State<Http>) -> Response {
         Ok(r) => r.get_state.unwrap_or_default(),
         Err(r) => return r,
     };
-    let mut w = JsonWriter::new();
-    w.begin_object();
-    frameworks(&mut w, &state);
-    w.end_object();
-    json(w)
+    render(move |w| {
+        w.begin_object();
+        frameworks(w, &state);
+        w.end_object();
+    })
+    .await
 }
 
 /// `/slaves`.
@@ -267,13 +295,14 @@ pub(crate) async fn slaves_endpoint(State(http): State<Http>) -> Response {
         Ok(r) => r.get_agents.unwrap_or_default(),
         Err(r) => return r,
     };
-    let mut w = JsonWriter::new();
-    w.begin_object();
-    slaves(&mut w, &agents);
-    w.key("recovered_slaves");
-    w.list(&agents.recovered_agents);
-    w.end_object();
-    json(w)
+    render(move |w| {
+        w.begin_object();
+        slaves(w, &agents);
+        w.key("recovered_slaves");
+        w.list(&agents.recovered_agents);
+        w.end_object();
+    })
+    .await
 }
 
 /// `/roles`.

@@ -313,14 +313,13 @@ pub(super) fn flags_object(w: &mut JsonWriter, flags: &MasterResponse) {
 /// (`"TASK_RUNNING": 3`), then `name` listing the distinct `other` ids.
 pub(super) fn counts_and_ids(
     w: &mut JsonWriter,
-    all: &[&Task],
-    keep: &dyn Fn(&Task) -> bool,
+    tasks: &[&Task],
     other: &dyn Fn(&Task) -> String,
     name: &str,
 ) {
     let mut counts: BTreeMap<String, f64> = BTreeMap::new();
     let mut ids: Vec<String> = Vec::new();
-    for t in all.iter().filter(|t| keep(t)) {
+    for t in tasks {
         *counts
             .entry(enum_name::<mesos_proto::v1::TaskState>(t.state))
             .or_insert(0.0) += 1.0;

@@ -1,0 +1,522 @@
+//! State snapshots: what the operator's state views (GET_STATE,
+//! GET_TASKS, GET_AGENTS, GET_FRAMEWORKS, GET_EXECUTORS, the operator
+//! SUBSCRIBED event and `/state`) are built from.
+//!
+//! The actor takes a snapshot inside its event loop by sharing, not
+//! copying: tasks, agent infos, executors and offers are reference
+//! counted and changed copy-on-write (`Arc::make_mut`), so a snapshot
+//! costs one reference count per task and per agent and keeps what it saw
+//! while the master goes on. Everything expensive (copying tasks into the
+//! response, summing what each agent and framework uses) happens off the
+//! loop, on the requester's side, so a large `/state` does not hold up
+//! offers, updates or heartbeats.
+
+use crate::actor::{Agent, Framework, MasterActor, OutstandingOffer, roles_of};
+use crate::agents::is_terminal;
+use crate::config::MESOS_VERSION;
+use crate::operator::time_info;
+use mesos_proto::resources::Resources;
+use mesos_proto::v1::master::{Response, call, response};
+use mesos_proto::v1::{
+    AgentId, AgentInfo, ExecutorInfo, FrameworkId, FrameworkInfo, Metric, Offer, OfferId, Role,
+    Task, TaskState,
+};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+/// The non-terminal tasks among `tasks`, each with the resources it uses.
+pub(crate) fn live_tasks<'a>(
+    tasks: impl Iterator<Item = &'a Task> + 'a,
+) -> impl Iterator<Item = (&'a Task, Resources)> + 'a {
+    tasks
+        .filter(|t| !is_terminal(t.state))
+        .filter_map(|t| Some((t, Resources::from_resources(t.resources.clone()).ok()?)))
+}
+
+/// The master's frameworks, agents and offers at one instant.
+#[derive(Debug)]
+pub(crate) struct StateSnapshot {
+    frameworks: Vec<FrameworkSnapshot>,
+    completed_frameworks: Vec<FrameworkSnapshot>,
+    agents: Vec<AgentSnapshot>,
+    recovered_agents: Vec<AgentInfo>,
+    offers: Vec<(OfferId, Arc<OutstandingOffer>)>,
+    /// Role weights that differ from 1.
+    weights: BTreeMap<String, f64>,
+    /// Roles with quota.
+    quota_roles: Vec<String>,
+    /// Each role's weighted dominant share, as the allocator has it.
+    role_shares: BTreeMap<String, f64>,
+    /// The metrics the loop counted, for GET_METRICS to complete.
+    metrics: BTreeMap<String, f64>,
+}
+
+/// One framework in a snapshot.
+#[derive(Debug)]
+pub(crate) struct FrameworkSnapshot {
+    info: FrameworkInfo,
+    connected: bool,
+    registered_time: Option<f64>,
+    reregistered_time: Option<f64>,
+    unregistered_time: Option<f64>,
+    tasks: Vec<Arc<Task>>,
+    completed_tasks: Vec<Arc<Task>>,
+}
+
+/// One agent in a snapshot.
+#[derive(Debug)]
+pub(crate) struct AgentSnapshot {
+    id: AgentId,
+    info: Arc<AgentInfo>,
+    active: bool,
+    unreachable: bool,
+    registered_time: f64,
+    reregistered_time: Option<f64>,
+    executors: Vec<Arc<ExecutorInfo>>,
+}
+
+impl FrameworkSnapshot {
+    pub(crate) fn of(f: &Framework) -> FrameworkSnapshot {
+        FrameworkSnapshot {
+            info: f.info.clone(),
+            connected: f.connected(),
+            registered_time: f.registered_time,
+            reregistered_time: f.reregistered_time,
+            unregistered_time: f.unregistered_time,
+            tasks: f.tasks.values().cloned().collect(),
+            completed_tasks: f.completed_tasks.iter().cloned().collect(),
+        }
+    }
+
+    /// The framework as GET_FRAMEWORKS shows it, with its outstanding
+    /// offers.
+    pub(crate) fn view(&self, offers: Vec<Offer>) -> response::get_frameworks::Framework {
+        let mut allocated = Resources::new();
+        for (_, r) in live_tasks(self.tasks.iter().map(|t| &**t)) {
+            allocated += &r;
+        }
+        let mut offered = Resources::new();
+        for offer in &offers {
+            if let Ok(r) = Resources::from_resources(offer.resources.clone()) {
+                offered += &r;
+            }
+        }
+        response::get_frameworks::Framework {
+            framework_info: self.info.clone(),
+            active: self.connected,
+            connected: self.connected,
+            recovered: self.registered_time.is_none(),
+            registered_time: self.registered_time.map(time_info),
+            reregistered_time: self.reregistered_time.map(time_info),
+            unregistered_time: self.unregistered_time.map(time_info),
+            offers,
+            allocated_resources: (&allocated + &offered).into_vec(),
+            offered_resources: offered.into_vec(),
+            ..Default::default()
+        }
+    }
+}
+
+impl AgentSnapshot {
+    pub(crate) fn of(id: &AgentId, a: &Agent) -> AgentSnapshot {
+        AgentSnapshot {
+            id: id.clone(),
+            info: Arc::clone(&a.info),
+            active: a.connected(),
+            unreachable: a.unreachable,
+            registered_time: a.registered_time,
+            reregistered_time: a.reregistered_time,
+            executors: a.executors.values().cloned().collect(),
+        }
+    }
+
+    /// The agent as GET_AGENTS shows it, given what its tasks and
+    /// executors use and what is offered of it.
+    pub(crate) fn view(
+        &self,
+        used: &Resources,
+        offered: &Resources,
+    ) -> response::get_agents::Agent {
+        let a = &self.info;
+        response::get_agents::Agent {
+            agent_info: AgentInfo::clone(a),
+            active: self.active,
+            deactivated: Some(false),
+            version: MESOS_VERSION.to_string(),
+            pid: Some(format!(
+                "slave(1)@{}:{}",
+                a.hostname,
+                a.port.unwrap_or(5051)
+            )),
+            registered_time: Some(time_info(self.registered_time)),
+            reregistered_time: self.reregistered_time.map(time_info),
+            // The agent's total is what it registered with.
+            total_resources: a.resources.clone(),
+            allocated_resources: (used + offered).into_vec(),
+            offered_resources: offered.clone().into_vec(),
+            ..Default::default()
+        }
+    }
+
+    /// What the executors the master knows of on this agent use.
+    fn executor_resources(&self) -> impl Iterator<Item = Resources> + '_ {
+        self.executors
+            .iter()
+            .filter_map(|e| Resources::from_resources(e.resources.clone()).ok())
+    }
+}
+
+impl MasterActor {
+    /// The state the views are built from, shared rather than copied.
+    pub(crate) fn snapshot(&self) -> StateSnapshot {
+        StateSnapshot {
+            frameworks: self
+                .frameworks
+                .values()
+                .map(FrameworkSnapshot::of)
+                .collect(),
+            completed_frameworks: self
+                .completed_frameworks
+                .iter()
+                .map(FrameworkSnapshot::of)
+                .collect(),
+            agents: self
+                .agents
+                .iter()
+                .map(|(id, a)| AgentSnapshot::of(id, a))
+                .collect(),
+            recovered_agents: self.recovered_agents.values().cloned().collect(),
+            offers: self
+                .offers
+                .iter()
+                .map(|(id, o)| (id.clone(), Arc::clone(o)))
+                .collect(),
+            weights: self.weights.clone(),
+            quota_roles: self.quotas.keys().cloned().collect(),
+            role_shares: self.allocator.role_shares(),
+            metrics: BTreeMap::new(),
+        }
+    }
+
+    /// One agent as GET_AGENTS shows it (none if unknown or unreachable).
+    pub(crate) fn agent_view(&self, id: &AgentId) -> Option<response::get_agents::Agent> {
+        let a = self.agents.get(id).filter(|a| !a.unreachable)?;
+        let mut offered = Resources::new();
+        for offer in self.offers.values().filter(|o| o.agent_id == *id) {
+            offered += &offer.resources;
+        }
+        let agent = AgentSnapshot::of(id, a);
+        let mut used = Resources::new();
+        for (_, r) in live_tasks(
+            self.frameworks
+                .values()
+                .flat_map(|f| f.tasks.values())
+                .map(|t| &**t),
+        )
+        .filter(|(t, _)| t.agent_id == *id)
+        {
+            used += &r;
+        }
+        for r in agent.executor_resources() {
+            used += &r;
+        }
+        Some(agent.view(&used, &offered))
+    }
+}
+
+impl StateSnapshot {
+    /// The snapshot with the metrics the loop counted, for GET_METRICS.
+    pub(crate) fn with_metrics(mut self, metrics: BTreeMap<String, f64>) -> StateSnapshot {
+        self.metrics = metrics;
+        self
+    }
+
+    /// The response to a view call (GET_STATE, GET_TASKS, GET_AGENTS,
+    /// GET_FRAMEWORKS, GET_EXECUTORS, GET_ROLES or GET_METRICS).
+    pub(crate) fn response(&self, ty: call::Type) -> Response {
+        let mut out = Response::default();
+        match ty {
+            call::Type::GetRoles => {
+                out.r#type = Some(response::Type::GetRoles as i32);
+                out.get_roles = Some(response::GetRoles {
+                    roles: self.roles(),
+                });
+            }
+            call::Type::GetMetrics => {
+                out.r#type = Some(response::Type::GetMetrics as i32);
+                out.get_metrics = Some(response::GetMetrics {
+                    metrics: self
+                        .metrics()
+                        .into_iter()
+                        .map(|(name, value)| Metric {
+                            name,
+                            value: Some(value),
+                        })
+                        .collect(),
+                });
+            }
+            call::Type::GetTasks => {
+                out.r#type = Some(response::Type::GetTasks as i32);
+                out.get_tasks = Some(self.get_tasks());
+            }
+            call::Type::GetAgents => {
+                out.r#type = Some(response::Type::GetAgents as i32);
+                out.get_agents = Some(self.get_agents());
+            }
+            call::Type::GetFrameworks => {
+                out.r#type = Some(response::Type::GetFrameworks as i32);
+                out.get_frameworks = Some(self.get_frameworks());
+            }
+            call::Type::GetExecutors => {
+                out.r#type = Some(response::Type::GetExecutors as i32);
+                out.get_executors = Some(self.get_executors());
+            }
+            _ => {
+                out.r#type = Some(response::Type::GetState as i32);
+                out.get_state = Some(self.get_state());
+            }
+        }
+        out
+    }
+
+    pub(crate) fn get_state(&self) -> response::GetState {
+        response::GetState {
+            get_tasks: Some(self.get_tasks()),
+            get_executors: Some(self.get_executors()),
+            get_frameworks: Some(self.get_frameworks()),
+            get_agents: Some(self.get_agents()),
+        }
+    }
+
+    pub(crate) fn get_tasks(&self) -> response::GetTasks {
+        let mut out = response::GetTasks::default();
+        for framework in self.frameworks.iter().chain(&self.completed_frameworks) {
+            for task in &framework.tasks {
+                let copy = Task::clone(task);
+                if task.state == TaskState::TaskUnreachable as i32 {
+                    out.unreachable_tasks.push(copy);
+                } else if is_terminal(task.state) {
+                    out.completed_tasks.push(copy);
+                } else {
+                    out.tasks.push(copy);
+                }
+            }
+            out.completed_tasks
+                .extend(framework.completed_tasks.iter().map(|t| Task::clone(t)));
+        }
+        out
+    }
+
+    pub(crate) fn get_executors(&self) -> response::GetExecutors {
+        response::GetExecutors {
+            executors: self
+                .agents
+                .iter()
+                .flat_map(|a| {
+                    a.executors
+                        .iter()
+                        .map(|e| response::get_executors::Executor {
+                            executor_info: ExecutorInfo::clone(e),
+                            agent_id: a.id.clone(),
+                        })
+                })
+                .collect(),
+            orphan_executors: Vec::new(),
+        }
+    }
+
+    /// Outstanding offers as frameworks saw them, by framework.
+    fn offers_by_framework(&self) -> BTreeMap<FrameworkId, Vec<Offer>> {
+        let hostnames: HashMap<&AgentId, &str> = self
+            .agents
+            .iter()
+            .map(|a| (&a.id, a.info.hostname.as_str()))
+            .collect();
+        let mut out: BTreeMap<FrameworkId, Vec<Offer>> = BTreeMap::new();
+        for (id, offer) in &self.offers {
+            out.entry(offer.framework_id.clone())
+                .or_default()
+                .push(Offer {
+                    id: id.clone(),
+                    framework_id: offer.framework_id.clone(),
+                    agent_id: offer.agent_id.clone(),
+                    hostname: hostnames
+                        .get(&offer.agent_id)
+                        .map(|h| h.to_string())
+                        .unwrap_or_default(),
+                    resources: offer.resources.clone().into_vec(),
+                    ..Default::default()
+                });
+        }
+        out
+    }
+
+    pub(crate) fn get_frameworks(&self) -> response::GetFrameworks {
+        let mut offers = self.offers_by_framework();
+        let mut view = |f: &FrameworkSnapshot| {
+            let id = f.info.id.clone().unwrap_or_default();
+            f.view(offers.remove(&id).unwrap_or_default())
+        };
+        response::GetFrameworks {
+            frameworks: self.frameworks.iter().map(&mut view).collect(),
+            completed_frameworks: self.completed_frameworks.iter().map(&mut view).collect(),
+            ..Default::default()
+        }
+    }
+
+    /// What live tasks (of frameworks not removed) and the executors the
+    /// master knows of use, by agent.
+    fn used_resources(&self) -> impl Iterator<Item = (&AgentId, Resources)> + '_ {
+        let tasks = self
+            .frameworks
+            .iter()
+            .flat_map(|f| f.tasks.iter().map(|t| &**t));
+        let tasks = live_tasks(tasks).map(|(task, r)| (&task.agent_id, r));
+        let executors = self
+            .agents
+            .iter()
+            .flat_map(|a| a.executor_resources().map(move |r| (&a.id, r)));
+        tasks.chain(executors)
+    }
+
+    pub(crate) fn get_agents(&self) -> response::GetAgents {
+        let mut offered: HashMap<&AgentId, Resources> = HashMap::new();
+        for (_, offer) in &self.offers {
+            *offered.entry(&offer.agent_id).or_default() += &offer.resources;
+        }
+        let mut used: HashMap<&AgentId, Resources> = HashMap::new();
+        for (agent, r) in self.used_resources() {
+            *used.entry(agent).or_default() += &r;
+        }
+        let none = Resources::new();
+        response::GetAgents {
+            agents: self
+                .agents
+                .iter()
+                .filter(|a| !a.unreachable)
+                .map(|a| {
+                    a.view(
+                        used.get(&a.id).unwrap_or(&none),
+                        offered.get(&a.id).unwrap_or(&none),
+                    )
+                })
+                .collect(),
+            recovered_agents: self.recovered_agents.clone(),
+        }
+    }
+}
+
+impl StateSnapshot {
+    /// Every role with a framework, a weight, quota or an allocation.
+    pub(crate) fn roles(&self) -> Vec<Role> {
+        fn role<'a>(roles: &'a mut BTreeMap<String, Role>, name: &str) -> &'a mut Role {
+            roles.entry(name.to_string()).or_insert_with(|| Role {
+                name: name.to_string(),
+                weight: 1.0,
+                ..Default::default()
+            })
+        }
+        let mut roles: BTreeMap<String, Role> = BTreeMap::new();
+        for framework in &self.frameworks {
+            let id = framework.info.id.clone().unwrap_or_default();
+            for name in roles_of(&framework.info) {
+                role(&mut roles, &name).frameworks.push(id.clone());
+            }
+        }
+        for name in self.weights.keys().chain(&self.quota_roles) {
+            role(&mut roles, name);
+        }
+        let mut allocated: BTreeMap<String, Resources> = BTreeMap::new();
+        let offered = self.offers.iter().map(|(_, o)| o.resources.clone());
+        for r in self.used_resources().map(|(_, r)| r).chain(offered) {
+            for (name, part) in r.allocations() {
+                *allocated.entry(name).or_default() += &part;
+            }
+        }
+        for (name, resources) in allocated {
+            role(&mut roles, &name).resources = resources.into_vec();
+        }
+        for (name, weight) in &self.weights {
+            if let Some(r) = roles.get_mut(name) {
+                r.weight = *weight;
+            }
+        }
+        roles.into_values().collect()
+    }
+
+    /// The metrics the loop counted, with those that need every task:
+    /// live tasks by state, resources total, used and offered, and each
+    /// role's dominant share.
+    pub(crate) fn metrics(&self) -> BTreeMap<String, f64> {
+        let mut m = self.metrics.clone();
+        let mut set = |name: &str, v: f64| {
+            m.insert(name.to_string(), v);
+        };
+        let mut live: BTreeMap<i32, usize> = BTreeMap::new();
+        for task in self.frameworks.iter().flat_map(|f| &f.tasks) {
+            if !is_terminal(task.state) {
+                *live.entry(task.state).or_default() += 1;
+            }
+        }
+        for state in [
+            TaskState::TaskStaging,
+            TaskState::TaskStarting,
+            TaskState::TaskRunning,
+            TaskState::TaskKilling,
+            TaskState::TaskUnreachable,
+        ] {
+            let n = live.get(&(state as i32)).copied().unwrap_or(0);
+            set(&format!("master/{}", metric_state(state)), n as f64);
+        }
+        // Resources: total of reachable agents, used by tasks and offers.
+        let mut total = Resources::new();
+        for a in self.agents.iter().filter(|a| !a.unreachable) {
+            if let Ok(r) = Resources::from_resources(a.info.resources.clone()) {
+                total += &r;
+            }
+        }
+        let mut used = Resources::new();
+        for (_, r) in self.used_resources() {
+            used += &r;
+        }
+        let mut offered = Resources::new();
+        for (_, offer) in &self.offers {
+            offered += &offer.resources;
+        }
+        for name in ["cpus", "mem", "disk", "gpus"] {
+            let t = total.scalar(name).map_or(0.0, |s| s.to_f64());
+            let u = used.scalar(name).map_or(0.0, |s| s.to_f64());
+            let o = offered.scalar(name).map_or(0.0, |s| s.to_f64());
+            set(&format!("master/{name}_total"), t);
+            set(&format!("master/{name}_used"), u);
+            set(
+                &format!("master/{name}_percent"),
+                if t > 0.0 { u / t } else { 0.0 },
+            );
+            set(&format!("allocator/mesos/resources/{name}/total"), t);
+            set(
+                &format!("allocator/mesos/resources/{name}/offered_or_allocated"),
+                u + o,
+            );
+        }
+        for role in self.roles() {
+            let share = self.role_shares.get(&role.name).copied().unwrap_or(0.0);
+            set(
+                &format!("allocator/mesos/roles/{}/shares/dominant", role.name),
+                share,
+            );
+        }
+        m
+    }
+}
+
+/// `TASK_RUNNING` -> `tasks_running`.
+pub(crate) fn metric_state(state: TaskState) -> String {
+    format!(
+        "tasks_{}",
+        state
+            .as_str_name()
+            .trim_start_matches("TASK_")
+            .to_ascii_lowercase()
+    )
+}
