@@ -19,6 +19,8 @@ use mesos_proto::v1::{
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+
+use crate::cow_map::CowMap;
 use tokio::sync::{mpsc, oneshot};
 
 /// Why a call was refused: the HTTP status and the message for the body.
@@ -182,9 +184,10 @@ pub(crate) struct Framework {
     pub(crate) events: Option<mpsc::Sender<Event>>,
     pub(crate) capabilities: BTreeSet<i32>,
     /// Its tasks the master knows, terminal ones until acknowledged.
-    /// Shared with state snapshots: changed through `Arc::make_mut`, so a
-    /// snapshot keeps the task as it was when it was taken.
-    pub(crate) tasks: BTreeMap<TaskId, Arc<Task>>,
+    /// Shared with state snapshots: a snapshot shares the map's shards,
+    /// and a task is changed through `Arc::make_mut`, so a snapshot keeps
+    /// the tasks as they were when it was taken.
+    pub(crate) tasks: CowMap<TaskId, Arc<Task>>,
     /// Set while disconnected: when the framework is removed unless it
     /// subscribes again.
     pub(crate) failover_deadline: Option<tokio::time::Instant>,
@@ -208,7 +211,7 @@ impl Framework {
             info,
             stream_id: None,
             events: None,
-            tasks: BTreeMap::new(),
+            tasks: CowMap::default(),
             failover_deadline: None,
             completed_tasks: VecDeque::new(),
             registered_time: None,
@@ -292,10 +295,15 @@ pub(crate) struct MasterActor {
     pub(crate) epoch: tokio::time::Instant,
     /// When the master started (Unix seconds).
     pub(crate) start_time: f64,
+    /// The last agent heartbeated (agents are heartbeated in turn).
+    pub(crate) heartbeat_cursor: Option<AgentId>,
 }
 
 /// Commands handled before an event-triggered allocation runs.
 const BATCH: usize = 1024;
+
+/// How often timers are checked (and a share of agents heartbeated).
+const HOUSEKEEPING: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// What woke the event loop.
 enum Wake {
@@ -425,6 +433,7 @@ impl MasterActor {
             next_offer: 0,
             epoch: now,
             start_time: unix_now(),
+            heartbeat_cursor: None,
         };
         for quota in recovered.quotas {
             actor.apply_quota(&quota);
@@ -489,7 +498,7 @@ impl MasterActor {
         heartbeat.tick().await;
         let mut allocation = tokio::time::interval(self.config.allocation_interval);
         allocation.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut housekeeping = tokio::time::interval(std::time::Duration::from_millis(100));
+        let mut housekeeping = tokio::time::interval(HOUSEKEEPING);
         housekeeping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         // Frameworks whose deadline passed while no master ran go first.
         self.housekeeping();
@@ -630,6 +639,7 @@ impl MasterActor {
     /// silent too long are marked unreachable.
     fn housekeeping(&mut self) {
         let now = tokio::time::Instant::now();
+        self.agent_heartbeat(HOUSEKEEPING);
         // Streams the client closed: the framework disconnected now, not
         // at the next heartbeat.
         let closed: Vec<FrameworkId> = self
@@ -668,7 +678,6 @@ impl MasterActor {
     }
 
     fn heartbeat(&mut self) {
-        self.agent_heartbeat();
         self.publish_heartbeat();
         let ids: Vec<FrameworkId> = self.frameworks.keys().cloned().collect();
         for id in ids {

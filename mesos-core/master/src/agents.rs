@@ -11,6 +11,7 @@ use mesos_proto::resources::Resources;
 use mesos_proto::v1::scheduler::{Event, event};
 use mesos_proto::v1::{AgentId, FrameworkId, TaskState};
 use std::collections::BTreeMap;
+use std::ops::Bound::{Excluded, Unbounded};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
@@ -293,10 +294,32 @@ impl MasterActor {
         }
     }
 
-    /// HEARTBEAT to every agent; closed streams disconnect their agents.
-    pub(crate) fn agent_heartbeat(&mut self) {
-        let ids: Vec<AgentId> = self.agents.keys().cloned().collect();
-        for id in ids {
+    /// HEARTBEATs to agents in turn; closed streams disconnect their agents.
+    ///
+    /// Called every `tick`, it reaches the next share of the agents in
+    /// turn, so each hears one about every heartbeat interval and 10,000
+    /// agents do not cost one long turn of the event loop.
+    pub(crate) fn agent_heartbeat(&mut self, tick: std::time::Duration) {
+        let n = self.agents.len();
+        if n == 0 {
+            return;
+        }
+        let share = n as f64 * tick.as_secs_f64() / self.config.heartbeat_interval.as_secs_f64();
+        let share = (share.ceil() as usize).clamp(1, n);
+        let after = self.heartbeat_cursor.take();
+        let next = match &after {
+            Some(last) => self
+                .agents
+                .range::<AgentId, _>((Excluded(last), Unbounded))
+                .map(|(id, _)| id)
+                .chain(self.agents.keys())
+                .take(share)
+                .cloned()
+                .collect::<Vec<AgentId>>(),
+            None => self.agents.keys().take(share).cloned().collect(),
+        };
+        self.heartbeat_cursor = next.last().cloned();
+        for id in next {
             let connected = self.agents.get(&id).is_some_and(Agent::connected);
             if connected {
                 self.send_agent(&id, agent_event(agent_event::Type::Heartbeat));

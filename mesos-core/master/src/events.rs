@@ -127,7 +127,8 @@ impl MasterActor {
         let Some(framework) = self.frameworks.get(id) else {
             return;
         };
-        let view = FrameworkSnapshot::of(framework).view(Vec::new());
+        let framework = FrameworkSnapshot::of(framework);
+        let view = framework.view(Vec::new(), &framework.used());
         let e = if added {
             let mut e = of(event::Type::FrameworkAdded);
             e.framework_added = Some(event::FrameworkAdded { framework: view });

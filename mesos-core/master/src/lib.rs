@@ -44,6 +44,7 @@ mod actor;
 mod agents;
 pub mod allocator;
 mod config;
+mod cow_map;
 mod events;
 mod executors;
 mod ha;

@@ -19,10 +19,12 @@ use mesos_proto::resources::Resources;
 use mesos_proto::v1::master::{Response, call, response};
 use mesos_proto::v1::{
     AgentId, AgentInfo, ExecutorInfo, FrameworkId, FrameworkInfo, Metric, Offer, OfferId, Role,
-    Task, TaskState,
+    Task, TaskId, TaskState,
 };
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+
+use crate::cow_map::SharedShards;
 
 /// The non-terminal tasks among `tasks`, each with the resources it uses.
 pub(crate) fn live_tasks<'a>(
@@ -51,6 +53,21 @@ pub(crate) struct StateSnapshot {
     metrics: BTreeMap<String, f64>,
 }
 
+/// A snapshot's tasks, borrowed: live, unreachable and completed.
+#[derive(Debug, Default)]
+pub(crate) struct TaskLists<'a> {
+    pub(crate) live: Vec<&'a Task>,
+    pub(crate) unreachable: Vec<&'a Task>,
+    pub(crate) completed: Vec<&'a Task>,
+}
+
+/// What is used, by agent and by framework (id value).
+#[derive(Debug, Default)]
+pub(crate) struct Usage<'a> {
+    by_agent: HashMap<&'a AgentId, Resources>,
+    by_framework: HashMap<&'a str, Resources>,
+}
+
 /// One framework in a snapshot.
 #[derive(Debug)]
 pub(crate) struct FrameworkSnapshot {
@@ -59,14 +76,14 @@ pub(crate) struct FrameworkSnapshot {
     registered_time: Option<f64>,
     reregistered_time: Option<f64>,
     unregistered_time: Option<f64>,
-    tasks: Vec<Arc<Task>>,
+    tasks: SharedShards<TaskId, Arc<Task>>,
     completed_tasks: Vec<Arc<Task>>,
 }
 
 /// One agent in a snapshot.
 #[derive(Debug)]
 pub(crate) struct AgentSnapshot {
-    id: AgentId,
+    /// Its id is `info.id`.
     info: Arc<AgentInfo>,
     active: bool,
     unreachable: bool,
@@ -83,18 +100,27 @@ impl FrameworkSnapshot {
             registered_time: f.registered_time,
             reregistered_time: f.reregistered_time,
             unregistered_time: f.unregistered_time,
-            tasks: f.tasks.values().cloned().collect(),
+            tasks: f.tasks.share(),
             completed_tasks: f.completed_tasks.iter().cloned().collect(),
         }
     }
 
-    /// The framework as GET_FRAMEWORKS shows it, with its outstanding
-    /// offers.
-    pub(crate) fn view(&self, offers: Vec<Offer>) -> response::get_frameworks::Framework {
-        let mut allocated = Resources::new();
-        for (_, r) in live_tasks(self.tasks.iter().map(|t| &**t)) {
-            allocated += &r;
+    /// What the framework's live tasks use.
+    pub(crate) fn used(&self) -> Resources {
+        let mut used = Resources::new();
+        for (_, r) in live_tasks(self.tasks.values().map(|t| &**t)) {
+            used += &r;
         }
+        used
+    }
+
+    /// The framework as GET_FRAMEWORKS shows it, with its outstanding
+    /// offers and what its tasks use.
+    pub(crate) fn view(
+        &self,
+        offers: Vec<Offer>,
+        used: &Resources,
+    ) -> response::get_frameworks::Framework {
         let mut offered = Resources::new();
         for offer in &offers {
             if let Ok(r) = Resources::from_resources(offer.resources.clone()) {
@@ -110,7 +136,7 @@ impl FrameworkSnapshot {
             reregistered_time: self.reregistered_time.map(time_info),
             unregistered_time: self.unregistered_time.map(time_info),
             offers,
-            allocated_resources: (&allocated + &offered).into_vec(),
+            allocated_resources: (used + &offered).into_vec(),
             offered_resources: offered.into_vec(),
             ..Default::default()
         }
@@ -118,9 +144,8 @@ impl FrameworkSnapshot {
 }
 
 impl AgentSnapshot {
-    pub(crate) fn of(id: &AgentId, a: &Agent) -> AgentSnapshot {
+    pub(crate) fn of(a: &Agent) -> AgentSnapshot {
         AgentSnapshot {
-            id: id.clone(),
             info: Arc::clone(&a.info),
             active: a.connected(),
             unreachable: a.unreachable,
@@ -158,6 +183,14 @@ impl AgentSnapshot {
         }
     }
 
+    fn id(&self) -> &AgentId {
+        static NONE: std::sync::OnceLock<AgentId> = std::sync::OnceLock::new();
+        self.info
+            .id
+            .as_ref()
+            .unwrap_or_else(|| NONE.get_or_init(AgentId::default))
+    }
+
     /// What the executors the master knows of on this agent use.
     fn executor_resources(&self) -> impl Iterator<Item = Resources> + '_ {
         self.executors
@@ -180,11 +213,7 @@ impl MasterActor {
                 .iter()
                 .map(FrameworkSnapshot::of)
                 .collect(),
-            agents: self
-                .agents
-                .iter()
-                .map(|(id, a)| AgentSnapshot::of(id, a))
-                .collect(),
+            agents: self.agents.values().map(AgentSnapshot::of).collect(),
             recovered_agents: self.recovered_agents.values().cloned().collect(),
             offers: self
                 .offers
@@ -205,7 +234,7 @@ impl MasterActor {
         for offer in self.offers.values().filter(|o| o.agent_id == *id) {
             offered += &offer.resources;
         }
-        let agent = AgentSnapshot::of(id, a);
+        let agent = AgentSnapshot::of(a);
         let mut used = Resources::new();
         for (_, r) in live_tasks(
             self.frameworks
@@ -280,31 +309,66 @@ impl StateSnapshot {
     }
 
     pub(crate) fn get_state(&self) -> response::GetState {
+        let usage = self.usage();
         response::GetState {
             get_tasks: Some(self.get_tasks()),
             get_executors: Some(self.get_executors()),
-            get_frameworks: Some(self.get_frameworks()),
-            get_agents: Some(self.get_agents()),
+            get_frameworks: Some(self.frameworks_with(&usage)),
+            get_agents: Some(self.agents_with(&usage)),
         }
     }
 
-    pub(crate) fn get_tasks(&self) -> response::GetTasks {
-        let mut out = response::GetTasks::default();
+    /// Every task, borrowed, split as GET_TASKS splits them.
+    pub(crate) fn task_lists(&self) -> TaskLists<'_> {
+        let mut out = TaskLists::default();
         for framework in self.frameworks.iter().chain(&self.completed_frameworks) {
-            for task in &framework.tasks {
-                let copy = Task::clone(task);
+            for task in framework.tasks.values() {
                 if task.state == TaskState::TaskUnreachable as i32 {
-                    out.unreachable_tasks.push(copy);
+                    out.unreachable.push(task);
                 } else if is_terminal(task.state) {
-                    out.completed_tasks.push(copy);
+                    out.completed.push(task);
                 } else {
-                    out.tasks.push(copy);
+                    out.live.push(task);
                 }
             }
-            out.completed_tasks
-                .extend(framework.completed_tasks.iter().map(|t| Task::clone(t)));
+            out.completed
+                .extend(framework.completed_tasks.iter().map(|t| &**t));
         }
         out
+    }
+
+    pub(crate) fn get_tasks(&self) -> response::GetTasks {
+        let lists = self.task_lists();
+        let copy = |list: &[&Task]| list.iter().copied().cloned().collect();
+        response::GetTasks {
+            tasks: copy(&lists.live),
+            unreachable_tasks: copy(&lists.unreachable),
+            completed_tasks: copy(&lists.completed),
+            ..Default::default()
+        }
+    }
+
+    /// What live tasks (of frameworks not removed) and the executors the
+    /// master knows of use, by agent and by framework: one pass over the
+    /// tasks.
+    pub(crate) fn usage(&self) -> Usage<'_> {
+        let mut usage = Usage::default();
+        for f in &self.frameworks {
+            let framework = usage
+                .by_framework
+                .entry(f.info.id.as_ref().map_or("", |i| i.value.as_str()))
+                .or_default();
+            for (task, r) in live_tasks(f.tasks.values().map(|t| &**t)) {
+                *framework += &r;
+                *usage.by_agent.entry(&task.agent_id).or_default() += &r;
+            }
+        }
+        for a in &self.agents {
+            for r in a.executor_resources() {
+                *usage.by_agent.entry(a.id()).or_default() += &r;
+            }
+        }
+        usage
     }
 
     pub(crate) fn get_executors(&self) -> response::GetExecutors {
@@ -317,7 +381,7 @@ impl StateSnapshot {
                         .iter()
                         .map(|e| response::get_executors::Executor {
                             executor_info: ExecutorInfo::clone(e),
-                            agent_id: a.id.clone(),
+                            agent_id: a.id().clone(),
                         })
                 })
                 .collect(),
@@ -330,7 +394,7 @@ impl StateSnapshot {
         let hostnames: HashMap<&AgentId, &str> = self
             .agents
             .iter()
-            .map(|a| (&a.id, a.info.hostname.as_str()))
+            .map(|a| (a.id(), a.info.hostname.as_str()))
             .collect();
         let mut out: BTreeMap<FrameworkId, Vec<Offer>> = BTreeMap::new();
         for (id, offer) in &self.offers {
@@ -352,10 +416,16 @@ impl StateSnapshot {
     }
 
     pub(crate) fn get_frameworks(&self) -> response::GetFrameworks {
+        self.frameworks_with(&self.usage())
+    }
+
+    pub(crate) fn frameworks_with(&self, usage: &Usage<'_>) -> response::GetFrameworks {
         let mut offers = self.offers_by_framework();
+        let none = Resources::new();
         let mut view = |f: &FrameworkSnapshot| {
             let id = f.info.id.clone().unwrap_or_default();
-            f.view(offers.remove(&id).unwrap_or_default())
+            let used = usage.by_framework.get(id.value.as_str()).unwrap_or(&none);
+            f.view(offers.remove(&id).unwrap_or_default(), used)
         };
         response::GetFrameworks {
             frameworks: self.frameworks.iter().map(&mut view).collect(),
@@ -364,30 +434,16 @@ impl StateSnapshot {
         }
     }
 
-    /// What live tasks (of frameworks not removed) and the executors the
-    /// master knows of use, by agent.
-    fn used_resources(&self) -> impl Iterator<Item = (&AgentId, Resources)> + '_ {
-        let tasks = self
-            .frameworks
-            .iter()
-            .flat_map(|f| f.tasks.iter().map(|t| &**t));
-        let tasks = live_tasks(tasks).map(|(task, r)| (&task.agent_id, r));
-        let executors = self
-            .agents
-            .iter()
-            .flat_map(|a| a.executor_resources().map(move |r| (&a.id, r)));
-        tasks.chain(executors)
+    pub(crate) fn get_agents(&self) -> response::GetAgents {
+        self.agents_with(&self.usage())
     }
 
-    pub(crate) fn get_agents(&self) -> response::GetAgents {
+    pub(crate) fn agents_with(&self, usage: &Usage<'_>) -> response::GetAgents {
         let mut offered: HashMap<&AgentId, Resources> = HashMap::new();
         for (_, offer) in &self.offers {
             *offered.entry(&offer.agent_id).or_default() += &offer.resources;
         }
-        let mut used: HashMap<&AgentId, Resources> = HashMap::new();
-        for (agent, r) in self.used_resources() {
-            *used.entry(agent).or_default() += &r;
-        }
+        let used = &usage.by_agent;
         let none = Resources::new();
         response::GetAgents {
             agents: self
@@ -396,8 +452,8 @@ impl StateSnapshot {
                 .filter(|a| !a.unreachable)
                 .map(|a| {
                     a.view(
-                        used.get(&a.id).unwrap_or(&none),
-                        offered.get(&a.id).unwrap_or(&none),
+                        used.get(a.id()).unwrap_or(&none),
+                        offered.get(a.id()).unwrap_or(&none),
                     )
                 })
                 .collect(),
@@ -409,6 +465,10 @@ impl StateSnapshot {
 impl StateSnapshot {
     /// Every role with a framework, a weight, quota or an allocation.
     pub(crate) fn roles(&self) -> Vec<Role> {
+        self.roles_with(&self.usage())
+    }
+
+    fn roles_with(&self, usage: &Usage<'_>) -> Vec<Role> {
         fn role<'a>(roles: &'a mut BTreeMap<String, Role>, name: &str) -> &'a mut Role {
             roles.entry(name.to_string()).or_insert_with(|| Role {
                 name: name.to_string(),
@@ -427,8 +487,8 @@ impl StateSnapshot {
             role(&mut roles, name);
         }
         let mut allocated: BTreeMap<String, Resources> = BTreeMap::new();
-        let offered = self.offers.iter().map(|(_, o)| o.resources.clone());
-        for r in self.used_resources().map(|(_, r)| r).chain(offered) {
+        let offered = self.offers.iter().map(|(_, o)| &o.resources);
+        for r in usage.by_agent.values().chain(offered) {
             for (name, part) in r.allocations() {
                 *allocated.entry(name).or_default() += &part;
             }
@@ -453,7 +513,7 @@ impl StateSnapshot {
             m.insert(name.to_string(), v);
         };
         let mut live: BTreeMap<i32, usize> = BTreeMap::new();
-        for task in self.frameworks.iter().flat_map(|f| &f.tasks) {
+        for task in self.frameworks.iter().flat_map(|f| f.tasks.values()) {
             if !is_terminal(task.state) {
                 *live.entry(task.state).or_default() += 1;
             }
@@ -475,9 +535,10 @@ impl StateSnapshot {
                 total += &r;
             }
         }
+        let usage = self.usage();
         let mut used = Resources::new();
-        for (_, r) in self.used_resources() {
-            used += &r;
+        for r in usage.by_agent.values() {
+            used += r;
         }
         let mut offered = Resources::new();
         for (_, offer) in &self.offers {
@@ -499,7 +560,7 @@ impl StateSnapshot {
                 u + o,
             );
         }
-        for role in self.roles() {
+        for role in self.roles_with(&usage) {
             let share = self.role_shares.get(&role.name).copied().unwrap_or(0.0);
             set(
                 &format!("allocator/mesos/roles/{}/shares/dominant", role.name),

@@ -13,6 +13,7 @@ mod model;
 use super::{Http, ask, error};
 use crate::actor::Command;
 use crate::config::MESOS_VERSION;
+use crate::snapshot::StateSnapshot;
 use axum::extract::{RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -61,21 +62,43 @@ async fn render(write: impl FnOnce(&mut JsonWriter) + Send + 'static) -> Respons
     }
 }
 
+/// A snapshot of the master's state, to render from off its loop.
+async fn snapshot(http: &Http) -> Result<Box<StateSnapshot>, Response> {
+    let call = Call {
+        r#type: Some(call::Type::GetState as i32),
+        ..Default::default()
+    };
+    match ask(http, |reply| Command::Operator {
+        call: Box::new(call),
+        reply,
+    })
+    .await
+    {
+        Ok(Ok(answer)) => answer
+            .snapshot
+            .map(|(_, snapshot)| snapshot)
+            .ok_or_else(|| error(StatusCode::INTERNAL_SERVER_ERROR, "no snapshot")),
+        Ok(Err(e)) | Err(e) => Err(e.into_response()),
+    }
+}
+
 /// `/state` (and `/master/state`, `/state.json`): the whole cluster.
 pub(crate) async fn state(State(http): State<Http>) -> Response {
+    let started = std::time::Instant::now();
     let (state, master, flags) = match tokio::try_join!(
-        view(&http, call::Type::GetState),
+        snapshot(&http),
         view(&http, call::Type::GetMaster),
         view(&http, call::Type::GetFlags),
     ) {
         Ok(v) => v,
         Err(r) => return r,
     };
-    render(move |w| {
-        let mut state = state.get_state.unwrap_or_default();
+    let viewed = started.elapsed();
+    let response = render(move |w| {
+        let usage = state.usage();
+        let agents = state.agents_with(&usage);
         let master = master.get_master.unwrap_or_default();
         let info = master.master_info.unwrap_or_default();
-        let agents = state.get_agents.take().unwrap_or_default();
         w.begin_object();
         w.field("version", &MESOS_VERSION.to_string());
         w.field("git_tag", &env!("CARGO_PKG_VERSION").to_string());
@@ -101,38 +124,48 @@ pub(crate) async fn state(State(http): State<Http>) -> Response {
         slaves(w, &agents);
         w.key("recovered_slaves");
         w.list(&agents.recovered_agents);
-        frameworks(w, &state);
+        frameworks(
+            w,
+            &state.frameworks_with(&usage),
+            &state.get_executors(),
+            &state.task_lists(),
+        );
         w.key("orphan_tasks");
         w.begin_array();
         w.end_array();
         w.end_object();
     })
-    .await
+    .await;
+    tracing::debug!(
+        view_ms = viewed.as_secs_f64() * 1e3,
+        total_ms = started.elapsed().as_secs_f64() * 1e3,
+        "/state"
+    );
+    response
 }
 
 /// `/state-summary`: agents and frameworks with task counts, no tasks.
 pub(crate) async fn state_summary(State(http): State<Http>) -> Response {
-    let (state, master) = match tokio::try_join!(
-        view(&http, call::Type::GetState),
-        view(&http, call::Type::GetMaster),
-    ) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    let (state, master) =
+        match tokio::try_join!(snapshot(&http), view(&http, call::Type::GetMaster),) {
+            Ok(v) => v,
+            Err(r) => return r,
+        };
     render(move |w| {
-        let mut state = state.get_state.unwrap_or_default();
         let info = master
             .get_master
             .and_then(|m| m.master_info)
             .unwrap_or_default();
-        let tasks = state.get_tasks.take().unwrap_or_default();
+        let usage = state.usage();
+        let lists = state.task_lists();
         let mut by_agent: HashMap<&str, Vec<&Task>> = HashMap::new();
         let mut by_framework: HashMap<&str, Vec<&Task>> = HashMap::new();
-        for t in tasks
-            .tasks
+        for t in lists
+            .live
             .iter()
-            .chain(&tasks.unreachable_tasks)
-            .chain(&tasks.completed_tasks)
+            .chain(&lists.unreachable)
+            .chain(&lists.completed)
+            .copied()
         {
             by_agent.entry(&t.agent_id.value).or_default().push(t);
             by_framework
@@ -145,7 +178,7 @@ pub(crate) async fn state_summary(State(http): State<Http>) -> Response {
         w.field("hostname", &info.hostname.clone().unwrap_or_default());
         w.key("slaves");
         w.begin_array();
-        for a in state.get_agents.iter().flat_map(|a| &a.agents) {
+        for a in &state.agents_with(&usage).agents {
             let id = a.agent_info.id.clone().unwrap_or_default();
             w.element();
             w.begin_object();
@@ -177,7 +210,7 @@ pub(crate) async fn state_summary(State(http): State<Http>) -> Response {
         w.end_array();
         w.key("frameworks");
         w.begin_array();
-        for f in state.get_frameworks.iter().flat_map(|f| &f.frameworks) {
+        for f in &state.frameworks_with(&usage).frameworks {
             let id = f.framework_info.id.clone().unwrap_or_default();
             w.element();
             w.begin_object();
@@ -277,13 +310,18 @@ pub(crate) async fn tasks_endpoint(State(http): State<Http>, RawQuery(raw): RawQ
 
 /// `/frameworks`.
 pub(crate) async fn frameworks_endpoint(State(http): State<Http>) -> Response {
-    let state = match view(&http, call::Type::GetState).await {
-        Ok(r) => r.get_state.unwrap_or_default(),
+    let state = match snapshot(&http).await {
+        Ok(snapshot) => snapshot,
         Err(r) => return r,
     };
     render(move |w| {
         w.begin_object();
-        frameworks(w, &state);
+        frameworks(
+            w,
+            &state.get_frameworks(),
+            &state.get_executors(),
+            &state.task_lists(),
+        );
         w.end_object();
     })
     .await

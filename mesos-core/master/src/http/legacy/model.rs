@@ -2,6 +2,7 @@
 //! attributes, tasks, frameworks and agents look in `/state` and the other
 //! pre-v1 endpoints, written straight into a [`JsonWriter`].
 
+use crate::snapshot::TaskLists;
 use mesos_proto::json::JsonWriter;
 pub(super) use mesos_proto::json::legacy::{attributes, enum_name, resources, secs, task};
 use mesos_proto::v1::master::Response as MasterResponse;
@@ -37,21 +38,21 @@ pub(super) struct FrameworkTasks<'a> {
     completed: Vec<&'a Task>,
 }
 
-pub(super) fn by_framework(t: &response::GetTasks) -> BTreeMap<&str, FrameworkTasks<'_>> {
+pub(super) fn by_framework<'a>(t: &TaskLists<'a>) -> BTreeMap<&'a str, FrameworkTasks<'a>> {
     let mut out: BTreeMap<&str, FrameworkTasks<'_>> = BTreeMap::new();
-    for task in &t.tasks {
+    for task in t.live.iter().copied() {
         out.entry(&task.framework_id.value)
             .or_default()
             .live
             .push(task);
     }
-    for task in &t.unreachable_tasks {
+    for task in t.unreachable.iter().copied() {
         out.entry(&task.framework_id.value)
             .or_default()
             .unreachable
             .push(task);
     }
-    for task in &t.completed_tasks {
+    for task in t.completed.iter().copied() {
         out.entry(&task.framework_id.value)
             .or_default()
             .completed
@@ -171,13 +172,15 @@ pub(super) fn framework(
     w.end_object();
 }
 
-pub(super) fn frameworks(w: &mut JsonWriter, state: &response::GetState) {
-    let empty_tasks = response::GetTasks::default();
-    let by = by_framework(state.get_tasks.as_ref().unwrap_or(&empty_tasks));
-    let empty_executors = response::GetExecutors::default();
-    let executors = state.get_executors.as_ref().unwrap_or(&empty_executors);
-    let empty = response::GetFrameworks::default();
-    let fs = state.get_frameworks.as_ref().unwrap_or(&empty);
+/// `frameworks` and `completed_frameworks` of `/state` and `/frameworks`,
+/// from a snapshot's views and its tasks, borrowed.
+pub(super) fn frameworks(
+    w: &mut JsonWriter,
+    fs: &response::GetFrameworks,
+    executors: &response::GetExecutors,
+    tasks: &TaskLists<'_>,
+) {
+    let by = by_framework(tasks);
     for (name, list) in [
         ("frameworks", &fs.frameworks),
         ("completed_frameworks", &fs.completed_frameworks),
