@@ -316,30 +316,6 @@ impl MasterActor {
         };
         set("master/elected", 1.0);
         set("master/uptime_secs", unix_now() - self.start_time);
-        let connected = self.frameworks.values().filter(|f| f.connected()).count();
-        set("master/frameworks_active", connected as f64);
-        set("master/frameworks_connected", connected as f64);
-        set(
-            "master/frameworks_disconnected",
-            (self.frameworks.len() - connected) as f64,
-        );
-        set(
-            "master/frameworks_inactive",
-            (self.frameworks.len() - connected) as f64,
-        );
-        let reachable: Vec<_> = self.agents.values().filter(|a| !a.unreachable).collect();
-        let active = reachable.iter().filter(|a| a.connected()).count();
-        set("master/slaves_active", active as f64);
-        set("master/slaves_connected", active as f64);
-        set(
-            "master/slaves_disconnected",
-            (reachable.len() - active) as f64,
-        );
-        set("master/slaves_inactive", 0.0);
-        set(
-            "master/slaves_unreachable",
-            (self.agents.len() - reachable.len()) as f64,
-        );
         set("master/outstanding_offers", self.offers.len() as f64);
         let c = &self.metrics;
         set("master/slave_registrations", c.agent_registrations as f64);

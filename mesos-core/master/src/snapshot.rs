@@ -512,6 +512,32 @@ impl StateSnapshot {
         let mut set = |name: &str, v: f64| {
             m.insert(name.to_string(), v);
         };
+        let frameworks = self.frameworks.len();
+        let connected = self.frameworks.iter().filter(|f| f.connected).count();
+        set("master/frameworks_active", connected as f64);
+        set("master/frameworks_connected", connected as f64);
+        set(
+            "master/frameworks_disconnected",
+            (frameworks - connected) as f64,
+        );
+        set(
+            "master/frameworks_inactive",
+            (frameworks - connected) as f64,
+        );
+        let reachable = self.agents.iter().filter(|a| !a.unreachable).count();
+        let active = self
+            .agents
+            .iter()
+            .filter(|a| !a.unreachable && a.active)
+            .count();
+        set("master/slaves_active", active as f64);
+        set("master/slaves_connected", active as f64);
+        set("master/slaves_disconnected", (reachable - active) as f64);
+        set("master/slaves_inactive", 0.0);
+        set(
+            "master/slaves_unreachable",
+            (self.agents.len() - reachable) as f64,
+        );
         let mut live: BTreeMap<i32, usize> = BTreeMap::new();
         for task in self.frameworks.iter().flat_map(|f| f.tasks.values()) {
             if !is_terminal(task.state) {
