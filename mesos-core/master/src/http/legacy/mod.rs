@@ -13,6 +13,7 @@ mod model;
 use super::{Http, ask, error};
 use crate::actor::Command;
 use crate::config::MESOS_VERSION;
+use crate::operator::OperatorAnswer;
 use crate::snapshot::StateSnapshot;
 use axum::extract::{RawQuery, State};
 use axum::http::{StatusCode, header};
@@ -23,8 +24,8 @@ use mesos_proto::v1::master::{Call, Response as MasterResponse, call};
 use model::{attributes, counts_and_ids, flags_object, frameworks, resources, secs, slaves, tasks};
 use std::collections::HashMap;
 
-/// Asks the actor for an operator view.
-async fn view(http: &Http, ty: call::Type) -> Result<MasterResponse, Response> {
+/// Asks the actor for an operator call's answer.
+async fn ask_view(http: &Http, ty: call::Type) -> Result<OperatorAnswer, Response> {
     let call = Call {
         r#type: Some(ty as i32),
         ..Default::default()
@@ -35,12 +36,18 @@ async fn view(http: &Http, ty: call::Type) -> Result<MasterResponse, Response> {
     })
     .await
     {
-        Ok(Ok(answer)) => answer
-            .into_response()
-            .await
-            .ok_or_else(|| error(StatusCode::INTERNAL_SERVER_ERROR, "empty view")),
+        Ok(Ok(answer)) => Ok(answer),
         Ok(Err(e)) | Err(e) => Err(e.into_response()),
     }
+}
+
+/// Asks the actor for an operator view.
+async fn view(http: &Http, ty: call::Type) -> Result<MasterResponse, Response> {
+    ask_view(http, ty)
+        .await?
+        .into_response()
+        .await
+        .ok_or_else(|| error(StatusCode::INTERNAL_SERVER_ERROR, "empty view"))
 }
 
 fn json(w: JsonWriter) -> Response {
@@ -64,22 +71,11 @@ async fn render(write: impl FnOnce(&mut JsonWriter) + Send + 'static) -> Respons
 
 /// A snapshot of the master's state, to render from off its loop.
 async fn snapshot(http: &Http) -> Result<Box<StateSnapshot>, Response> {
-    let call = Call {
-        r#type: Some(call::Type::GetState as i32),
-        ..Default::default()
-    };
-    match ask(http, |reply| Command::Operator {
-        call: Box::new(call),
-        reply,
-    })
-    .await
-    {
-        Ok(Ok(answer)) => answer
-            .snapshot
-            .map(|(_, snapshot)| snapshot)
-            .ok_or_else(|| error(StatusCode::INTERNAL_SERVER_ERROR, "no snapshot")),
-        Ok(Err(e)) | Err(e) => Err(e.into_response()),
-    }
+    ask_view(http, call::Type::GetState)
+        .await?
+        .snapshot
+        .map(|(_, snapshot)| snapshot)
+        .ok_or_else(|| error(StatusCode::INTERNAL_SERVER_ERROR, "no snapshot"))
 }
 
 /// `/state` (and `/master/state`, `/state.json`): the whole cluster.
