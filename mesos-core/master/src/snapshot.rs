@@ -318,6 +318,18 @@ impl StateSnapshot {
         }
     }
 
+    /// How many tasks and agents it holds (to size what is written from
+    /// it).
+    pub(crate) fn size(&self) -> (usize, usize) {
+        let tasks = self
+            .frameworks
+            .iter()
+            .chain(&self.completed_frameworks)
+            .map(|f| f.tasks.len() + f.completed_tasks.len())
+            .sum();
+        (tasks, self.agents.len())
+    }
+
     /// Every task, borrowed, split as GET_TASKS splits them.
     pub(crate) fn task_lists(&self) -> TaskLists<'_> {
         let mut out = TaskLists::default();

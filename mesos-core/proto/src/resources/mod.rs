@@ -181,6 +181,16 @@ impl Resources {
         }
     }
 
+    /// [`Self::add_normalized`] of a borrowed resource: copied only when
+    /// it is not merged into one already here.
+    fn add_normalized_ref(&mut self, r: &Resource) {
+        if let Some(existing) = self.items.iter_mut().find(|e| addable(e, r)) {
+            add_value(existing, r);
+        } else {
+            self.items.push(r.clone());
+        }
+    }
+
     fn sub_normalized(&mut self, r: &Resource) {
         if let Some(i) = self.items.iter().position(|e| subtractable(e, r)) {
             sub_value(&mut self.items[i], r);
@@ -494,7 +504,7 @@ impl PartialEq for Resources {
 impl AddAssign<&Resources> for Resources {
     fn add_assign(&mut self, rhs: &Resources) {
         for r in &rhs.items {
-            self.add_normalized(r.clone());
+            self.add_normalized_ref(r);
         }
     }
 }

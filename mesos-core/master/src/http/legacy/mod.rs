@@ -57,8 +57,16 @@ fn json(w: JsonWriter) -> Response {
 /// Writes a JSON answer on a blocking thread: a `/state` of 100,000 tasks
 /// takes long enough to hold up the other tasks of a runtime worker.
 async fn render(write: impl FnOnce(&mut JsonWriter) + Send + 'static) -> Response {
+    render_sized(64 * 1024, write).await
+}
+
+/// [`render`] into a buffer of `capacity` bytes to start with.
+async fn render_sized(
+    capacity: usize,
+    write: impl FnOnce(&mut JsonWriter) + Send + 'static,
+) -> Response {
     let written = tokio::task::spawn_blocking(move || {
-        let mut w = JsonWriter::with_buffer(Vec::with_capacity(64 * 1024));
+        let mut w = JsonWriter::with_buffer(Vec::with_capacity(capacity));
         write(&mut w);
         w
     })
@@ -90,7 +98,9 @@ pub(crate) async fn state(State(http): State<Http>) -> Response {
         Err(r) => return r,
     };
     let viewed = started.elapsed();
-    let response = render(move |w| {
+    // About 450 bytes per task and 800 per agent.
+    let (tasks, agents) = state.size();
+    let response = render_sized(tasks * 512 + agents * 1024 + 64 * 1024, move |w| {
         let usage = state.usage();
         let agents = state.agents_with(&usage);
         let master = master.get_master.unwrap_or_default();
