@@ -37,16 +37,20 @@ pub fn ranges_text(ranges: &[crate::v1::value::Range]) -> String {
 /// Mesos' resources model: scalars summed by name, ranges and sets as
 /// text; `cpus`, `gpus`, `mem` and `disk` always present.
 pub fn resources(w: &mut JsonWriter, list: &[Resource]) {
-    let mut scalars: BTreeMap<&str, f64> = ["cpus", "gpus", "mem", "disk"]
-        .into_iter()
-        .map(|n| (n, 0.0))
-        .collect();
+    // The four always shown, in name order, on the stack; any other
+    // scalar in a map (rare).
+    let mut common = [("cpus", 0.0), ("disk", 0.0), ("gpus", 0.0), ("mem", 0.0)];
+    let mut scalars: BTreeMap<&str, f64> = BTreeMap::new();
     let mut ranges: BTreeMap<&str, Vec<crate::v1::value::Range>> = BTreeMap::new();
     let mut sets: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for r in list {
         match ValueType::try_from(r.r#type) {
             Ok(ValueType::Scalar) => {
-                *scalars.entry(&r.name).or_default() += r.scalar.map_or(0.0, |s| s.value);
+                let v = r.scalar.map_or(0.0, |s| s.value);
+                match common.iter_mut().find(|(n, _)| *n == r.name) {
+                    Some((_, sum)) => *sum += v,
+                    None => *scalars.entry(&r.name).or_default() += v,
+                }
             }
             Ok(ValueType::Ranges) => {
                 if let Some(x) = &r.ranges {
@@ -67,9 +71,15 @@ pub fn resources(w: &mut JsonWriter, list: &[Resource]) {
         }
     }
     w.begin_object();
+    let mut scalars = scalars.into_iter().peekable();
+    for (name, v) in common {
+        while let Some((other, v)) = scalars.next_if(|(other, _)| *other < name) {
+            scalar_field(w, other, v);
+        }
+        scalar_field(w, name, v);
+    }
     for (name, v) in scalars {
-        // Fixed point, as Mesos rounds them.
-        w.field(name, &((v * 1000.0).round() / 1000.0));
+        scalar_field(w, name, v);
     }
     for (name, r) in ranges {
         w.field(name, &ranges_text(&r));
@@ -80,6 +90,26 @@ pub fn resources(w: &mut JsonWriter, list: &[Resource]) {
         w.field(name, &format!("{{{}}}", items.join(", ")));
     }
     w.end_object();
+}
+
+/// A scalar in fixed point, as Mesos rounds them.
+fn scalar_field(w: &mut JsonWriter, name: &str, v: f64) {
+    w.field(name, &((v * 1000.0).round() / 1000.0));
+}
+
+/// A string member, without copying the string.
+fn str_field(w: &mut JsonWriter, name: &str, value: &str) {
+    w.key(name);
+    w.string(value);
+}
+
+/// An enum member by its JSON name (its number if unknown), without
+/// allocating.
+fn enum_field<E: JsonEnum>(w: &mut JsonWriter, name: &str, value: i32) {
+    match E::json_name(value) {
+        Some(n) => str_field(w, name, n),
+        None => w.field(name, &value.to_string()),
+    }
 }
 
 /// Attributes as an object of name to value.
@@ -121,7 +151,7 @@ pub fn enum_name<E: JsonEnum>(value: i32) -> String {
 /// A task status as `/state` shows it.
 pub fn status(w: &mut JsonWriter, s: &TaskStatus) {
     w.begin_object();
-    w.field("state", &enum_name::<crate::v1::TaskState>(s.state));
+    enum_field::<crate::v1::TaskState>(w, "state", s.state);
     w.field("timestamp", &s.timestamp.unwrap_or(0.0));
     if let Some(h) = s.healthy {
         w.field("healthy", &h);
@@ -139,26 +169,24 @@ pub fn status(w: &mut JsonWriter, s: &TaskStatus) {
 /// A task as `/state` shows it.
 pub fn task(w: &mut JsonWriter, t: &Task) {
     w.begin_object();
-    w.field("id", &t.task_id.value);
-    w.field("name", &t.name);
-    w.field("framework_id", &t.framework_id.value);
-    w.field(
+    str_field(w, "id", &t.task_id.value);
+    str_field(w, "name", &t.name);
+    str_field(w, "framework_id", &t.framework_id.value);
+    str_field(
+        w,
         "executor_id",
-        &t.executor_id
-            .as_ref()
-            .map(|e| e.value.clone())
-            .unwrap_or_default(),
+        t.executor_id.as_ref().map_or("", |e| e.value.as_str()),
     );
-    w.field("slave_id", &t.agent_id.value);
-    w.field("state", &enum_name::<crate::v1::TaskState>(t.state));
+    str_field(w, "slave_id", &t.agent_id.value);
+    enum_field::<crate::v1::TaskState>(w, "state", t.state);
     w.key("resources");
     resources(w, &t.resources);
     if let Some(role) = t
         .resources
         .iter()
-        .find_map(|r| r.allocation_info.as_ref().and_then(|a| a.role.clone()))
+        .find_map(|r| r.allocation_info.as_ref().and_then(|a| a.role.as_deref()))
     {
-        w.field("role", &role);
+        str_field(w, "role", role);
     }
     w.key("statuses");
     w.begin_array();
@@ -178,4 +206,20 @@ pub fn task(w: &mut JsonWriter, t: &Task) {
         w.field("container", c);
     }
     w.end_object();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scalars_are_in_name_order_with_the_four_always_there() {
+        let list: crate::resources::Resources = "zz:4;cpus:1;foo:2;a:3;cpus:0.5".parse().unwrap();
+        let mut w = JsonWriter::new();
+        resources(&mut w, list.as_slice());
+        assert_eq!(
+            String::from_utf8(w.into_inner()).unwrap(),
+            r#"{"a":3.0,"cpus":1.5,"disk":0.0,"foo":2.0,"gpus":0.0,"mem":0.0,"zz":4.0}"#
+        );
+    }
 }
