@@ -111,11 +111,17 @@ pub fn record_stream<T: Send + 'static>(
     media: MediaType,
     stream_id: Option<&str>,
 ) -> Response {
-    let events = futures_util::stream::unfold(events, |mut events| async move {
+    record_stream_of(receiver_stream(events), encode, media, stream_id)
+}
+
+/// A channel's receiver as a stream, ending when every sender is dropped.
+pub fn receiver_stream<T: Send + 'static>(
+    events: mpsc::Receiver<T>,
+) -> impl futures_util::Stream<Item = T> + Send + 'static {
+    futures_util::stream::unfold(events, |mut events| async move {
         let event = events.recv().await?;
         Some((event, events))
-    });
-    record_stream_of(events, encode, media, stream_id)
+    })
 }
 
 /// [`record_stream`] of any stream of events: for example a first event

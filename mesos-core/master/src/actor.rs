@@ -6,6 +6,7 @@
 
 use crate::allocator::{Allocator, FrameworkOptions};
 use crate::config::{MESOS_VERSION, MasterConfig};
+use crate::cow_map::CowMap;
 use crate::registry::{AgentStanding, Recovered, Registry};
 use crate::scheduler::unix_now;
 use mesos_proto::agent_protocol::{AgentCall, AgentEvent, agent_call};
@@ -19,8 +20,6 @@ use mesos_proto::v1::{
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-
-use crate::cow_map::CowMap;
 use tokio::sync::{mpsc, oneshot};
 
 /// Why a call was refused: the HTTP status and the message for the body.
@@ -41,26 +40,6 @@ pub(crate) enum CallError {
     /// 503: the master is shutting down.
     #[error("{0}")]
     Unavailable(String),
-}
-
-impl Command {
-    /// What the command is, for logs.
-    fn name(&self) -> &'static str {
-        match self {
-            Command::Subscribe { .. } => "SUBSCRIBE",
-            Command::Call { call, .. } => call
-                .r#type
-                .and_then(|t| scheduler::call::Type::try_from(t).ok())
-                .map_or("scheduler call", |t| t.as_str_name()),
-            Command::OperatorSubscribe { .. } => "operator SUBSCRIBE",
-            Command::Operator { call, .. } => call
-                .r#type
-                .and_then(|t| mesos_proto::v1::master::call::Type::try_from(t).ok())
-                .map_or("operator call", |t| t.as_str_name()),
-            Command::RegisterAgent { .. } => "agent REGISTER",
-            Command::AgentCall { .. } => "agent call",
-        }
-    }
 }
 
 /// A new subscription: where its events come from.
@@ -109,6 +88,26 @@ pub(crate) enum Command {
         call: Box<AgentCall>,
         reply: oneshot::Sender<Result<(), CallError>>,
     },
+}
+
+impl Command {
+    /// What the command is, for logs.
+    fn name(&self) -> &'static str {
+        match self {
+            Command::Subscribe { .. } => "SUBSCRIBE",
+            Command::Call { call, .. } => call
+                .r#type
+                .and_then(|t| scheduler::call::Type::try_from(t).ok())
+                .map_or("scheduler call", |t| t.as_str_name()),
+            Command::OperatorSubscribe { .. } => "operator SUBSCRIBE",
+            Command::Operator { call, .. } => call
+                .r#type
+                .and_then(|t| mesos_proto::v1::master::call::Type::try_from(t).ok())
+                .map_or("operator call", |t| t.as_str_name()),
+            Command::RegisterAgent { .. } => "agent REGISTER",
+            Command::AgentCall { .. } => "agent call",
+        }
+    }
 }
 
 /// An agent's accepted registration: where its events come from.

@@ -274,14 +274,7 @@ impl StateSnapshot {
             call::Type::GetMetrics => {
                 out.r#type = Some(response::Type::GetMetrics as i32);
                 out.get_metrics = Some(response::GetMetrics {
-                    metrics: self
-                        .metrics()
-                        .into_iter()
-                        .map(|(name, value)| Metric {
-                            name,
-                            value: Some(value),
-                        })
-                        .collect(),
+                    metrics: Metric::list(self.metrics()),
                 });
             }
             call::Type::GetTasks => {

@@ -1,7 +1,27 @@
-//! Conveniences on the `*Info` messages.
+//! Conveniences on messages: the `*Info` ones and metrics.
 
-use crate::v1::MasterInfo;
+use crate::v1::{MasterInfo, Metric};
 use std::net::Ipv4Addr;
+
+impl Metric {
+    /// Metrics from names and values, as GET_METRICS answers them.
+    ///
+    /// ```
+    /// use mesos_proto::v1::Metric;
+    /// let list = Metric::list([("master/elected".to_string(), 1.0)]);
+    /// assert_eq!(list[0].name, "master/elected");
+    /// assert_eq!(list[0].value, Some(1.0));
+    /// ```
+    pub fn list(values: impl IntoIterator<Item = (String, f64)>) -> Vec<Metric> {
+        values
+            .into_iter()
+            .map(|(name, value)| Metric {
+                name,
+                value: Some(value),
+            })
+            .collect()
+    }
+}
 
 impl MasterInfo {
     /// The `host:port` at which the master serves HTTP, as Mesos' own

@@ -24,14 +24,7 @@ impl Actor {
             call::Type::GetMetrics => {
                 out.r#type = Some(response::Type::GetMetrics as i32);
                 out.get_metrics = Some(response::GetMetrics {
-                    metrics: self
-                        .metrics_snapshot()
-                        .into_iter()
-                        .map(|(name, value)| Metric {
-                            name,
-                            value: Some(value),
-                        })
-                        .collect(),
+                    metrics: Metric::list(self.metrics_snapshot()),
                 });
             }
             call::Type::GetState => {

@@ -19,7 +19,9 @@ use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
-pub(crate) use mesos_http::server::{error, read_call, record_stream, record_stream_of, stream_id};
+pub(crate) use mesos_http::server::{
+    error, read_call, receiver_stream, record_stream, record_stream_of, stream_id,
+};
 use mesos_proto::v1::MasterInfo;
 use tokio::sync::{mpsc, oneshot, watch};
 

@@ -2,7 +2,7 @@
 //! every other call goes to the master actor. Calls not built yet are
 //! refused with 501 and a message saying so.
 
-use super::{Http, ask, error, read_call, record_stream_of};
+use super::{Http, ask, error, read_call, receiver_stream, record_stream_of};
 use crate::actor::{CallError, Command};
 use crate::config::MESOS_VERSION;
 use axum::body::Bytes;
@@ -76,11 +76,8 @@ pub(crate) async fn handle(
                 Err(e) => return e.into_response(),
             };
             let (subscribed, events) = subscription.start().await;
-            let events = futures_util::stream::unfold(events, |mut events| async move {
-                let event = events.recv().await?;
-                Some((event, events))
-            });
-            let stream = futures_util::stream::once(async { subscribed }).chain(events);
+            let stream =
+                futures_util::stream::once(async { subscribed }).chain(receiver_stream(events));
             return record_stream_of(stream, move |e| media.encode(e), media, None);
         }
         Some(_) => {

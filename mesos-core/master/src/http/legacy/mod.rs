@@ -394,14 +394,13 @@ async fn metrics(http: &Http) -> Result<Vec<mesos_proto::v1::Metric>, Response> 
     if http.leading().is_err() {
         // A standby's own few metrics: monitoring finds the leader by
         // `master/elected`.
-        let metric = |name: &str, value: f64| mesos_proto::v1::Metric {
-            name: name.into(),
-            value: Some(value),
-        };
-        return Ok(vec![
-            metric("master/elected", 0.0),
-            metric("master/uptime_secs", http.uptime().as_secs_f64()),
-        ]);
+        return Ok(mesos_proto::v1::Metric::list([
+            ("master/elected".to_string(), 0.0),
+            (
+                "master/uptime_secs".to_string(),
+                http.uptime().as_secs_f64(),
+            ),
+        ]));
     }
     Ok(view(http, call::Type::GetMetrics)
         .await?
