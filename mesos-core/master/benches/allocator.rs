@@ -3,15 +3,20 @@
 //!
 //! ```text
 //! cargo bench -p mesos-master --bench allocator
+//! MESOS_BENCH_LARGE=1 cargo bench -p mesos-master --bench allocator -- decline_offers
 //! ```
 //!
 //! Every framework has declined every agent with a long filter, so a cycle
 //! offers nothing. `steady`: nothing changed since the last cycle.
 //! `one_changed`: one framework changed (say, re-subscribed) just before the
-//! cycle. `all_changed`: every framework changed before the cycle, so every
-//! agent is checked against every framework's filter (the worst case, and
-//! what Mesos does every cycle). `allocate_all`: one cycle that hands out
-//! every agent of a fresh cluster.
+//! cycle. `all_changed`: every framework disconnected and reconnected before
+//! the cycle, so every agent is checked against every framework's filter
+//! (the worst case, and what Mesos does every cycle). `allocate_all`: one
+//! cycle that hands out every agent of a fresh cluster.
+//!
+//! `MESOS_BENCH_LARGE=1` adds the sizes up to 50,000 agents x 5,000
+//! frameworks (250 M filters, about 10 GB, minutes to set up). A size is
+//! set up only when a benchmark of it is selected.
 
 use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
 use mesos_master::allocator::{Allocator, AllocatorConfig, FrameworkOptions};
@@ -64,24 +69,52 @@ fn declined(agents: usize, frameworks: usize) -> (Allocator, Vec<FrameworkId>) {
 
 const SIZES: &[(usize, usize)] = &[(1_000, 100), (1_000, 1_000), (10_000, 100), (10_000, 1_000)];
 
+/// With `MESOS_BENCH_LARGE` set: the rest of the 1k/10k/50k x 100/1k/5k
+/// curve, and Mesos' other anchor (10,000 x 3,000).
+const LARGE_SIZES: &[(usize, usize)] = &[
+    (1_000, 5_000),
+    (10_000, 3_000),
+    (10_000, 5_000),
+    (50_000, 100),
+    (50_000, 1_000),
+    (50_000, 5_000),
+];
+
+fn decline_sizes() -> Vec<(usize, usize)> {
+    let mut sizes = SIZES.to_vec();
+    if std::env::var_os("MESOS_BENCH_LARGE").is_some() {
+        sizes.extend_from_slice(LARGE_SIZES);
+    }
+    sizes
+}
+
 fn decline_offers(c: &mut Criterion) {
     let mut g = c.benchmark_group("decline_offers");
     g.sample_size(10);
-    for &(agents, frameworks) in SIZES {
-        let (mut a, fw_ids) = declined(agents, frameworks);
+    for (agents, frameworks) in decline_sizes() {
+        // Set up on first use: a closure runs only when its benchmark is
+        // selected, so filtered-out sizes cost nothing.
+        let mut state: Option<(Allocator, Vec<FrameworkId>)> = None;
+        let mut setup = || declined(agents, frameworks);
         let id = format!("{agents}x{frameworks}");
         g.bench_function(BenchmarkId::new("steady", &id), |b| {
+            let (a, _) = state.get_or_insert_with(&mut setup);
             b.iter(|| black_box(a.allocate(Duration::from_secs(1))))
         });
         g.bench_function(BenchmarkId::new("one_changed", &id), |b| {
+            let (a, fw_ids) = state.get_or_insert_with(&mut setup);
             b.iter(|| {
                 a.activate_framework(&fw_ids[0]);
                 black_box(a.allocate(Duration::from_secs(1)))
             })
         });
         g.bench_function(BenchmarkId::new("all_changed", &id), |b| {
+            let (a, fw_ids) = state.get_or_insert_with(&mut setup);
             b.iter(|| {
-                for fw in &fw_ids {
+                // A real change (a disconnect and reconnect), so that
+                // every agent must be judged against every framework.
+                for fw in fw_ids.iter() {
+                    a.deactivate_framework(fw);
                     a.activate_framework(fw);
                 }
                 let offers = a.allocate(Duration::from_secs(1));

@@ -5,79 +5,142 @@
 //! change, a blocked agent is re-judged against those frameworks only.
 
 use super::sorter::DrfSorter;
-use super::{Allocation, Allocator, Blocked, Choice, RoleOffer, TARGETED_LIMIT, filter_key, quota};
+use super::{
+    Allocation, Allocator, Blocked, Candidate, Choice, RoleOffer, TARGETED_LIMIT, filter_key, quota,
+};
 use mesos_proto::resources::Resources;
 use mesos_proto::v1::FrameworkId;
-use std::collections::{BTreeMap, HashMap};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 impl Allocator {
-    /// What framework `idx` may be offered in `role` from what agent `ai`
-    /// can give the role, if anything. A filter that says no lowers
-    /// `until` to its expiry.
+    /// The candidate for framework `idx` in role `role_idx`, if it may be
+    /// offered resources in that role at all.
+    fn candidate(&self, idx: u32, role_idx: u32) -> Option<Candidate> {
+        let framework = self.frameworks[idx as usize].as_ref()?;
+        if !framework.active || !framework.offer_roles.contains(&role_idx) {
+            return None;
+        }
+        let filter_key = filter_key(idx, role_idx);
+        Some(Candidate {
+            framework: idx,
+            filter_key,
+            filter_slot: self.filter_slots.get(filter_key),
+            gpu_resources: framework.options.gpu_resources,
+            revocable_resources: framework.options.revocable_resources,
+        })
+    }
+
+    /// The role's candidates, fairest claim first.
+    fn candidates(&self, role: &str) -> Vec<Candidate> {
+        let Some(&role_idx) = self.role_index.get(role) else {
+            return Vec::new();
+        };
+        self.framework_order(role)
+            .into_iter()
+            .filter_map(|idx| self.candidate(idx, role_idx))
+            .collect()
+    }
+
+    /// What `candidate` may be offered from what agent `ai` can give the
+    /// role, if anything. A filter that says no lowers `until` to its
+    /// expiry (or to an earlier time).
     fn eligible(
         &self,
         ai: usize,
-        idx: u32,
+        candidate: &Candidate,
         role: &RoleOffer<'_>,
         now: Duration,
         until: &mut Duration,
     ) -> Option<Resources> {
-        let offerable_role = role.offerable;
         let agent = &self.agents[ai];
-        let framework = self.frameworks[idx as usize].as_ref()?;
-        let options = &framework.options;
-        let role_idx = role.idx?;
-        if !framework.active
-            || !framework.offer_roles.contains(&role_idx)
-            || (agent.has_gpus && self.config.filter_gpu_resources && !options.gpu_resources)
-        {
+        if agent.has_gpus && self.config.filter_gpu_resources && !candidate.gpu_resources {
             return None;
         }
         let narrowed;
         // What the agent offers the role is fixed by its epoch, unless
-        // narrowed for this framework: only then is the filter's answer
-        // not cached.
-        let (offerable, epoch) = if agent.has_revocable && !options.revocable_resources {
-            narrowed = offerable_role.non_revocable();
+        // narrowed for this framework or capped by quota: only then is the
+        // filter's answer not remembered.
+        let (offerable, epoch) = if agent.has_revocable && !candidate.revocable_resources {
+            narrowed = role.offerable.non_revocable();
             if !self.allocatable(&narrowed) {
                 return None;
             }
             (&narrowed, None)
         } else {
-            (offerable_role, Some(agent.epoch))
+            (role.offerable, role.cacheable.then_some(agent.epoch))
         };
-        if let Some(f) = agent.filters.get(&filter_key(idx, role_idx)) {
+        let memo = epoch.zip(candidate.filter_slot);
+        if let Some((epoch, slot)) = memo {
+            if let Some(cover) = agent.filters.cover(epoch, now).filter(|c| c.has(slot)) {
+                *until = (*until).min(cover.until);
+                return None;
+            }
+        }
+        if let Some(f) = agent.filters.get(candidate.filter_key) {
             if f.filters(offerable, now, epoch) {
-                *until = (*until).min(f.expires);
+                *until = (*until).min(f.expires());
+                if let Some((epoch, slot)) = memo {
+                    agent.filters.note_cover(slot, epoch, f.expires());
+                }
                 return None;
             }
         }
         Some(offerable.clone())
     }
 
-    /// The first framework, in DRF order, that may have `offerable_role`
-    /// (what agent `ai` can give to `role`).
+    /// The first of `candidates` (in DRF order) that may have what agent
+    /// `ai` can give their role.
     fn choose(
         &self,
         ai: usize,
-        role: &str,
-        order: &[u32],
-        offerable_role: &Resources,
+        candidates: &[Candidate],
+        role: &RoleOffer<'_>,
         now: Duration,
         until: &mut Duration,
     ) -> Option<Choice> {
-        let role = RoleOffer {
-            idx: self.role_index.get(role).copied(),
-            offerable: offerable_role,
-        };
-        order.iter().find_map(|&idx| {
-            self.eligible(ai, idx, &role, now, until)
-                .map(|offerable| Choice {
-                    framework: idx,
+        let agent = &self.agents[ai];
+        let no_gpus = agent.has_gpus && self.config.filter_gpu_resources;
+        let cover = role
+            .cacheable
+            .then(|| agent.filters.cover(agent.epoch, now))
+            .flatten();
+        for candidate in candidates {
+            // The common answers first, without a call: no GPU offers for
+            // this framework, or its filter is known to cover the offer.
+            if no_gpus && !candidate.gpu_resources {
+                continue;
+            }
+            if let (Some(cover), Some(slot)) = (&cover, candidate.filter_slot) {
+                let narrowed = agent.has_revocable && !candidate.revocable_resources;
+                if !narrowed && cover.has(slot) {
+                    *until = (*until).min(cover.until);
+                    continue;
+                }
+            }
+            if let Some(offerable) = self.eligible(ai, candidate, role, now, until) {
+                return Some(Choice {
+                    framework: candidate.framework,
                     offerable,
-                })
-        })
+                });
+            }
+        }
+        None
+    }
+
+    /// What agent `ai`, with `available` unallocated, can give `role`.
+    fn offerable_to<'a>(
+        &self,
+        ai: usize,
+        available: &'a Resources,
+        role: &str,
+    ) -> Cow<'a, Resources> {
+        if self.agents[ai].has_reservations {
+            Cow::Owned(available.allocatable_to(role))
+        } else {
+            Cow::Borrowed(available)
+        }
     }
 
     /// For an agent found blocked at frameworks epoch `since`: true when it
@@ -95,7 +158,7 @@ impl Allocator {
             return None;
         }
         let agent = &self.agents[ai];
-        let available = &agent.total - &agent.used;
+        let available = &agent.available;
         let first = self.changes.partition_point(|(epoch, _)| *epoch <= since);
         // Past a few changed frameworks, one full look (per role, not per
         // framework) is cheaper.
@@ -112,15 +175,22 @@ impl Allocator {
                 continue;
             };
             for role in &framework.options.roles {
-                let offerable_role = available.allocatable_to(role);
+                let Some(candidate) = self
+                    .role_index
+                    .get(role.as_str())
+                    .and_then(|&role_idx| self.candidate(idx, role_idx))
+                else {
+                    continue;
+                };
+                let offerable_role = self.offerable_to(ai, available, role);
                 if !self.allocatable(&offerable_role) {
                     continue;
                 }
                 let role = RoleOffer {
-                    idx: self.role_index.get(role.as_str()).copied(),
                     offerable: &offerable_role,
+                    cacheable: true,
                 };
-                if self.eligible(ai, idx, &role, now, until).is_some() {
+                if self.eligible(ai, &candidate, &role, now, until).is_some() {
                     return Some(false);
                 }
             }
@@ -140,15 +210,26 @@ impl Allocator {
     ) {
         let allocated = offerable.allocate(role);
         let agent = &mut self.agents[ai];
-        agent.used += offerable;
+        agent.take(offerable);
         *agent.allocated.entry(fw).or_default() += &allocated;
-        agent.epoch += 1;
         let key = self.frameworks[fw as usize]
             .as_ref()
             .map(|f| f.id.clone())
             .unwrap_or_default();
         self.track_allocation(&key, &allocated);
         *out.entry((fw, ai)).or_default() += &allocated;
+    }
+
+    /// Roles, with their indices, lowest weighted share first.
+    fn role_order(&self) -> Vec<(String, Option<u32>)> {
+        self.roles
+            .sort()
+            .into_iter()
+            .map(|role| {
+                let idx = self.role_index.get(&role).copied();
+                (role, idx)
+            })
+            .collect()
     }
 
     /// The role's frameworks' indices, fairest claim first.
@@ -186,16 +267,17 @@ impl Allocator {
                 let mut caps = lack.clone();
                 quota::merge_min(&mut caps, &self.limit_room(&role));
                 let agent = &self.agents[ai];
-                let offerable = (&agent.total - &agent.used)
-                    .allocatable_to(&role)
-                    .cap_scalars(&caps);
+                let offerable = agent.available.allocatable_to(&role).cap_scalars(&caps);
                 if !quota::holds_any(&offerable, &lack) || !self.allocatable(&offerable) {
                     continue;
                 }
-                let fw_order = self.framework_order(&role);
+                let candidates = self.candidates(&role);
+                let offer = RoleOffer {
+                    offerable: &offerable,
+                    cacheable: false,
+                };
                 let mut until = Duration::MAX;
-                if let Some(choice) = self.choose(ai, &role, &fw_order, &offerable, now, &mut until)
-                {
+                if let Some(choice) = self.choose(ai, &candidates, &offer, now, &mut until) {
                     self.commit(ai, choice.framework, &role, &choice.offerable, out);
                 }
             }
@@ -205,8 +287,9 @@ impl Allocator {
     /// One allocation cycle at time `now`: what to offer to whom.
     pub fn allocate(&mut self, now: Duration) -> Vec<Allocation> {
         let mut out: BTreeMap<(u32, usize), Resources> = BTreeMap::new();
-        let mut role_order: Option<Vec<String>> = None;
-        let mut framework_orders: HashMap<String, Vec<u32>> = HashMap::new();
+        let mut role_order: Option<Vec<(String, Option<u32>)>> = None;
+        // Candidates by role index, while their order holds.
+        let mut framework_orders: Vec<Option<Vec<Candidate>>> = Vec::new();
 
         let mut order: Vec<usize> = (0..self.agents.len()).collect();
         for i in (1..order.len()).rev() {
@@ -242,24 +325,37 @@ impl Allocator {
                     }
                 }
             }
-            let agent = &self.agents[ai];
-            let mut available = &agent.total - &agent.used;
             let mut until = Duration::MAX;
             let mut offered = false;
-            if self.allocatable(&available) {
-                let roles = role_order.get_or_insert_with(|| self.roles.sort()).clone();
-                for role in roles {
-                    let mut offerable_role = available.allocatable_to(&role);
+            if self.allocatable(&self.agents[ai].available) {
+                let roles = role_order.take().unwrap_or_else(|| self.role_order());
+                for (role, role_idx) in &roles {
+                    let Some(role_idx) = role_idx.map(|i| i as usize) else {
+                        continue;
+                    };
+                    let mut offerable_role =
+                        self.offerable_to(ai, &self.agents[ai].available, role);
                     if quota {
-                        offerable_role = self.fair_cap(&role, offerable_role, spare.as_ref());
+                        let capped =
+                            self.fair_cap(role, offerable_role.into_owned(), spare.as_ref());
+                        offerable_role = Cow::Owned(capped);
                     }
-                    if !self.allocatable(&offerable_role) {
+                    // All the agent has was found allocatable above.
+                    if matches!(offerable_role, Cow::Owned(_)) && !self.allocatable(&offerable_role)
+                    {
                         continue;
                     }
-                    let fw_order = framework_orders
-                        .entry(role.clone())
-                        .or_insert_with(|| self.framework_order(&role));
-                    let choice = self.choose(ai, &role, fw_order, &offerable_role, now, &mut until);
+                    if framework_orders.len() <= role_idx {
+                        framework_orders.resize_with(role_idx + 1, || None);
+                    }
+                    let candidates =
+                        framework_orders[role_idx].get_or_insert_with(|| self.candidates(role));
+                    let offer = RoleOffer {
+                        offerable: &offerable_role,
+                        cacheable: !quota,
+                    };
+                    let choice = self.choose(ai, candidates, &offer, now, &mut until);
+                    drop(offerable_role);
                     let Some(Choice {
                         framework,
                         offerable,
@@ -267,17 +363,18 @@ impl Allocator {
                     else {
                         continue;
                     };
-                    self.commit(ai, framework, &role, &offerable, &mut out);
+                    self.commit(ai, framework, role, &offerable, &mut out);
                     if let Some(spare) = spare.as_mut() {
                         quota::spend(spare, &offerable);
                     }
-                    available -= &offerable;
                     offered = true;
-                    role_order = None;
-                    framework_orders.remove(&role);
-                    if available.is_empty() {
+                    framework_orders[role_idx] = None;
+                    if self.agents[ai].available.is_empty() {
                         break;
                     }
+                }
+                if !offered {
+                    role_order = Some(roles);
                 }
             }
             let agent = &mut self.agents[ai];

@@ -41,41 +41,14 @@ pub mod sorter;
 
 pub use quota::Quota;
 
-use filters::OfferFilter;
+use filters::{AgentFilters, FilterSlots, OfferFilter, filter_key};
 use mesos_proto::resources::{Resources, Scalar};
 use mesos_proto::v1::value::Type as ValueType;
 use mesos_proto::v1::{AgentId, FrameworkId};
 use sorter::{DrfSorter, Quantities};
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
-
-/// Filters by `(framework index << 32) | role index`.
-type FilterMap = HashMap<u64, OfferFilter, BuildHasherDefault<IdHasher>>;
-
-fn filter_key(framework: u32, role: u32) -> u64 {
-    (u64::from(framework) << 32) | u64::from(role)
-}
-
-/// A multiplicative hasher for the allocator's integer keys: SipHash's
-/// resistance to chosen keys is not needed for indices we assign ourselves.
-#[derive(Debug, Default, Clone, Copy)]
-struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.write_u64(u64::from(*b));
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x517c_c1b7_2722_0a95);
-    }
-}
 
 /// How many framework changes the allocator remembers for targeted
 /// re-evaluation of blocked agents; older memos fall back to a full look.
@@ -148,18 +121,39 @@ pub struct Allocation {
 struct Agent {
     id: AgentId,
     total: Resources,
-    /// Everything allocated, without allocation info (for `total - used`).
+    /// Everything allocated, without allocation info.
     used: Resources,
+    /// `total - used`, kept up to date by [`Agent::take`] and
+    /// [`Agent::give_back`].
+    available: Resources,
     /// Allocations by framework index, with allocation info.
     allocated: BTreeMap<u32, Resources>,
     /// Offer filters by (framework index, role index).
-    filters: FilterMap,
+    filters: AgentFilters,
     has_gpus: bool,
     has_revocable: bool,
+    /// Some of its resources are reserved: what it offers differs by role.
+    has_reservations: bool,
     /// Bumped whenever what this agent could offer changes.
     epoch: u64,
     /// Set when a cycle found nothing to offer here.
     blocked: Option<Blocked>,
+}
+
+impl Agent {
+    /// Marks `resources` (without allocation info) as allocated.
+    fn take(&mut self, resources: &Resources) {
+        self.used += resources;
+        self.available = &self.total - &self.used;
+        self.epoch += 1;
+    }
+
+    /// Marks `resources` (without allocation info) as free again.
+    fn give_back(&mut self, resources: &Resources) {
+        self.used -= resources;
+        self.available = &self.total - &self.used;
+        self.epoch += 1;
+    }
 }
 
 /// A memo: nothing on this agent can be offered while its epoch and the
@@ -200,6 +194,8 @@ pub struct Allocator {
     total: Quantities,
     /// Bumped whenever a framework change could unblock an agent.
     frameworks_epoch: u64,
+    /// Slots of the (framework, role) pairs that ever had a filter.
+    filter_slots: FilterSlots,
     /// Recent framework changes: (epoch, framework index).
     changes: VecDeque<(u64, u32)>,
     /// Every change after this epoch is in `changes`.
@@ -230,8 +226,22 @@ fn quantity(resources: &Resources, name: &str) -> Scalar {
 
 /// What an agent can give one role in this cycle.
 struct RoleOffer<'a> {
-    idx: Option<u32>,
     offerable: &'a Resources,
+    /// `offerable` is all the agent has for the role at its epoch (not
+    /// capped by quota), so filter answers about it may be remembered.
+    cacheable: bool,
+}
+
+/// A framework that may be offered resources in one role this cycle:
+/// active and not suppressed there. What `eligible` needs of it, copied out
+/// so that a look over many agents reads one compact list.
+#[derive(Debug, Clone, Copy)]
+struct Candidate {
+    framework: u32,
+    filter_key: u64,
+    filter_slot: Option<u32>,
+    gpu_resources: bool,
+    revocable_resources: bool,
 }
 
 /// The framework chosen for an agent's resources in one role.
@@ -256,6 +266,7 @@ impl Allocator {
             quotas: BTreeMap::new(),
             total: Quantities::new(),
             frameworks_epoch: 0,
+            filter_slots: FilterSlots::default(),
             changes: VecDeque::new(),
             changes_start: 0,
             rng,
@@ -416,8 +427,7 @@ impl Allocator {
         for agent in &mut self.agents {
             agent.filters.retain(|k, _| (k >> 32) as u32 != idx);
             if let Some(released) = agent.allocated.remove(&idx) {
-                agent.used -= &released.unallocate();
-                agent.epoch += 1;
+                agent.give_back(&released.unallocate());
                 released_all.push(released);
             }
         }
@@ -475,7 +485,7 @@ impl Allocator {
         for agent in &mut self.agents {
             agent
                 .filters
-                .retain(|k, _| (k >> 32) as u32 != idx || !role_idxs.contains(&(*k as u32)));
+                .retain(|k, _| (k >> 32) as u32 != idx || !role_idxs.contains(&(k as u32)));
         }
     }
 
@@ -507,10 +517,12 @@ impl Allocator {
             id: id.clone(),
             has_gpus: total.gpus().is_some_and(|g| g > 0.0),
             has_revocable: !total.revocable().is_empty(),
+            has_reservations: total.iter().any(|r| !r.reservations.is_empty()),
             total,
             used: Resources::new(),
+            available: Resources::new(),
             allocated: BTreeMap::new(),
-            filters: FilterMap::default(),
+            filters: AgentFilters::default(),
             epoch: 0,
             blocked: None,
         };
@@ -521,6 +533,7 @@ impl Allocator {
             *agent.allocated.entry(idx).or_default() += &resources;
             tracked.push((framework, resources));
         }
+        agent.available = &agent.total - &agent.used;
         self.agent_index.insert(id, self.agents.len());
         self.agents.push(agent);
         for (framework, resources) in tracked {
@@ -583,8 +596,7 @@ impl Allocator {
         if held.is_empty() {
             agent.allocated.remove(&fw);
         }
-        agent.used -= &released.unallocate();
-        agent.epoch += 1;
+        agent.give_back(&released.unallocate());
         if let Some(duration) = filter {
             for (role, refused) in released.allocations() {
                 filters.push((role, Arc::new(refused.unallocate()), now + duration));
@@ -592,9 +604,11 @@ impl Allocator {
         }
         for (role, resources, expires) in filters {
             let role = self.role_idx(&role);
-            self.agents[ai]
-                .filters
-                .insert(filter_key(fw, role), OfferFilter::new(resources, expires));
+            self.insert_filter(
+                ai,
+                filter_key(fw, role),
+                OfferFilter::new(resources, expires),
+            );
         }
         self.untrack_allocation(framework.as_str(), &released);
     }
@@ -619,9 +633,19 @@ impl Allocator {
             return;
         };
         let role = self.role_idx(role);
-        self.agents[ai]
-            .filters
-            .insert(filter_key(fw, role), OfferFilter::new(resources, expires));
+        self.insert_filter(
+            ai,
+            filter_key(fw, role),
+            OfferFilter::new(resources, expires),
+        );
+    }
+
+    fn insert_filter(&mut self, ai: usize, key: u64, filter: OfferFilter) {
+        let slot = self.filter_slots.assign(key);
+        let agent = &mut self.agents[ai];
+        agent.filters.insert(key, slot, filter);
+        // A replaced filter may refuse less than before.
+        agent.epoch += 1;
     }
 
     /// What is allocated on an agent to a framework.
@@ -680,7 +704,7 @@ impl Allocator {
     /// Drops expired filters; call now and then to bound memory.
     pub fn expire_filters(&mut self, now: Duration) {
         for agent in &mut self.agents {
-            agent.filters.retain(|_, f| now < f.expires);
+            agent.filters.retain(|_, f| now < f.expires());
         }
     }
 }

@@ -158,7 +158,7 @@ impl Allocator {
         }
         let mut available = Quantities::new();
         for agent in &self.agents {
-            let free = (&agent.total - &agent.used).unreserved();
+            let free = agent.available.unreserved();
             for (name, v) in free.scalar_quantities() {
                 if required.contains_key(&name) {
                     *available.entry(name).or_default() += v;

@@ -489,3 +489,96 @@ fn a_guarantee_within_a_limit_gets_no_more_than_the_limit() {
     let offers = a.allocate(secs(0));
     assert_eq!(cpus_for(&offers, "quota"), 3.0);
 }
+
+#[test]
+fn a_filter_on_an_offer_cut_by_a_limit_does_not_cover_a_larger_one() {
+    let mut a = cluster(1, "cpus:8;mem:1024");
+    a.set_quota("l", Quota::parse("", "cpus:2").unwrap());
+    a.add_framework(fw("f"), FrameworkOptions::with_roles(["l"]));
+    let offers = a.allocate(secs(0));
+    assert_eq!(cpus_for(&offers, "f"), 2.0);
+    // Declined: cpus:2 are filtered, and so is the same cut-down offer.
+    a.recover_resources(
+        &fw("f"),
+        &agent(0),
+        &offers[0].resources,
+        Some(secs(3600)),
+        secs(0),
+    );
+    assert!(a.allocate(secs(1)).is_empty());
+    assert!(a.allocate(secs(2)).is_empty());
+    // A higher limit makes the offer larger than what was declined, so the
+    // filter no longer applies (Mesos filters only subsets of what was
+    // refused).
+    a.set_quota("l", Quota::parse("", "cpus:4").unwrap());
+    assert_eq!(cpus_for(&a.allocate(secs(3)), "f"), 4.0);
+}
+
+#[test]
+fn a_narrower_filter_replacing_a_wider_one_lets_the_agent_be_offered() {
+    let mut a = cluster(2, "cpus:4;mem:1024");
+    a.add_framework(fw("f"), FrameworkOptions::with_roles(["web"]));
+    for i in 0..2 {
+        a.add_offer_filter(
+            &fw("f"),
+            &agent(i),
+            "web",
+            res("cpus:4;mem:1024"),
+            secs(3600),
+        );
+    }
+    assert!(a.allocate(secs(0)).is_empty());
+    assert!(a.allocate(secs(1)).is_empty());
+    // The filter on agent 1 now refuses less than the agent offers.
+    a.add_offer_filter(&fw("f"), &agent(1), "web", res("cpus:1"), secs(3600));
+    let offers = a.allocate(secs(2));
+    assert_eq!(offers.len(), 1);
+    assert_eq!(offers[0].agent_id, agent(1));
+}
+
+#[test]
+fn every_framework_changing_re_judges_every_agent_the_same_way() {
+    // Agents blocked by filters stay blocked when every framework changes
+    // (the remembered filter answers hold), and an agent whose filter
+    // expires in between is offered.
+    let mut a = cluster(40, "cpus:4;mem:1024");
+    let names: Vec<String> = (0..40).map(|j| format!("f{j}")).collect();
+    for (j, name) in names.iter().enumerate() {
+        a.add_framework(
+            fw(name),
+            FrameworkOptions::with_roles([format!("r{}", j % 3)]),
+        );
+    }
+    for i in 0..40 {
+        for (j, name) in names.iter().enumerate() {
+            let expires = if i == 7 && j == 5 {
+                secs(10)
+            } else {
+                secs(3600)
+            };
+            let role = format!("r{}", j % 3);
+            a.add_offer_filter(&fw(name), &agent(i), &role, res("cpus:4;mem:1024"), expires);
+        }
+    }
+    assert!(a.allocate(secs(0)).is_empty());
+    for name in &names {
+        a.deactivate_framework(&fw(name));
+        a.activate_framework(&fw(name));
+    }
+    assert!(a.allocate(secs(1)).is_empty());
+    for name in &names {
+        a.activate_framework(&fw(name));
+    }
+    let offers = a.allocate(secs(10));
+    assert_eq!(offers.len(), 1);
+    assert_eq!(
+        (offers[0].agent_id.clone(), offers[0].framework_id.clone()),
+        (agent(7), fw("f5"))
+    );
+}
+
+#[test]
+fn an_offer_filter_stays_small() {
+    // 50,000 agents x 5,000 declining frameworks is 250 M filters.
+    assert!(std::mem::size_of::<OfferFilter>() <= 24);
+}
