@@ -2,10 +2,10 @@
 //! codecs.
 
 use mesos_proto::media::MediaType;
-use mesos_proto::v1::scheduler::Event;
+use mesos_proto::v1::scheduler::{Event, call};
 use mesos_proto::v1::{
-    AgentId, ExecutorId, FrameworkInfo, Offer, OfferId, OperationId, OperationStatus, TaskState,
-    TaskStatus, Uuid,
+    AgentId, ExecutorId, FrameworkInfo, Offer, OfferId, OperationId, OperationState,
+    OperationStatus, TaskState, TaskStatus, Uuid,
 };
 use mesos_scheduler::builders::TaskBuilder;
 use mesos_scheduler::offers::{Needs, OfferResources};
@@ -150,26 +150,32 @@ async fn every_call_type_against_our_master() {
         };
         session.update_framework(renamed, vec![]).await.unwrap();
 
-        // Operations are not supported by our master yet: a clear refusal.
+        // Operations: the master keeps none yet. An acknowledgement of an
+        // unknown operation status is accepted and dropped (as in Mesos);
+        // RECONCILE_OPERATIONS answers at once, in the call's response.
         let op_status = OperationStatus {
             operation_id: Some(OperationId { value: "op".into() }),
             uuid: Some(Uuid { value: vec![1; 16] }),
             agent_id: Some(agent.clone()),
             ..Default::default()
         };
-        let err = session
+        session
             .acknowledge_operation_status(&op_status)
             .await
-            .unwrap_err();
-        assert!(
-            matches!(&err, SchedulerError::Refused { status: 400, message } if message.contains("not supported yet")),
-            "{err}"
-        );
-        let err = session.reconcile_operations(vec![]).await.unwrap_err();
-        assert!(
-            matches!(err, SchedulerError::Refused { status: 400, .. }),
-            "{err}"
-        );
+            .unwrap();
+        let response = session
+            .reconcile_operations(vec![call::reconcile_operations::Operation {
+                operation_id: OperationId { value: "op".into() },
+                agent_id: Some(agent.clone()),
+                resource_provider_id: None,
+            }])
+            .await
+            .unwrap()
+            .expect("RECONCILE_OPERATIONS is answered with a response");
+        let statuses = response.reconcile_operations.unwrap().operation_statuses;
+        assert_eq!(statuses.len(), 1);
+        assert_eq!(statuses[0].state, OperationState::OperationUnknown as i32);
+        assert_eq!(statuses[0].agent_id.as_ref(), Some(&agent));
 
         // KILL, then SHUTDOWN of the (command) executor, then TEARDOWN.
         session

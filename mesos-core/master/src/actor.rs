@@ -66,7 +66,7 @@ pub(crate) enum Command {
     Call {
         stream_id: Option<String>,
         call: Box<scheduler::Call>,
-        reply: oneshot::Sender<Result<(), CallError>>,
+        reply: oneshot::Sender<Result<Option<scheduler::Response>, CallError>>,
     },
     /// An operator API SUBSCRIBE.
     OperatorSubscribe {
@@ -320,6 +320,9 @@ pub(crate) struct Counters {
     pub(crate) agent_removals: u64,
     pub(crate) valid_status_updates: u64,
     pub(crate) invalid_status_updates: u64,
+    /// Operation status acknowledgements for statuses the master does not
+    /// know (all of them, until operations with ids are accepted).
+    pub(crate) invalid_operation_status_update_acknowledgements: u64,
     pub(crate) declines: u64,
     pub(crate) accepts: u64,
     pub(crate) allocation_runs: u64,

@@ -329,6 +329,11 @@ impl MasterActor {
             "master/invalid_status_updates",
             c.invalid_status_updates as f64,
         );
+        set("master/valid_operation_status_update_acknowledgements", 0.0);
+        set(
+            "master/invalid_operation_status_update_acknowledgements",
+            c.invalid_operation_status_update_acknowledgements as f64,
+        );
         set("master/messages_decline_offers", c.declines as f64);
         set("master/messages_launch_tasks", c.accepts as f64);
         let (valid, invalid) = (

@@ -6,7 +6,8 @@ use mesos_proto::agent_protocol::{AgentEvent, agent_event};
 use mesos_proto::resources::validate_role;
 use mesos_proto::v1::scheduler::{self, Event, call, event};
 use mesos_proto::v1::{
-    AgentId, FrameworkId, FrameworkInfo, TaskId, TaskState, TaskStatus, framework_info, task_status,
+    AgentId, FrameworkId, FrameworkInfo, OperationState, OperationStatus, TaskId, TaskState,
+    TaskStatus, framework_info, task_status,
 };
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -144,12 +145,13 @@ impl MasterActor {
     }
 
     /// Any call but SUBSCRIBE, from the framework named in it, on the stream
-    /// named by the request.
+    /// named by the request. Most calls answer nothing (202 Accepted);
+    /// RECONCILE_OPERATIONS answers with a `Response` (200 OK).
     pub(crate) fn call(
         &mut self,
         stream_id: Option<String>,
         call: scheduler::Call,
-    ) -> Result<(), CallError> {
+    ) -> Result<Option<scheduler::Response>, CallError> {
         use scheduler::call::Type;
         let Some(id) = call.framework_id.clone() else {
             return Err(CallError::BadRequest(
@@ -181,7 +183,7 @@ impl MasterActor {
             )));
         }
         let ty = call.r#type.and_then(|t| Type::try_from(t).ok());
-        match ty {
+        let done = match ty {
             Some(Type::Teardown) => {
                 self.teardown(&id);
                 Ok(())
@@ -266,19 +268,43 @@ impl MasterActor {
             // Mesos' allocator ignores resource requests too.
             Some(Type::Request) => Ok(()),
             Some(Type::AcceptInverseOffers | Type::DeclineInverseOffers) => Ok(()),
-            Some(Type::AcknowledgeOperationStatus | Type::ReconcileOperations) => {
-                Err(CallError::BadRequest(format!(
-                    "{} is not supported yet: offer operations arrive with a later release",
-                    ty.map_or("call", |t| t.as_str_name())
-                )))
+            Some(Type::AcknowledgeOperationStatus) => {
+                let ack = call
+                    .acknowledge_operation_status
+                    .ok_or_else(|| missing("acknowledge_operation_status"))?;
+                if ack.uuid.len() != 16 {
+                    return Err(CallError::BadRequest(format!(
+                        "'acknowledge_operation_status.uuid' must be 16 bytes, found {}",
+                        ack.uuid.len()
+                    )));
+                }
+                // As in Mesos, an acknowledgement of an operation status the
+                // master does not know is dropped (and counted), not
+                // refused. No update with a uuid is sent yet: operations
+                // with ids are not accepted yet.
+                self.metrics
+                    .invalid_operation_status_update_acknowledgements += 1;
+                tracing::warn!(
+                    framework = %id,
+                    operation = %ack.operation_id.value,
+                    "dropping an acknowledgement for an unknown operation status"
+                );
+                Ok(())
             }
             Some(Type::Subscribe) => Err(CallError::BadRequest(
                 "SUBSCRIBE must not carry 'Mesos-Stream-Id'".into(),
             )),
+            Some(Type::ReconcileOperations) => {
+                let reconcile = call
+                    .reconcile_operations
+                    .ok_or_else(|| missing("reconcile_operations"))?;
+                return Ok(Some(self.reconcile_operations(reconcile)));
+            }
             Some(Type::Unknown) | None => Err(CallError::BadRequest(
                 "Expecting 'type' to be present".into(),
             )),
-        }
+        };
+        done.map(|()| None)
     }
 
     /// TEARDOWN: the framework is removed for good.
@@ -349,12 +375,16 @@ impl MasterActor {
         let Some(framework) = self.frameworks.get(id) else {
             return;
         };
-        let ids: Vec<TaskId> = if reconcile.tasks.is_empty() {
-            framework.tasks.keys().cloned().collect()
+        let ids: Vec<(TaskId, Option<AgentId>)> = if reconcile.tasks.is_empty() {
+            framework.tasks.keys().map(|t| (t.clone(), None)).collect()
         } else {
-            reconcile.tasks.into_iter().map(|t| t.task_id).collect()
+            reconcile
+                .tasks
+                .into_iter()
+                .map(|t| (t.task_id, t.agent_id))
+                .collect()
         };
-        for task_id in ids {
+        for (task_id, agent_id) in ids {
             let known = self
                 .frameworks
                 .get(id)
@@ -375,8 +405,92 @@ impl MasterActor {
                     status.message = Some("Reconciliation: latest task state".into());
                     self.send_update(id, status);
                 }
-                None => self.send_reconciliation(id, task_id, None),
+                None => {
+                    let (state, message) = match self.agent_standing(agent_id.as_ref()) {
+                        // It may still come back with the task: no answer
+                        // yet (the framework retries), as in Mesos.
+                        AgentStanding::Recovering => continue,
+                        AgentStanding::Unreachable => (
+                            TaskState::TaskUnreachable,
+                            "Reconciliation: task is unknown, its agent is unreachable",
+                        ),
+                        AgentStanding::Gone => (
+                            TaskState::TaskGoneByOperator,
+                            "Reconciliation: task is unknown, its agent is gone",
+                        ),
+                        AgentStanding::Registered | AgentStanding::Unknown => {
+                            (TaskState::TaskUnknown, "Reconciliation: task is unknown")
+                        }
+                    };
+                    self.send_reconciliation(id, task_id, agent_id, state, message);
+                }
             }
+        }
+    }
+
+    /// Where an agent stands, for answers about what the master does not
+    /// know of on it.
+    fn agent_standing(&self, agent_id: Option<&AgentId>) -> AgentStanding {
+        let Some(agent_id) = agent_id else {
+            return AgentStanding::Unknown;
+        };
+        if self.gone_agents.contains_key(agent_id) {
+            AgentStanding::Gone
+        } else if self.recovered_agents.contains_key(agent_id) {
+            AgentStanding::Recovering
+        } else {
+            match self.agents.get(agent_id) {
+                Some(agent) if agent.unreachable => AgentStanding::Unreachable,
+                Some(_) => AgentStanding::Registered,
+                None => AgentStanding::Unknown,
+            }
+        }
+    }
+
+    /// RECONCILE_OPERATIONS, answered at once (as since Mesos 1.8) with
+    /// the latest status of each operation. The master keeps no operations
+    /// yet (operations with ids are not accepted), so an implicit
+    /// reconciliation (no operations listed) lists none and an explicit one
+    /// answers each operation from its agent's standing, as Mesos does for
+    /// operations it does not know: OPERATION_RECOVERING while the agent
+    /// may still re-register, OPERATION_UNREACHABLE,
+    /// OPERATION_GONE_BY_OPERATOR, otherwise OPERATION_UNKNOWN. The
+    /// statuses carry no uuid: nothing to acknowledge.
+    fn reconcile_operations(&self, reconcile: call::ReconcileOperations) -> scheduler::Response {
+        let mut statuses = Vec::new();
+        for operation in reconcile.operations {
+            let (state, message) = match self.agent_standing(operation.agent_id.as_ref()) {
+                AgentStanding::Recovering => (
+                    OperationState::OperationRecovering,
+                    "Reconciliation: the operation's agent has not re-registered yet",
+                ),
+                AgentStanding::Unreachable => (
+                    OperationState::OperationUnreachable,
+                    "Reconciliation: the operation's agent is unreachable",
+                ),
+                AgentStanding::Gone => (
+                    OperationState::OperationGoneByOperator,
+                    "Reconciliation: the operation's agent is gone",
+                ),
+                AgentStanding::Registered | AgentStanding::Unknown => (
+                    OperationState::OperationUnknown,
+                    "Reconciliation: operation is unknown",
+                ),
+            };
+            statuses.push(OperationStatus {
+                operation_id: Some(operation.operation_id),
+                state: state as i32,
+                message: Some(message.to_string()),
+                agent_id: operation.agent_id,
+                resource_provider_id: operation.resource_provider_id,
+                ..Default::default()
+            });
+        }
+        scheduler::Response {
+            r#type: Some(scheduler::response::Type::ReconcileOperations as i32),
+            reconcile_operations: Some(scheduler::response::ReconcileOperations {
+                operation_statuses: statuses,
+            }),
         }
     }
 
@@ -404,7 +518,13 @@ impl MasterActor {
                 );
             }
             Some(_) => {}
-            None => self.send_reconciliation(id, kill.task_id, Some("killed task is unknown")),
+            None => self.send_reconciliation(
+                id,
+                kill.task_id,
+                None,
+                TaskState::TaskUnknown,
+                "killed task is unknown",
+            ),
         }
     }
 
@@ -456,23 +576,27 @@ impl MasterActor {
         }
     }
 
-    /// The master's answer for a task it does not know: TASK_UNKNOWN for
+    /// The master's answer for a task it does not know: `aware` for
     /// PARTITION_AWARE frameworks, TASK_LOST for others, with
     /// REASON_RECONCILIATION.
-    fn send_reconciliation(&mut self, id: &FrameworkId, task_id: TaskId, message: Option<&str>) {
-        let state = self.lost_or(id, TaskState::TaskUnknown);
+    fn send_reconciliation(
+        &mut self,
+        id: &FrameworkId,
+        task_id: TaskId,
+        agent_id: Option<AgentId>,
+        aware: TaskState,
+        message: &str,
+    ) {
+        let state = self.lost_or(id, aware);
         self.send_update(
             id,
             TaskStatus {
                 task_id,
                 state: state as i32,
+                agent_id,
                 reason: Some(task_status::Reason::Reconciliation as i32),
                 source: Some(task_status::Source::Master as i32),
-                message: Some(
-                    message
-                        .unwrap_or("Reconciliation: task is unknown")
-                        .to_string(),
-                ),
+                message: Some(message.to_string()),
                 ..Default::default()
             },
         );
@@ -487,6 +611,22 @@ impl MasterActor {
         update.update = Some(event::Update { status });
         self.send(id, update);
     }
+}
+
+/// Where an agent stands, for answers about tasks and operations the
+/// master does not know of on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AgentStanding {
+    /// Registered and reachable.
+    Registered,
+    /// In the registry, not re-registered since the master started.
+    Recovering,
+    /// Unreachable (missed its pings or its re-registration deadline).
+    Unreachable,
+    /// Marked gone by an operator.
+    Gone,
+    /// Never heard of, or not named.
+    Unknown,
 }
 
 fn missing(field: &str) -> CallError {

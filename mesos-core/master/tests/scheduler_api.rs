@@ -441,7 +441,7 @@ async fn bad_requests_get_clear_errors_and_the_master_keeps_serving() {
             "{method} {headers:?}: {body:?} should mention {message:?}"
         );
     }
-    // Operation calls are refused plainly until operations exist.
+    // A call without its message is refused by name.
     let sub = h.subscribe(MediaType::Json, framework("f", &[])).await;
     let resp = h
         .call(
@@ -454,7 +454,7 @@ async fn bad_requests_get_clear_errors_and_the_master_keeps_serving() {
     assert!(
         text(resp)
             .await
-            .contains("RECONCILE_OPERATIONS is not supported yet")
+            .contains("Expecting 'reconcile_operations' to be present")
     );
     // Still serving.
     let sub = h.subscribe(MediaType::Protobuf, framework("g", &[])).await;

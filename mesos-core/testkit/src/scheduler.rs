@@ -6,7 +6,7 @@ use crate::http::{RecordStream, TestClient, TestkitError};
 use mesos_proto::media::MediaType;
 use mesos_proto::resources::Resources;
 use mesos_proto::v1::offer::{Operation, operation};
-use mesos_proto::v1::scheduler::{Call, Event, call, event};
+use mesos_proto::v1::scheduler::{Call, Event, Response, call, event};
 use mesos_proto::v1::{
     AgentId, CommandInfo, Filters, FrameworkId, FrameworkInfo, OfferId, TaskId, TaskInfo,
     TaskStatus,
@@ -154,6 +154,11 @@ impl RawScheduler {
         self.caller().call(call).await
     }
 
+    /// Sends a call answered with a `Response` (RECONCILE_OPERATIONS).
+    pub async fn respond(&self, call: &Call) -> Result<Response, TestkitError> {
+        self.caller().respond(call).await
+    }
+
     /// An ACCEPT of `offers` launching `tasks`, declining what is left for
     /// `refuse_seconds` when given.
     pub fn launch_call(
@@ -256,6 +261,26 @@ pub struct Caller {
 impl Caller {
     /// Sends a call; returns the HTTP status and body.
     pub async fn call(&self, call: &Call) -> Result<(u16, String), TestkitError> {
+        let (status, body) = self.post(call).await?;
+        Ok((status, String::from_utf8_lossy(&body).into_owned()))
+    }
+
+    /// Sends a call that the master answers with a `Response` (200 OK);
+    /// any other status is an error carrying the body.
+    pub async fn respond(&self, call: &Call) -> Result<Response, TestkitError> {
+        let (status, body) = self.post(call).await?;
+        if status != 200 {
+            return Err(TestkitError::Status {
+                status,
+                body: String::from_utf8_lossy(&body).into_owned(),
+            });
+        }
+        self.media
+            .decode(&body)
+            .map_err(|e| TestkitError::Decode(e.to_string()))
+    }
+
+    async fn post(&self, call: &Call) -> Result<(u16, Vec<u8>), TestkitError> {
         let headers = [
             ("Content-Type", self.media.as_str()),
             ("Accept", self.media.as_str()),
@@ -268,7 +293,7 @@ impl Caller {
         let status = resp.status().as_u16();
         let body = mesos_http::client::read_body(resp, &self.url)
             .await
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .map(|b| b.to_vec())
             .unwrap_or_default();
         Ok((status, body))
     }

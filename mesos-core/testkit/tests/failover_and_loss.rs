@@ -4,7 +4,7 @@ use mesos_master::MasterConfig;
 use mesos_proto::media::MediaType;
 use mesos_proto::v1::scheduler::call;
 use mesos_proto::v1::{FrameworkInfo, TaskId, TaskState, TaskStatus, framework_info, task_status};
-use mesos_testkit::{AgentSpec, Cluster, RawScheduler, TaskScript, sleep_task};
+use mesos_testkit::{AgentSpec, Cluster, RawScheduler, TaskScript, TestClient, sleep_task};
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -168,4 +168,139 @@ async fn a_lost_agent_gives_task_lost_to_other_frameworks() {
     assert_eq!(status.state, TaskState::TaskLost as i32);
     assert!(status.message.unwrap().contains("unreachable"));
     assert!(failure);
+}
+
+#[tokio::test]
+async fn reconciliation_answers_from_the_standing_of_the_named_agent() {
+    use mesos_proto::v1::scheduler::response;
+    use mesos_proto::v1::{AgentId, OperationId, OperationState};
+    let cfg = MasterConfig {
+        agent_ping_timeout: Duration::from_millis(100),
+        max_agent_ping_timeouts: 3,
+        ..config()
+    };
+    let mut cluster = Cluster::start(cfg, one_agent()).await.unwrap();
+    let mut s = with_running_task(&cluster, framework(60.0, true)).await;
+    let agent = cluster.agents.remove(0);
+    let lost = agent.agent_id();
+    agent.stop().await;
+    let status = update(&mut s).await;
+    assert_eq!(status.state, TaskState::TaskUnreachable as i32);
+
+    // Tasks the master does not know: on the unreachable agent, on an
+    // agent it never heard of.
+    let mut r = s.call_of(call::Type::Reconcile);
+    r.reconcile = Some(call::Reconcile {
+        tasks: vec![
+            call::reconcile::Task {
+                task_id: TaskId::new("ghost"),
+                agent_id: Some(lost.clone()),
+            },
+            call::reconcile::Task {
+                task_id: TaskId::new("phantom"),
+                agent_id: Some(AgentId::new("no-such-agent")),
+            },
+        ],
+    });
+    assert_eq!(s.call(&r).await.unwrap().0, 202);
+    let ghost = update(&mut s).await;
+    assert_eq!(ghost.task_id.as_str(), "ghost");
+    assert_eq!(ghost.state, TaskState::TaskUnreachable as i32);
+    assert_eq!(ghost.agent_id.as_ref(), Some(&lost));
+    assert_eq!(
+        ghost.reason,
+        Some(task_status::Reason::Reconciliation as i32)
+    );
+    let phantom = update(&mut s).await;
+    assert_eq!(phantom.task_id.as_str(), "phantom");
+    assert_eq!(phantom.state, TaskState::TaskUnknown as i32);
+
+    // Operations: answered at once in the call's response (Mesos 1.8+).
+    // The master knows none, so each is answered from its agent's
+    // standing, without a uuid (nothing to acknowledge).
+    let op = |id: &str, agent: Option<AgentId>| call::reconcile_operations::Operation {
+        operation_id: OperationId::new(id),
+        agent_id: agent,
+        resource_provider_id: None,
+    };
+    let mut r = s.call_of(call::Type::ReconcileOperations);
+    r.reconcile_operations = Some(call::ReconcileOperations {
+        operations: vec![
+            op("on-lost", Some(lost.clone())),
+            op("nowhere", Some(AgentId::new("no-such-agent"))),
+            op("unplaced", None),
+        ],
+    });
+    let response = s.respond(&r).await.unwrap();
+    assert_eq!(
+        response.r#type,
+        Some(response::Type::ReconcileOperations as i32)
+    );
+    let answers: Vec<_> = response
+        .reconcile_operations
+        .unwrap()
+        .operation_statuses
+        .into_iter()
+        .map(|status| {
+            assert!(status.uuid.is_none());
+            (
+                status.operation_id.unwrap().value,
+                OperationState::try_from(status.state).unwrap(),
+                status.agent_id,
+            )
+        })
+        .collect();
+    assert_eq!(
+        answers,
+        vec![
+            (
+                "on-lost".to_string(),
+                OperationState::OperationUnreachable,
+                Some(lost)
+            ),
+            (
+                "nowhere".to_string(),
+                OperationState::OperationUnknown,
+                Some(AgentId::new("no-such-agent"))
+            ),
+            (
+                "unplaced".to_string(),
+                OperationState::OperationUnknown,
+                None
+            ),
+        ]
+    );
+    // An implicit reconciliation of operations: none are known.
+    let mut r = s.call_of(call::Type::ReconcileOperations);
+    r.reconcile_operations = Some(call::ReconcileOperations { operations: vec![] });
+    let response = s.respond(&r).await.unwrap();
+    assert!(
+        response
+            .reconcile_operations
+            .unwrap()
+            .operation_statuses
+            .is_empty()
+    );
+
+    // Acknowledging an operation status the master never sent is dropped
+    // and counted, as in Mesos; a malformed uuid is refused.
+    let mut ack = s.call_of(call::Type::AcknowledgeOperationStatus);
+    ack.acknowledge_operation_status = Some(call::AcknowledgeOperationStatus {
+        uuid: vec![7; 16],
+        operation_id: OperationId::new("on-lost"),
+        ..Default::default()
+    });
+    assert_eq!(s.call(&ack).await.unwrap().0, 202);
+    ack.acknowledge_operation_status.as_mut().unwrap().uuid = vec![1, 2];
+    let (code, body) = s.call(&ack).await.unwrap();
+    assert_eq!(code, 400);
+    assert!(body.contains("must be 16 bytes"), "{body}");
+    let url = format!("http://{}/metrics/snapshot", cluster.addr());
+    let (code, _, body) = TestClient::default().get(&url).await.unwrap();
+    assert_eq!(code, 200);
+    let metrics: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        metrics["master/invalid_operation_status_update_acknowledgements"],
+        1.0
+    );
 }

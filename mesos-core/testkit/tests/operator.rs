@@ -323,6 +323,48 @@ async fn operator_calls_change_the_cluster_and_refuse_bad_input() {
     assert_eq!(agents.agents.len(), 1);
     // Marking it again is a no-op.
     client.operator(addr, &gone).await.unwrap();
+    // Reconciling a task and an operation the master does not know on the
+    // gone agent: TASK_GONE_BY_OPERATOR and OPERATION_GONE_BY_OPERATOR.
+    let mut r = s.call_of(call::Type::Reconcile);
+    r.reconcile = Some(call::Reconcile {
+        tasks: vec![call::reconcile::Task {
+            task_id: mesos_proto::v1::TaskId::new("ghost"),
+            agent_id: Some(victim.clone()),
+        }],
+    });
+    assert_eq!(s.call(&r).await.unwrap().0, 202);
+    let ghost = s
+        .wait_for(WAIT, |e| {
+            e.update
+                .as_ref()
+                .is_some_and(|u| u.status.task_id.as_str() == "ghost")
+        })
+        .await
+        .unwrap()
+        .update
+        .unwrap()
+        .status;
+    assert_eq!(ghost.state, TaskState::TaskGoneByOperator as i32);
+    let mut r = s.call_of(call::Type::ReconcileOperations);
+    r.reconcile_operations = Some(call::ReconcileOperations {
+        operations: vec![call::reconcile_operations::Operation {
+            operation_id: mesos_proto::v1::OperationId::new("op"),
+            agent_id: Some(victim.clone()),
+            resource_provider_id: None,
+        }],
+    });
+    let op = s
+        .respond(&r)
+        .await
+        .unwrap()
+        .reconcile_operations
+        .unwrap()
+        .operation_statuses
+        .remove(0);
+    assert_eq!(
+        op.state,
+        mesos_proto::v1::OperationState::OperationGoneByOperator as i32
+    );
 
     // TEARDOWN ends the framework; unknown ids are refused.
     let mut teardown = operator(mcall::Type::Teardown);

@@ -4,7 +4,7 @@ use super::{Http, ask, error, read_call, record_stream, stream_id};
 use crate::actor::Command;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use mesos_proto::v1::scheduler::{Call, call};
 
@@ -68,8 +68,14 @@ pub(crate) async fn handle(
     })
     .await
     {
-        Ok(Ok(())) if update_framework => StatusCode::OK.into_response(),
-        Ok(Ok(())) => StatusCode::ACCEPTED.into_response(),
+        Ok(Ok(Some(answer))) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, response.as_str())],
+            response.encode(&answer),
+        )
+            .into_response(),
+        Ok(Ok(None)) if update_framework => StatusCode::OK.into_response(),
+        Ok(Ok(None)) => StatusCode::ACCEPTED.into_response(),
         Ok(Err(e)) | Err(e) => e.into_response(),
     }
 }
