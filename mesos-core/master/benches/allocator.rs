@@ -15,8 +15,8 @@
 //! cycle that hands out every agent of a fresh cluster.
 //!
 //! `MESOS_BENCH_LARGE=1` adds the sizes up to 50,000 agents x 5,000
-//! frameworks (250 M filters: 13.4 GB peak RSS, 4.5 minutes to set up). A size is
-//! set up only when a benchmark of it is selected.
+//! frameworks (250 M filters: 13.4 GB peak RSS, 4.5 minutes to set up). A
+//! size is set up only when a benchmark of it is selected.
 
 use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
 use mesos_master::allocator::{Allocator, AllocatorConfig, FrameworkOptions};

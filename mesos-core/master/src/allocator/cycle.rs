@@ -6,7 +6,8 @@
 
 use super::sorter::DrfSorter;
 use super::{
-    Allocation, Allocator, Blocked, Candidate, Choice, RoleOffer, TARGETED_LIMIT, filter_key, quota,
+    Allocation, Allocator, Blocked, Candidate, Candidates, Choice, RoleOffer, TARGETED_LIMIT,
+    filter_key, quota,
 };
 use mesos_proto::resources::Resources;
 use mesos_proto::v1::FrameworkId;
@@ -33,14 +34,16 @@ impl Allocator {
     }
 
     /// The role's candidates, fairest claim first.
-    fn candidates(&self, role: &str) -> Vec<Candidate> {
+    fn candidates(&self, role: &str) -> Candidates {
         let Some(&role_idx) = self.role_index.get(role) else {
-            return Vec::new();
+            return Candidates::default();
         };
-        self.framework_order(role)
-            .into_iter()
-            .filter_map(|idx| self.candidate(idx, role_idx))
-            .collect()
+        Candidates::new(
+            self.framework_order(role)
+                .into_iter()
+                .filter_map(|idx| self.candidate(idx, role_idx))
+                .collect(),
+        )
     }
 
     /// What `candidate` may be offered from what agent `ai` can give the
@@ -95,7 +98,7 @@ impl Allocator {
     fn choose(
         &self,
         ai: usize,
-        candidates: &[Candidate],
+        candidates: &Candidates,
         role: &RoleOffer<'_>,
         now: Duration,
         until: &mut Duration,
@@ -106,7 +109,22 @@ impl Allocator {
             .cacheable
             .then(|| agent.filters.cover(agent.epoch, now))
             .flatten();
-        for candidate in candidates {
+        // Every candidate that counts known to be filtered: no need to
+        // look at each (unless some see less of a revocable agent).
+        if let Some(cover) = cover.as_ref().filter(|_| !agent.has_revocable) {
+            let mask = if no_gpus {
+                &candidates.gpu_slots
+            } else {
+                &candidates.slots
+            };
+            if let Some(mask) = mask.as_deref().filter(|m| cover.has_all(m)) {
+                if mask.iter().any(|w| *w != 0) {
+                    *until = (*until).min(cover.until);
+                }
+                return None;
+            }
+        }
+        for candidate in &candidates.list {
             // The common answers first, without a call: no GPU offers for
             // this framework, or its filter is known to cover the offer.
             if no_gpus && !candidate.gpu_resources {
@@ -289,7 +307,7 @@ impl Allocator {
         let mut out: BTreeMap<(u32, usize), Resources> = BTreeMap::new();
         let mut role_order: Option<Vec<(String, Option<u32>)>> = None;
         // Candidates by role index, while their order holds.
-        let mut framework_orders: Vec<Option<Vec<Candidate>>> = Vec::new();
+        let mut framework_orders: Vec<Option<Candidates>> = Vec::new();
 
         let mut order: Vec<usize> = (0..self.agents.len()).collect();
         for i in (1..order.len()).rev() {

@@ -174,6 +174,14 @@ pub(crate) struct Cover<'a> {
 }
 
 impl Cover<'_> {
+    /// True when the filter of every slot in `mask` covers the offer.
+    pub(crate) fn has_all(&self, mask: &[u64]) -> bool {
+        mask.iter().enumerate().all(|(i, m)| {
+            let bits = self.bits.get(i).map_or(0, Cell::get);
+            m & !bits == 0
+        })
+    }
+
     /// True when the filter in `slot` covers the offer.
     pub(crate) fn has(&self, slot: u32) -> bool {
         self.bits

@@ -244,6 +244,41 @@ struct Candidate {
     revocable_resources: bool,
 }
 
+/// A role's candidates in DRF order, with their filter slots as bit masks:
+/// on an agent whose cover memo holds, "every candidate is filtered" is a
+/// few word operations instead of a look at each candidate.
+#[derive(Debug, Default)]
+struct Candidates {
+    list: Vec<Candidate>,
+    /// The filter slots of every candidate; `None` when one has no slot
+    /// (no filter anywhere, so never known to be filtered).
+    slots: Option<Vec<u64>>,
+    /// The same for the candidates with GPU_RESOURCES: the only ones that
+    /// count on an agent with GPUs when GPU offers are filtered.
+    gpu_slots: Option<Vec<u64>>,
+}
+
+impl Candidates {
+    fn new(list: Vec<Candidate>) -> Candidates {
+        let mask = |gpu_only: bool| -> Option<Vec<u64>> {
+            let mut mask = Vec::new();
+            for c in list.iter().filter(|c| !gpu_only || c.gpu_resources) {
+                let slot = c.filter_slot? as usize;
+                if mask.len() <= slot / 64 {
+                    mask.resize(slot / 64 + 1, 0);
+                }
+                mask[slot / 64] |= 1 << (slot % 64);
+            }
+            Some(mask)
+        };
+        Candidates {
+            slots: mask(false),
+            gpu_slots: mask(true),
+            list,
+        }
+    }
+}
+
 /// The framework chosen for an agent's resources in one role.
 struct Choice {
     framework: u32,

@@ -582,3 +582,30 @@ fn an_offer_filter_stays_small() {
     // 50,000 agents x 5,000 declining frameworks is 250 M filters.
     assert!(std::mem::size_of::<OfferFilter>() <= 24);
 }
+
+#[test]
+fn on_a_gpu_agent_only_gpu_frameworks_count_when_all_are_re_judged() {
+    let mut a = cluster(1, "cpus:4;mem:1024;gpus:1");
+    let gpu = FrameworkOptions {
+        gpu_resources: true,
+        ..FrameworkOptions::with_roles(["r"])
+    };
+    a.add_framework(fw("plain"), FrameworkOptions::with_roles(["r"]));
+    a.add_framework(fw("gpu"), gpu);
+    let all = res("cpus:4;mem:1024;gpus:1");
+    a.add_offer_filter(&fw("gpu"), &agent(0), "r", all, secs(10));
+    assert!(a.allocate(secs(0)).is_empty());
+    for name in ["plain", "gpu"] {
+        a.deactivate_framework(&fw(name));
+        a.activate_framework(&fw(name));
+    }
+    // Still nothing: "plain" may not have GPU offers, "gpu" is filtered.
+    assert!(a.allocate(secs(1)).is_empty());
+    for name in ["plain", "gpu"] {
+        a.activate_framework(&fw(name));
+    }
+    // The filter expired: the GPU framework gets the agent.
+    let offers = a.allocate(secs(10));
+    assert_eq!(offers.len(), 1);
+    assert_eq!(offers[0].framework_id, fw("gpu"));
+}
