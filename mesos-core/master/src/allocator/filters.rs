@@ -116,22 +116,47 @@ impl Hasher for IdHasher {
     }
 }
 
-/// Dense numbers for the (framework, role) pairs that ever had a filter, so
-/// that an agent can remember which of its filters cover its offer in one
-/// bit each.
+/// Dense numbers for the (framework, role) pairs of live frameworks that
+/// had a filter, so that an agent can remember which of its filters cover
+/// its offer in one bit each. A removed framework's slots are used again,
+/// so the numbers (and each agent's bits) stay as few as the pairs.
 #[derive(Debug, Default)]
-pub(crate) struct FilterSlots(HashMap<u64, u32, BuildHasherDefault<IdHasher>>);
+pub(crate) struct FilterSlots {
+    slots: HashMap<u64, u32, BuildHasherDefault<IdHasher>>,
+    free: Vec<u32>,
+}
 
 impl FilterSlots {
     /// The slot of a filter key, assigned on first use.
     pub(crate) fn assign(&mut self, key: u64) -> u32 {
-        let next = self.0.len() as u32;
-        *self.0.entry(key).or_insert(next)
+        if let Some(slot) = self.slots.get(&key) {
+            return *slot;
+        }
+        let slot = self
+            .free
+            .pop()
+            .unwrap_or_else(|| (self.slots.len() + self.free.len()) as u32);
+        self.slots.insert(key, slot);
+        slot
     }
 
-    /// The slot of a filter key, if it ever had a filter.
+    /// The slot of a filter key, if it has one.
     pub(crate) fn get(&self, key: u64) -> Option<u32> {
-        self.0.get(&key).copied()
+        self.slots.get(&key).copied()
+    }
+
+    /// Frees the slots of a removed framework. Its filters must be gone
+    /// from every agent first: removing them drops the agents' memos, so
+    /// no bit of a freed slot survives to be misread.
+    pub(crate) fn release_framework(&mut self, framework: u32) {
+        let free = &mut self.free;
+        self.slots.retain(|key, slot| {
+            let keep = (key >> 32) as u32 != framework;
+            if !keep {
+                free.push(*slot);
+            }
+            keep
+        });
     }
 }
 
@@ -191,6 +216,12 @@ impl Cover<'_> {
 }
 
 impl AgentFilters {
+    /// How many words of bits the memo holds.
+    #[cfg(test)]
+    pub(crate) fn words(&self) -> usize {
+        self.covered.len()
+    }
+
     /// The filter for a key.
     pub(crate) fn get(&self, key: u64) -> Option<&OfferFilter> {
         self.map.get(&key)

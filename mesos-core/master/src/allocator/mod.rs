@@ -466,6 +466,7 @@ impl Allocator {
                 released_all.push(released);
             }
         }
+        self.filter_slots.release_framework(idx);
         for released in released_all {
             self.untrack_allocation(&key, &released);
         }

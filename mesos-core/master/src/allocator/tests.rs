@@ -609,3 +609,33 @@ fn on_a_gpu_agent_only_gpu_frameworks_count_when_all_are_re_judged() {
     assert_eq!(offers.len(), 1);
     assert_eq!(offers[0].framework_id, fw("gpu"));
 }
+
+#[test]
+fn a_removed_frameworks_filter_slots_are_used_again() {
+    let mut a = cluster(2, "cpus:4;mem:1024");
+    let all = || res("cpus:4;mem:1024");
+    for round in 0..50 {
+        let name = format!("f{round}");
+        a.add_framework(fw(&name), FrameworkOptions::with_roles(["r"]));
+        for i in 0..2 {
+            a.add_offer_filter(&fw(&name), &agent(i), "r", all(), secs(3600));
+        }
+        // Filtered on both agents, through the memo too.
+        assert!(a.allocate(secs(round)).is_empty());
+        assert!(a.allocate(secs(round)).is_empty());
+        a.remove_framework(&fw(&name));
+    }
+    // One slot served all fifty frameworks, so the agents' bits stay one
+    // word.
+    assert!(a.agents.iter().all(|agent| agent.filters.words() <= 1));
+    // A new framework filtered on agent 0 takes the freed slot; agent 1,
+    // where that slot's bit was set for the old frameworks, is offered.
+    a.add_framework(fw("fresh"), FrameworkOptions::with_roles(["r"]));
+    a.add_offer_filter(&fw("fresh"), &agent(0), "r", all(), secs(3600));
+    let fresh = a.framework_index["fresh"];
+    let role = a.role_index["r"];
+    assert_eq!(a.filter_slots.get(filter_key(fresh, role)), Some(0));
+    let offers = a.allocate(secs(100));
+    assert_eq!(offers.len(), 1);
+    assert_eq!(offers[0].agent_id, agent(1));
+}
