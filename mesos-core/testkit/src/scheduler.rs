@@ -8,8 +8,8 @@ use mesos_proto::resources::Resources;
 use mesos_proto::v1::offer::{Operation, operation};
 use mesos_proto::v1::scheduler::{Call, Event, Response, call, event};
 use mesos_proto::v1::{
-    AgentId, CommandInfo, Filters, FrameworkId, FrameworkInfo, OfferId, TaskId, TaskInfo,
-    TaskStatus,
+    AgentId, CommandInfo, Filters, FrameworkId, FrameworkInfo, OfferId, OperationId,
+    OperationStatus, TaskId, TaskInfo, TaskStatus,
 };
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -227,6 +227,47 @@ impl RawScheduler {
             uuid: status.uuid.clone().unwrap_or_default(),
         });
         Ok(self.call(&c).await?.0)
+    }
+
+    /// RECONCILE `tasks` (task id, agent when known); none asks for every
+    /// task (implicit). The answers arrive as UPDATE events; returns the
+    /// HTTP status.
+    pub async fn reconcile(&self, tasks: &[(&str, Option<&AgentId>)]) -> Result<u16, TestkitError> {
+        let mut call = self.call_of(call::Type::Reconcile);
+        call.reconcile = Some(call::Reconcile {
+            tasks: tasks
+                .iter()
+                .map(|(task, agent)| call::reconcile::Task {
+                    task_id: TaskId::new(*task),
+                    agent_id: agent.cloned(),
+                })
+                .collect(),
+        });
+        Ok(self.call(&call).await?.0)
+    }
+
+    /// RECONCILE_OPERATIONS of `operations` (operation id, agent when
+    /// known): the statuses of the master's response.
+    pub async fn reconcile_operations(
+        &self,
+        operations: &[(&str, Option<&AgentId>)],
+    ) -> Result<Vec<OperationStatus>, TestkitError> {
+        let mut call = self.call_of(call::Type::ReconcileOperations);
+        call.reconcile_operations = Some(call::ReconcileOperations {
+            operations: operations
+                .iter()
+                .map(|(id, agent)| call::reconcile_operations::Operation {
+                    operation_id: OperationId::new(*id),
+                    agent_id: agent.cloned(),
+                    resource_provider_id: None,
+                })
+                .collect(),
+        });
+        let response = self.respond(&call).await?;
+        Ok(response
+            .reconcile_operations
+            .map(|r| r.operation_statuses)
+            .unwrap_or_default())
     }
 
     /// The next UPDATE's status, within `wait`.

@@ -189,20 +189,9 @@ async fn reconciliation_answers_from_the_standing_of_the_named_agent() {
 
     // Tasks the master does not know: on the unreachable agent, on an
     // agent it never heard of.
-    let mut r = s.call_of(call::Type::Reconcile);
-    r.reconcile = Some(call::Reconcile {
-        tasks: vec![
-            call::reconcile::Task {
-                task_id: TaskId::new("ghost"),
-                agent_id: Some(lost.clone()),
-            },
-            call::reconcile::Task {
-                task_id: TaskId::new("phantom"),
-                agent_id: Some(AgentId::new("no-such-agent")),
-            },
-        ],
-    });
-    assert_eq!(s.call(&r).await.unwrap().0, 202);
+    let nowhere = AgentId::new("no-such-agent");
+    let tasks = [("ghost", Some(&lost)), ("phantom", Some(&nowhere))];
+    assert_eq!(s.reconcile(&tasks).await.unwrap(), 202);
     let ghost = update(&mut s).await;
     assert_eq!(ghost.task_id.as_str(), "ghost");
     assert_eq!(ghost.state, TaskState::TaskUnreachable as i32);
@@ -271,16 +260,7 @@ async fn reconciliation_answers_from_the_standing_of_the_named_agent() {
         ]
     );
     // An implicit reconciliation of operations: none are known.
-    let mut r = s.call_of(call::Type::ReconcileOperations);
-    r.reconcile_operations = Some(call::ReconcileOperations { operations: vec![] });
-    let response = s.respond(&r).await.unwrap();
-    assert!(
-        response
-            .reconcile_operations
-            .unwrap()
-            .operation_statuses
-            .is_empty()
-    );
+    assert!(s.reconcile_operations(&[]).await.unwrap().is_empty());
 
     // Acknowledging an operation status the master never sent is dropped
     // and counted, as in Mesos; a malformed uuid is refused.

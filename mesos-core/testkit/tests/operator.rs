@@ -325,14 +325,7 @@ async fn operator_calls_change_the_cluster_and_refuse_bad_input() {
     client.operator(addr, &gone).await.unwrap();
     // Reconciling a task and an operation the master does not know on the
     // gone agent: TASK_GONE_BY_OPERATOR and OPERATION_GONE_BY_OPERATOR.
-    let mut r = s.call_of(call::Type::Reconcile);
-    r.reconcile = Some(call::Reconcile {
-        tasks: vec![call::reconcile::Task {
-            task_id: mesos_proto::v1::TaskId::new("ghost"),
-            agent_id: Some(victim.clone()),
-        }],
-    });
-    assert_eq!(s.call(&r).await.unwrap().0, 202);
+    assert_eq!(s.reconcile(&[("ghost", Some(&victim))]).await.unwrap(), 202);
     let ghost = s
         .wait_for(WAIT, |e| {
             e.update
@@ -345,24 +338,12 @@ async fn operator_calls_change_the_cluster_and_refuse_bad_input() {
         .unwrap()
         .status;
     assert_eq!(ghost.state, TaskState::TaskGoneByOperator as i32);
-    let mut r = s.call_of(call::Type::ReconcileOperations);
-    r.reconcile_operations = Some(call::ReconcileOperations {
-        operations: vec![call::reconcile_operations::Operation {
-            operation_id: mesos_proto::v1::OperationId::new("op"),
-            agent_id: Some(victim.clone()),
-            resource_provider_id: None,
-        }],
-    });
-    let op = s
-        .respond(&r)
+    let ops = s
+        .reconcile_operations(&[("op", Some(&victim))])
         .await
-        .unwrap()
-        .reconcile_operations
-        .unwrap()
-        .operation_statuses
-        .remove(0);
+        .unwrap();
     assert_eq!(
-        op.state,
+        ops[0].state,
         mesos_proto::v1::OperationState::OperationGoneByOperator as i32
     );
 

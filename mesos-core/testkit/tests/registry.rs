@@ -5,7 +5,6 @@ use mesos_master::{MasterConfig, RegistryConfig};
 use mesos_proto::media::MediaType;
 use mesos_proto::v1::master::{Call as MasterCall, call as mcall};
 use mesos_proto::v1::quota::QuotaConfig;
-use mesos_proto::v1::scheduler::call;
 use mesos_proto::v1::{FrameworkId, FrameworkInfo, TaskId, TaskState, WeightInfo, value};
 use mesos_testkit::{AgentSpec, Cluster, RawScheduler, TaskScript, TestClient, sleep_task};
 use std::collections::BTreeMap;
@@ -222,51 +221,20 @@ async fn a_master_restart_keeps_the_registry_and_failover_deadlines() {
     // While the lost agent may still re-register, a task the master does
     // not know there gets no answer (as in Mesos), and an operation there
     // is OPERATION_RECOVERING.
-    let mut reconcile = keeper.call_of(call::Type::Reconcile);
-    reconcile.reconcile = Some(call::Reconcile {
-        tasks: vec![call::reconcile::Task {
-            task_id: TaskId::new("ghost"),
-            agent_id: Some(lost_id.clone()),
-        }],
-    });
-    assert_eq!(keeper.call(&reconcile).await.unwrap().0, 202);
-    let mut operations = keeper.call_of(call::Type::ReconcileOperations);
-    operations.reconcile_operations = Some(call::ReconcileOperations {
-        operations: vec![call::reconcile_operations::Operation {
-            operation_id: mesos_proto::v1::OperationId::new("op"),
-            agent_id: Some(lost_id.clone()),
-            resource_provider_id: None,
-        }],
-    });
-    let op = keeper
-        .respond(&operations)
+    let ghost = [("ghost", Some(&lost_id))];
+    assert_eq!(keeper.reconcile(&ghost).await.unwrap(), 202);
+    let ops = keeper
+        .reconcile_operations(&[("op", Some(&lost_id))])
         .await
-        .unwrap()
-        .reconcile_operations
-        .unwrap()
-        .operation_statuses
-        .remove(0);
+        .unwrap();
     assert_eq!(
-        op.state,
+        ops[0].state,
         mesos_proto::v1::OperationState::OperationRecovering as i32
     );
     // A task unknown anywhere, named without an agent, is answered. Calls
     // are handled in order, so an answer for the ghost would come first.
-    let mut marker = keeper.call_of(call::Type::Reconcile);
-    marker.reconcile = Some(call::Reconcile {
-        tasks: vec![call::reconcile::Task {
-            task_id: TaskId::new("marker"),
-            agent_id: None,
-        }],
-    });
-    assert_eq!(keeper.call(&marker).await.unwrap().0, 202);
-    let first = keeper
-        .wait_for(WAIT, |e| e.update.is_some())
-        .await
-        .unwrap()
-        .update
-        .unwrap()
-        .status;
+    assert_eq!(keeper.reconcile(&[("marker", None)]).await.unwrap(), 202);
+    let first = keeper.next_update(WAIT).await.unwrap();
     assert_eq!(first.task_id.as_str(), "marker", "the ghost got an answer");
 
     let deadline = tokio::time::Instant::now() + WAIT;
@@ -275,21 +243,8 @@ async fn a_master_restart_keeps_the_registry_and_failover_deadlines() {
             tokio::time::Instant::now() < deadline,
             "kept task never reconciled as running"
         );
-        let mut reconcile = keeper.call_of(call::Type::Reconcile);
-        reconcile.reconcile = Some(call::Reconcile {
-            tasks: vec![call::reconcile::Task {
-                task_id: TaskId::new("kept"),
-                agent_id: None,
-            }],
-        });
-        assert_eq!(keeper.call(&reconcile).await.unwrap().0, 202);
-        let answer = keeper
-            .wait_for(WAIT, |e| e.update.is_some())
-            .await
-            .unwrap()
-            .update
-            .unwrap()
-            .status;
+        assert_eq!(keeper.reconcile(&[("kept", None)]).await.unwrap(), 202);
+        let answer = keeper.next_update(WAIT).await.unwrap();
         if answer.state == TaskState::TaskRunning as i32 {
             break;
         }
