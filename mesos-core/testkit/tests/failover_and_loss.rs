@@ -125,13 +125,19 @@ async fn past_its_failover_timeout_a_framework_is_removed_and_its_tasks_killed()
     assert!(err.contains("has been removed"), "{err}");
 }
 
-async fn lose_the_agent(partition_aware: bool) -> (TaskStatus, bool) {
-    let cfg = MasterConfig {
+/// An agent silent for 3 x 100 ms is unreachable.
+fn quick_loss_config() -> MasterConfig {
+    MasterConfig {
         agent_ping_timeout: Duration::from_millis(100),
         max_agent_ping_timeouts: 3,
         ..config()
-    };
-    let mut cluster = Cluster::start(cfg, one_agent()).await.unwrap();
+    }
+}
+
+async fn lose_the_agent(partition_aware: bool) -> (TaskStatus, bool) {
+    let mut cluster = Cluster::start(quick_loss_config(), one_agent())
+        .await
+        .unwrap();
     let mut s = with_running_task(&cluster, framework(60.0, partition_aware)).await;
     let agent = cluster.agents.remove(0);
     let agent_id = agent.agent_id();
@@ -174,12 +180,9 @@ async fn a_lost_agent_gives_task_lost_to_other_frameworks() {
 async fn reconciliation_answers_from_the_standing_of_the_named_agent() {
     use mesos_proto::v1::scheduler::response;
     use mesos_proto::v1::{AgentId, OperationId, OperationState};
-    let cfg = MasterConfig {
-        agent_ping_timeout: Duration::from_millis(100),
-        max_agent_ping_timeouts: 3,
-        ..config()
-    };
-    let mut cluster = Cluster::start(cfg, one_agent()).await.unwrap();
+    let mut cluster = Cluster::start(quick_loss_config(), one_agent())
+        .await
+        .unwrap();
     let mut s = with_running_task(&cluster, framework(60.0, true)).await;
     let agent = cluster.agents.remove(0);
     let lost = agent.agent_id();
