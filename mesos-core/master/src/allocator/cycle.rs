@@ -85,7 +85,7 @@ impl Allocator {
             if f.filters(offerable, now, epoch) {
                 *until = (*until).min(f.expires());
                 if let Some((epoch, slot)) = memo {
-                    agent.filters.note_cover(slot, epoch, f.expires());
+                    agent.filters.note_cover(slot, epoch, f.expires(), now);
                 }
                 return None;
             }

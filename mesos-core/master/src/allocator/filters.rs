@@ -256,9 +256,11 @@ impl AgentFilters {
     }
 
     /// Remembers that the filter in `slot`, live until `expires`, covers
-    /// the agent's offer at `epoch`.
-    pub(crate) fn note_cover(&self, slot: u32, epoch: u64, expires: Duration) {
-        if self.cover_epoch.get() != epoch {
+    /// the agent's offer at `epoch`. A memo of another epoch, or one past
+    /// its first expiry at `now`, starts over (else one expired filter
+    /// would keep the memo unusable until the agent's epoch changed).
+    pub(crate) fn note_cover(&self, slot: u32, epoch: u64, expires: Duration, now: Duration) {
+        if self.cover_epoch.get() != epoch || now >= self.cover_until.get() {
             self.covered.iter().for_each(|w| w.set(0));
             self.cover_epoch.set(epoch);
             self.cover_until.set(Duration::MAX);

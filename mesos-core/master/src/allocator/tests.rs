@@ -639,3 +639,22 @@ fn a_removed_frameworks_filter_slots_are_used_again() {
     assert_eq!(offers.len(), 1);
     assert_eq!(offers[0].agent_id, agent(1));
 }
+
+#[test]
+fn the_cover_memo_recovers_after_one_of_its_filters_expires() {
+    let mut a = cluster(1, "cpus:4;mem:1024");
+    a.add_framework(fw("brief"), FrameworkOptions::with_roles(["r"]));
+    a.add_framework(fw("long"), FrameworkOptions::with_roles(["r"]));
+    let all = || res("cpus:4;mem:1024");
+    a.add_offer_filter(&fw("brief"), &agent(0), "r", all(), secs(10));
+    a.add_offer_filter(&fw("long"), &agent(0), "r", all(), secs(3600));
+    assert!(a.allocate(secs(0)).is_empty());
+    // "brief" goes away before its filter expires; after the expiry the
+    // agent is still blocked by "long" alone...
+    a.deactivate_framework(&fw("brief"));
+    assert!(a.allocate(secs(20)).is_empty());
+    // ...and the memo of that is usable again, not stuck on the expired
+    // filter until the agent changes.
+    let agent0 = &a.agents[0];
+    assert!(agent0.filters.cover(agent0.epoch, secs(21)).is_some());
+}
