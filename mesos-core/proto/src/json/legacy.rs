@@ -34,6 +34,12 @@ pub fn ranges_text(ranges: &[crate::v1::value::Range]) -> String {
     format!("[{}]", parts.join(", "))
 }
 
+/// A field `name` holding [`resources`] of `list`.
+pub fn resources_field(w: &mut JsonWriter, name: &str, list: &[Resource]) {
+    w.key(name);
+    resources(w, list);
+}
+
 /// Mesos' resources model: scalars summed by name, ranges and sets as
 /// text; `cpus`, `gpus`, `mem` and `disk` always present.
 pub fn resources(w: &mut JsonWriter, list: &[Resource]) {
@@ -179,8 +185,7 @@ pub fn task(w: &mut JsonWriter, t: &Task) {
     );
     str_field(w, "slave_id", &t.agent_id.value);
     enum_field::<crate::v1::TaskState>(w, "state", t.state);
-    w.key("resources");
-    resources(w, &t.resources);
+    resources_field(w, "resources", &t.resources);
     if let Some(role) = t
         .resources
         .iter()

@@ -21,7 +21,9 @@ use axum::response::{IntoResponse, Response};
 use mesos_proto::json::JsonWriter;
 use mesos_proto::v1::Task;
 use mesos_proto::v1::master::{Call, Response as MasterResponse, call};
-use model::{attributes, counts_and_ids, flags_object, frameworks, resources, secs, slaves, tasks};
+use model::{
+    attributes, counts_and_ids, flags_object, frameworks, resources_field, secs, slaves, tasks,
+};
 use std::collections::HashMap;
 
 /// Asks the actor for an operator call's answer.
@@ -195,12 +197,9 @@ pub(crate) async fn state_summary(State(http): State<Http>) -> Response {
                 "registered_time",
                 &a.registered_time.as_ref().map_or(0.0, secs),
             );
-            w.key("resources");
-            resources(w, &a.total_resources);
-            w.key("used_resources");
-            resources(w, &a.allocated_resources);
-            w.key("offered_resources");
-            resources(w, &a.offered_resources);
+            resources_field(w, "resources", &a.total_resources);
+            resources_field(w, "used_resources", &a.allocated_resources);
+            resources_field(w, "offered_resources", &a.offered_resources);
             w.key("attributes");
             attributes(w, &a.agent_info.attributes);
             w.field("active", &a.active);
@@ -227,10 +226,8 @@ pub(crate) async fn state_summary(State(http): State<Http>) -> Response {
                 "webui_url",
                 &f.framework_info.webui_url.clone().unwrap_or_default(),
             );
-            w.key("used_resources");
-            resources(w, &f.allocated_resources);
-            w.key("offered_resources");
-            resources(w, &f.offered_resources);
+            resources_field(w, "used_resources", &f.allocated_resources);
+            resources_field(w, "offered_resources", &f.offered_resources);
             counts_and_ids(
                 w,
                 by_framework.get(id.value.as_str()).unwrap_or(&none),
@@ -367,8 +364,7 @@ pub(crate) async fn roles_endpoint(State(http): State<Http>) -> Response {
         let ids: Vec<String> = role.frameworks.iter().map(|f| f.value.clone()).collect();
         w.key("frameworks");
         w.list(&ids);
-        w.key("resources");
-        resources(&mut w, &role.resources);
+        resources_field(&mut w, "resources", &role.resources);
         w.end_object();
     }
     w.end_array();

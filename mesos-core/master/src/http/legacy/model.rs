@@ -4,7 +4,7 @@
 
 use crate::snapshot::TaskLists;
 use mesos_proto::json::JsonWriter;
-pub(super) use mesos_proto::json::legacy::{attributes, enum_name, resources, secs, task};
+pub(super) use mesos_proto::json::legacy::{attributes, enum_name, resources_field, secs, task};
 use mesos_proto::v1::master::Response as MasterResponse;
 use mesos_proto::v1::master::response::{self, get_agents, get_frameworks};
 use mesos_proto::v1::{Offer, Task, agent_info, framework_info};
@@ -25,8 +25,7 @@ pub(super) fn offer(w: &mut JsonWriter, o: &Offer) {
     w.field("id", &o.id.value);
     w.field("framework_id", &o.framework_id.value);
     w.field("slave_id", &o.agent_id.value);
-    w.key("resources");
-    resources(w, &o.resources);
+    resources_field(w, "resources", &o.resources);
     w.end_object();
 }
 
@@ -125,14 +124,10 @@ pub(super) fn framework(
     let offered = mesos_proto::resources::Resources::from_resources(f.offered_resources.clone())
         .unwrap_or_default();
     let used = (&allocated - &offered).into_vec();
-    w.key("used_resources");
-    resources(w, &used);
-    w.key("offered_resources");
-    resources(w, &f.offered_resources);
-    w.key("resources");
-    resources(w, &f.allocated_resources);
-    w.key("allocated_resources");
-    resources(w, &f.allocated_resources);
+    resources_field(w, "used_resources", &used);
+    resources_field(w, "offered_resources", &f.offered_resources);
+    resources_field(w, "resources", &f.allocated_resources);
+    resources_field(w, "allocated_resources", &f.allocated_resources);
     let empty = FrameworkTasks::default();
     let t = tasks_of.unwrap_or(&empty);
     tasks(w, "tasks", &t.live);
@@ -164,8 +159,7 @@ pub(super) fn framework(
         if let Some(c) = &e.executor_info.command {
             w.field("command", c);
         }
-        w.key("resources");
-        resources(w, &e.executor_info.resources);
+        resources_field(w, "resources", &e.executor_info.resources);
         w.end_object();
     }
     w.end_array();
@@ -235,29 +229,24 @@ pub(super) fn slave(w: &mut JsonWriter, a: &get_agents::Agent) {
     if let Some(t) = &a.reregistered_time {
         w.field("reregistered_time", &secs(t));
     }
-    w.key("resources");
-    resources(w, &a.total_resources);
+    resources_field(w, "resources", &a.total_resources);
     let allocated =
         mesos_proto::resources::Resources::from_resources(a.allocated_resources.clone())
             .unwrap_or_default();
     let offered = mesos_proto::resources::Resources::from_resources(a.offered_resources.clone())
         .unwrap_or_default();
     let used = (&allocated - &offered).into_vec();
-    w.key("used_resources");
-    resources(w, &used);
-    w.key("offered_resources");
-    resources(w, &a.offered_resources);
+    resources_field(w, "used_resources", &used);
+    resources_field(w, "offered_resources", &a.offered_resources);
     let total = mesos_proto::resources::Resources::from_resources(a.total_resources.clone())
         .unwrap_or_default();
     w.key("reserved_resources");
     w.begin_object();
     for (role, part) in reserved_by_role(&total) {
-        w.key(&role);
-        resources(w, &part.into_vec());
+        resources_field(w, &role, &part.into_vec());
     }
     w.end_object();
-    w.key("unreserved_resources");
-    resources(w, &total.unreserved().into_vec());
+    resources_field(w, "unreserved_resources", &total.unreserved().into_vec());
     w.key("attributes");
     attributes(w, &info.attributes);
     w.field("active", &a.active);
