@@ -9,13 +9,14 @@ use crate::config::{MESOS_VERSION, MasterConfig};
 use crate::cow_map::CowMap;
 use crate::registry::{AgentStanding, Recovered, Registry};
 use crate::scheduler::unix_now;
+use crate::task_entry::TaskEntry;
 use mesos_proto::agent_protocol::{AgentCall, AgentEvent, agent_call};
 use mesos_proto::resources::Resources;
 use mesos_proto::v1::quota::QuotaConfig;
 use mesos_proto::v1::scheduler::{self, Event, event};
 use mesos_proto::v1::{
     AgentId, AgentInfo, ExecutorId, ExecutorInfo, FrameworkId, FrameworkInfo, MasterInfo, OfferId,
-    Task, TaskId, framework_info,
+    TaskId, framework_info,
 };
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::{IpAddr, SocketAddr};
@@ -186,13 +187,13 @@ pub(crate) struct Framework {
     /// Shared with state snapshots: a snapshot shares the map's shards,
     /// and a task is changed through `Arc::make_mut`, so a snapshot keeps
     /// the tasks as they were when it was taken.
-    pub(crate) tasks: CowMap<TaskId, Arc<Task>>,
+    pub(crate) tasks: CowMap<TaskId, Arc<TaskEntry>>,
     /// Set while disconnected: when the framework is removed unless it
     /// subscribes again.
     pub(crate) failover_deadline: Option<tokio::time::Instant>,
     /// Its latest terminal tasks, oldest first, at most
     /// `--max_completed_tasks_per_framework`.
-    pub(crate) completed_tasks: VecDeque<Arc<Task>>,
+    pub(crate) completed_tasks: VecDeque<Arc<TaskEntry>>,
     /// When it subscribed with this master (unset: recovered from the
     /// registry, not subscribed since).
     pub(crate) registered_time: Option<f64>,
@@ -220,7 +221,7 @@ impl Framework {
     }
 
     /// Moves a task to the bounded history of completed tasks.
-    pub(crate) fn complete(&mut self, task: Arc<Task>, limit: usize) {
+    pub(crate) fn complete(&mut self, task: Arc<TaskEntry>, limit: usize) {
         self.completed_tasks.push_back(task);
         while self.completed_tasks.len() > limit {
             self.completed_tasks.pop_front();

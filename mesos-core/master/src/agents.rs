@@ -4,6 +4,7 @@
 use crate::actor::{Agent, AgentSubscription, CallError, MasterActor};
 use crate::registry::AgentStanding;
 use crate::scheduler::unix_now;
+use crate::task_entry::TaskEntry;
 use mesos_proto::agent_protocol::{
     AgentCall, AgentEvent, PROTOCOL_VERSION, agent_call, agent_event,
 };
@@ -117,7 +118,9 @@ impl MasterActor {
             *used.entry(task.framework_id.clone()).or_default() += &task_resources;
             task.agent_id = id.clone();
             if let Some(framework) = self.frameworks.get_mut(&task.framework_id) {
-                framework.tasks.insert(task.task_id.clone(), Arc::new(task));
+                framework
+                    .tasks
+                    .insert(task.task_id.clone(), Arc::new(task.into()));
             }
         }
         // So do its executors' (those the master knows of).
@@ -477,7 +480,7 @@ impl MasterActor {
         which: impl Fn(&mesos_proto::v1::Task) -> bool,
     ) {
         let state = self.lost_or(framework_id, aware);
-        let tasks: Vec<Arc<mesos_proto::v1::Task>> = self
+        let tasks: Vec<Arc<TaskEntry>> = self
             .frameworks
             .get_mut(framework_id)
             .map(|f| {

@@ -54,6 +54,7 @@ mod operator;
 mod registry;
 mod scheduler;
 mod snapshot;
+mod task_entry;
 
 pub use config::{MESOS_VERSION, MasterConfig, RegistryConfig};
 pub use registry::RegistryError;

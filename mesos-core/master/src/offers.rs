@@ -4,6 +4,7 @@
 use crate::actor::{CallError, MasterActor, OutstandingOffer};
 use crate::agents::is_terminal;
 use crate::allocator::filters::refuse_duration;
+use crate::task_entry::TaskEntry;
 use mesos_proto::agent_protocol::{AgentEvent, agent_event};
 use mesos_proto::resources::Resources;
 use mesos_proto::v1::offer::operation::Type as Op;
@@ -521,7 +522,7 @@ impl MasterActor {
         let framework = self.frameworks.get_mut(framework_id)?;
         framework.tasks.insert(
             task.task_id.clone(),
-            Arc::new(Task {
+            Arc::new(TaskEntry::new(Task {
                 name: task.name.clone(),
                 task_id: task.task_id.clone(),
                 framework_id: framework_id.clone(),
@@ -533,7 +534,7 @@ impl MasterActor {
                 resources: task.resources.clone(),
                 labels: task.labels.clone(),
                 ..Default::default()
-            }),
+            })),
         );
         let framework_info = framework.info.clone();
         if let Some(added) = framework.tasks.get(&task.task_id).cloned() {

@@ -25,14 +25,15 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use crate::cow_map::SharedShards;
+use crate::task_entry::TaskEntry;
 
 /// The non-terminal tasks among `tasks`, each with the resources it uses.
 pub(crate) fn live_tasks<'a>(
-    tasks: impl Iterator<Item = &'a Task> + 'a,
-) -> impl Iterator<Item = (&'a Task, Resources)> + 'a {
+    tasks: impl Iterator<Item = &'a TaskEntry> + 'a,
+) -> impl Iterator<Item = (&'a Task, &'a Resources)> + 'a {
     tasks
         .filter(|t| !is_terminal(t.state))
-        .filter_map(|t| Some((t, Resources::from_resources(t.resources.clone()).ok()?)))
+        .filter_map(|t| Some((t.task(), t.resources()?)))
 }
 
 /// The master's frameworks, agents and offers at one instant.
@@ -56,9 +57,9 @@ pub(crate) struct StateSnapshot {
 /// A snapshot's tasks, borrowed: live, unreachable and completed.
 #[derive(Debug, Default)]
 pub(crate) struct TaskLists<'a> {
-    pub(crate) live: Vec<&'a Task>,
-    pub(crate) unreachable: Vec<&'a Task>,
-    pub(crate) completed: Vec<&'a Task>,
+    pub(crate) live: Vec<&'a TaskEntry>,
+    pub(crate) unreachable: Vec<&'a TaskEntry>,
+    pub(crate) completed: Vec<&'a TaskEntry>,
 }
 
 /// What is used, by agent and by framework (id value).
@@ -76,8 +77,8 @@ pub(crate) struct FrameworkSnapshot {
     registered_time: Option<f64>,
     reregistered_time: Option<f64>,
     unregistered_time: Option<f64>,
-    tasks: SharedShards<TaskId, Arc<Task>>,
-    completed_tasks: Vec<Arc<Task>>,
+    tasks: SharedShards<TaskId, Arc<TaskEntry>>,
+    completed_tasks: Vec<Arc<TaskEntry>>,
 }
 
 /// One agent in a snapshot.
@@ -109,7 +110,7 @@ impl FrameworkSnapshot {
     pub(crate) fn used(&self) -> Resources {
         let mut used = Resources::new();
         for (_, r) in live_tasks(self.tasks.values().map(|t| &**t)) {
-            used += &r;
+            used += r;
         }
         used
     }
@@ -244,7 +245,7 @@ impl MasterActor {
         )
         .filter(|(t, _)| t.agent_id == *id)
         {
-            used += &r;
+            used += r;
         }
         for r in agent.executor_resources() {
             used += &r;
@@ -344,7 +345,7 @@ impl StateSnapshot {
 
     pub(crate) fn get_tasks(&self) -> response::GetTasks {
         let lists = self.task_lists();
-        let copy = |list: &[&Task]| list.iter().copied().cloned().collect();
+        let copy = |list: &[&TaskEntry]| list.iter().map(|t| t.task().clone()).collect();
         response::GetTasks {
             tasks: copy(&lists.live),
             unreachable_tasks: copy(&lists.unreachable),
@@ -364,8 +365,8 @@ impl StateSnapshot {
                 .entry(f.info.id.as_ref().map_or("", |i| i.value.as_str()))
                 .or_default();
             for (task, r) in live_tasks(f.tasks.values().map(|t| &**t)) {
-                *framework += &r;
-                *usage.by_agent.entry(&task.agent_id).or_default() += &r;
+                *framework += r;
+                *usage.by_agent.entry(&task.agent_id).or_default() += r;
             }
         }
         for a in &self.agents {

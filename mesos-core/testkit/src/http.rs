@@ -50,14 +50,31 @@ impl From<HttpError> for TestkitError {
 #[derive(Debug, Clone, Default)]
 pub struct TestClient {
     client: Client,
+    /// Bounds the requests in flight, when set.
+    in_flight: Option<std::sync::Arc<tokio::sync::Semaphore>>,
 }
 
 impl TestClient {
-    /// A client keeping at most `idle` unused connections per host, for
-    /// one client shared by thousands of simulated agents.
+    /// A client keeping at most `idle` unused connections per host and
+    /// making at most `4 * idle` requests at once, for one client shared
+    /// by thousands of simulated agents: a burst of calls waits for a
+    /// connection instead of opening one each (and running out of open
+    /// files).
     pub fn with_max_idle_per_host(idle: usize) -> TestClient {
         TestClient {
             client: Client::with_max_idle_per_host(idle),
+            in_flight: Some(std::sync::Arc::new(tokio::sync::Semaphore::new(
+                4 * idle.max(1),
+            ))),
+        }
+    }
+
+    /// A permit to make a request, if requests are bounded.
+    async fn permit(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        match &self.in_flight {
+            // The semaphore is never closed.
+            Some(s) => s.acquire().await.ok(),
+            None => None,
         }
     }
 
@@ -68,11 +85,13 @@ impl TestClient {
         headers: &[(&str, &str)],
         body: Vec<u8>,
     ) -> Result<Response<Incoming>, TestkitError> {
+        let _permit = self.permit().await;
         Ok(self.client.post(url, headers, body).await?)
     }
 
     /// GETs `url`: the status, headers and whole body.
     pub async fn get(&self, url: &str) -> Result<(u16, hyper::HeaderMap, Vec<u8>), TestkitError> {
+        let _permit = self.permit().await;
         Ok(self.client.get(url).await?)
     }
 
@@ -126,6 +145,7 @@ impl TestClient {
         headers: &[(&str, &str)],
         body: Vec<u8>,
     ) -> Result<Response<Incoming>, TestkitError> {
+        let _permit = self.permit().await;
         Ok(self.client.post_ok(url, headers, body).await?)
     }
 }

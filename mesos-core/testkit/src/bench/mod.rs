@@ -280,7 +280,9 @@ pub struct StateReport {
     pub agents: usize,
     /// Tasks running in it.
     pub tasks: usize,
-    /// `/state` response times, sorted.
+    /// `/state` response times in the order of the rounds. The first
+    /// round is cold: it finds nothing the master remembers from an
+    /// earlier `/state` (each task's JSON); the later ones are warm.
     pub state_times: Vec<Duration>,
     /// `/state` body size.
     pub state_bytes: usize,
@@ -404,7 +406,6 @@ pub async fn state_at_scale(
     let stalls = metric(&client, addr, STALLS).await? - stalls_before;
     let _ = stop_tx.send(true);
     let max_probe = probe.await.unwrap_or_default();
-    state_times.sort();
     if let Some(mut cluster) = in_process {
         cluster.master.halt().await;
     }

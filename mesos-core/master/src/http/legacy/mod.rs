@@ -15,6 +15,7 @@ use crate::actor::Command;
 use crate::config::MESOS_VERSION;
 use crate::operator::OperatorAnswer;
 use crate::snapshot::StateSnapshot;
+use crate::task_entry::TaskEntry;
 use axum::extract::{RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -278,16 +279,18 @@ pub(crate) async fn tasks_endpoint(State(http): State<Http>, RawQuery(raw): RawQ
             );
         }
     };
-    let t = match view(&http, call::Type::GetTasks).await {
-        Ok(r) => r.get_tasks.unwrap_or_default(),
+    let state = match snapshot(&http).await {
+        Ok(snapshot) => snapshot,
         Err(r) => return r,
     };
     render(move |w| {
-        let mut all: Vec<&Task> = t
-            .tasks
+        let t = state.task_lists();
+        let mut all: Vec<&TaskEntry> = t
+            .live
             .iter()
-            .chain(&t.unreachable_tasks)
-            .chain(&t.completed_tasks)
+            .chain(&t.unreachable)
+            .chain(&t.completed)
+            .copied()
             .collect();
         let started = |t: &Task| t.statuses.first().and_then(|s| s.timestamp).unwrap_or(0.0);
         all.sort_by(|a, b| {
@@ -303,7 +306,7 @@ pub(crate) async fn tasks_endpoint(State(http): State<Http>, RawQuery(raw): RawQ
         } else {
             limit as usize
         };
-        let page: Vec<&Task> = all.into_iter().skip(offset).take(take).collect();
+        let page: Vec<&TaskEntry> = all.into_iter().skip(offset).take(take).collect();
         w.begin_object();
         tasks(w, "tasks", &page);
         w.end_object();

@@ -3,19 +3,21 @@
 //! pre-v1 endpoints, written straight into a [`JsonWriter`].
 
 use crate::snapshot::TaskLists;
+use crate::task_entry::TaskEntry;
 use mesos_proto::json::JsonWriter;
-pub(super) use mesos_proto::json::legacy::{attributes, enum_name, resources_field, secs, task};
+pub(super) use mesos_proto::json::legacy::{attributes, enum_name, resources_field, secs};
 use mesos_proto::v1::master::Response as MasterResponse;
 use mesos_proto::v1::master::response::{self, get_agents, get_frameworks};
 use mesos_proto::v1::{Offer, Task, agent_info, framework_info};
 use std::collections::BTreeMap;
 
-pub(super) fn tasks(w: &mut JsonWriter, name: &str, list: &[&Task]) {
+/// `name` and the tasks of `list`, each as its entry remembers it.
+pub(super) fn tasks(w: &mut JsonWriter, name: &str, list: &[&TaskEntry]) {
     w.key(name);
     w.begin_array();
     for t in list {
         w.element();
-        task(w, t);
+        w.raw(t.legacy_json());
     }
     w.end_array();
 }
@@ -32,9 +34,9 @@ pub(super) fn offer(w: &mut JsonWriter, o: &Offer) {
 /// Tasks by framework, split as the legacy model splits them.
 #[derive(Default)]
 pub(super) struct FrameworkTasks<'a> {
-    pub(super) live: Vec<&'a Task>,
-    unreachable: Vec<&'a Task>,
-    completed: Vec<&'a Task>,
+    pub(super) live: Vec<&'a TaskEntry>,
+    unreachable: Vec<&'a TaskEntry>,
+    completed: Vec<&'a TaskEntry>,
 }
 
 pub(super) fn by_framework<'a>(t: &TaskLists<'a>) -> BTreeMap<&'a str, FrameworkTasks<'a>> {
