@@ -182,15 +182,25 @@ pub fn stream_id<B>(resp: &Response<B>) -> String {
         .to_string()
 }
 
-/// Reads a whole response body.
+/// Reads a whole response body into one buffer, sized up front from
+/// `Content-Length` (up to 64 MiB; a larger body grows it as it comes),
+/// so a large body (a `/state` of 100,000 tasks) is copied once.
 pub async fn read_body(resp: Response<Incoming>, url: &str) -> Result<Vec<u8>, HttpError> {
-    Ok(resp
-        .into_body()
-        .collect()
-        .await
-        .map_err(|e| request_error(url, e))?
-        .to_bytes()
-        .to_vec())
+    const MAX_PRESIZE: usize = 64 << 20;
+    let expected = resp
+        .headers()
+        .get(hyper::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(0);
+    let mut out = Vec::with_capacity(expected.min(MAX_PRESIZE));
+    let mut body = resp.into_body();
+    while let Some(frame) = body.frame().await {
+        if let Ok(data) = frame.map_err(|e| request_error(url, e))?.into_data() {
+            out.extend_from_slice(&data);
+        }
+    }
+    Ok(out)
 }
 
 /// The records of a RecordIO response body, one at a time.

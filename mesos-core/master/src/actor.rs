@@ -6,17 +6,17 @@
 
 use crate::allocator::{Allocator, FrameworkOptions};
 use crate::config::{MESOS_VERSION, MasterConfig};
-use crate::cow_map::CowMap;
 use crate::registry::{AgentStanding, Recovered, Registry};
 use crate::scheduler::unix_now;
 use crate::task_entry::TaskEntry;
+use crate::task_table::TaskTable;
 use mesos_proto::agent_protocol::{AgentCall, AgentEvent, agent_call};
 use mesos_proto::resources::Resources;
 use mesos_proto::v1::quota::QuotaConfig;
 use mesos_proto::v1::scheduler::{self, Event, event};
 use mesos_proto::v1::{
     AgentId, AgentInfo, ExecutorId, ExecutorInfo, FrameworkId, FrameworkInfo, MasterInfo, OfferId,
-    TaskId, framework_info,
+    framework_info,
 };
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::{IpAddr, SocketAddr};
@@ -186,8 +186,9 @@ pub(crate) struct Framework {
     /// Its tasks the master knows, terminal ones until acknowledged.
     /// Shared with state snapshots: a snapshot shares the map's shards,
     /// and a task is changed through `Arc::make_mut`, so a snapshot keeps
-    /// the tasks as they were when it was taken.
-    pub(crate) tasks: CowMap<TaskId, Arc<TaskEntry>>,
+    /// the tasks as they were when it was taken. The table also keeps
+    /// what the live ones use on each agent.
+    pub(crate) tasks: TaskTable,
     /// Set while disconnected: when the framework is removed unless it
     /// subscribes again.
     pub(crate) failover_deadline: Option<tokio::time::Instant>,
@@ -211,7 +212,7 @@ impl Framework {
             info,
             stream_id: None,
             events: None,
-            tasks: CowMap::default(),
+            tasks: TaskTable::default(),
             failover_deadline: None,
             completed_tasks: VecDeque::new(),
             registered_time: None,

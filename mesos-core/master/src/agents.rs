@@ -118,9 +118,7 @@ impl MasterActor {
             *used.entry(task.framework_id.clone()).or_default() += &task_resources;
             task.agent_id = id.clone();
             if let Some(framework) = self.frameworks.get_mut(&task.framework_id) {
-                framework
-                    .tasks
-                    .insert(task.task_id.clone(), Arc::new(task.into()));
+                framework.tasks.insert(task);
             }
         }
         // So do its executors' (those the master knows of).
@@ -259,15 +257,15 @@ impl MasterActor {
         let mut released = None;
         self.metrics.valid_status_updates += 1;
         if let Some(framework) = self.frameworks.get_mut(&framework_id) {
-            if let Some(task) = framework.tasks.get_mut(&status.task_id) {
-                let task = Arc::make_mut(task);
+            let changed = framework.tasks.update(&status.task_id, |task| {
                 let was_terminal = is_terminal(task.state);
                 task.state = status.state;
                 task.statuses = vec![status.clone()];
-                if is_terminal(status.state) && !was_terminal {
-                    released = Resources::from_resources(task.resources.clone()).ok();
-                    *self.metrics.terminal.entry(status.state).or_default() += 1;
-                }
+                is_terminal(status.state) && !was_terminal
+            });
+            if let Some((true, task)) = changed {
+                released = task.resources().cloned();
+                *self.metrics.terminal.entry(status.state).or_default() += 1;
             }
         }
         if let Some(resources) = released {
@@ -492,9 +490,8 @@ impl MasterActor {
                     .collect();
                 ids.into_iter()
                     .filter_map(|k| {
-                        let task = f.tasks.get_mut(&k)?;
-                        Arc::make_mut(task).state = state as i32;
-                        Some(Arc::clone(task))
+                        let (_, task) = f.tasks.update(&k, |t| t.state = state as i32)?;
+                        Some(task)
                     })
                     .collect()
             })

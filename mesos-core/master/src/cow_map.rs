@@ -134,6 +134,10 @@ impl<K, V> SharedShards<K, V> {
     pub(crate) fn values(&self) -> impl Iterator<Item = &V> + '_ {
         self.0.iter().flat_map(|s| s.values())
     }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&K, &V)> + '_ {
+        self.0.iter().flat_map(|s| s.iter())
+    }
 }
 
 impl<K: Ord + Hash + Clone, V: Clone> IntoIterator for CowMap<K, V> {

@@ -55,6 +55,7 @@ mod registry;
 mod scheduler;
 mod snapshot;
 mod task_entry;
+mod task_table;
 
 pub use config::{MESOS_VERSION, MasterConfig, RegistryConfig};
 pub use registry::RegistryError;

@@ -4,7 +4,6 @@
 use crate::actor::{CallError, MasterActor, OutstandingOffer};
 use crate::agents::is_terminal;
 use crate::allocator::filters::refuse_duration;
-use crate::task_entry::TaskEntry;
 use mesos_proto::agent_protocol::{AgentEvent, agent_event};
 use mesos_proto::resources::Resources;
 use mesos_proto::v1::offer::operation::Type as Op;
@@ -520,22 +519,19 @@ impl MasterActor {
         group: Option<&mesos_proto::v1::ExecutorInfo>,
     ) -> Option<mesos_proto::v1::FrameworkInfo> {
         let framework = self.frameworks.get_mut(framework_id)?;
-        framework.tasks.insert(
-            task.task_id.clone(),
-            Arc::new(TaskEntry::new(Task {
-                name: task.name.clone(),
-                task_id: task.task_id.clone(),
-                framework_id: framework_id.clone(),
-                executor_id: group
-                    .or(task.executor.as_ref())
-                    .map(|e| e.executor_id.clone()),
-                agent_id: agent_id.clone(),
-                state: TaskState::TaskStaging as i32,
-                resources: task.resources.clone(),
-                labels: task.labels.clone(),
-                ..Default::default()
-            })),
-        );
+        framework.tasks.insert(Task {
+            name: task.name.clone(),
+            task_id: task.task_id.clone(),
+            framework_id: framework_id.clone(),
+            executor_id: group
+                .or(task.executor.as_ref())
+                .map(|e| e.executor_id.clone()),
+            agent_id: agent_id.clone(),
+            state: TaskState::TaskStaging as i32,
+            resources: task.resources.clone(),
+            labels: task.labels.clone(),
+            ..Default::default()
+        });
         let framework_info = framework.info.clone();
         if let Some(added) = framework.tasks.get(&task.task_id).cloned() {
             self.publish_task_added(&added);

@@ -346,8 +346,7 @@ impl MasterActor {
             self.removed_frameworks.insert(id.clone());
             // Its tasks are killed with it: history keeps them as such.
             let limit = self.config.max_completed_tasks_per_framework;
-            let tasks = std::mem::take(&mut framework.tasks);
-            for (_, mut task) in tasks {
+            for mut task in framework.tasks.take_all() {
                 if !is_terminal(task.state) {
                     Arc::make_mut(&mut task).state = TaskState::TaskKilled as i32;
                     *self

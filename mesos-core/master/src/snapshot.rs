@@ -19,22 +19,13 @@ use mesos_proto::resources::Resources;
 use mesos_proto::v1::master::{Response, call, response};
 use mesos_proto::v1::{
     AgentId, AgentInfo, ExecutorInfo, FrameworkId, FrameworkInfo, Metric, Offer, OfferId, Role,
-    Task, TaskId, TaskState,
+    TaskState,
 };
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use crate::cow_map::SharedShards;
 use crate::task_entry::TaskEntry;
-
-/// The non-terminal tasks among `tasks`, each with the resources it uses.
-pub(crate) fn live_tasks<'a>(
-    tasks: impl Iterator<Item = &'a TaskEntry> + 'a,
-) -> impl Iterator<Item = (&'a Task, &'a Resources)> + 'a {
-    tasks
-        .filter(|t| !is_terminal(t.state))
-        .filter_map(|t| Some((t.task(), t.resources()?)))
-}
+use crate::task_table::SharedTasks;
 
 /// The master's frameworks, agents and offers at one instant.
 #[derive(Debug)]
@@ -77,7 +68,7 @@ pub(crate) struct FrameworkSnapshot {
     registered_time: Option<f64>,
     reregistered_time: Option<f64>,
     unregistered_time: Option<f64>,
-    tasks: SharedShards<TaskId, Arc<TaskEntry>>,
+    tasks: SharedTasks,
     completed_tasks: Vec<Arc<TaskEntry>>,
 }
 
@@ -109,7 +100,7 @@ impl FrameworkSnapshot {
     /// What the framework's live tasks use.
     pub(crate) fn used(&self) -> Resources {
         let mut used = Resources::new();
-        for (_, r) in live_tasks(self.tasks.values().map(|t| &**t)) {
+        for (_, r) in self.tasks.used.iter() {
             used += r;
         }
         used
@@ -237,14 +228,7 @@ impl MasterActor {
         }
         let agent = AgentSnapshot::of(a);
         let mut used = Resources::new();
-        for (_, r) in live_tasks(
-            self.frameworks
-                .values()
-                .flat_map(|f| f.tasks.values())
-                .map(|t| &**t),
-        )
-        .filter(|(t, _)| t.agent_id == *id)
-        {
+        for r in self.frameworks.values().filter_map(|f| f.tasks.used_on(id)) {
             used += r;
         }
         for r in agent.executor_resources() {
@@ -319,7 +303,7 @@ impl StateSnapshot {
             .frameworks
             .iter()
             .chain(&self.completed_frameworks)
-            .map(|f| f.tasks.len() + f.completed_tasks.len())
+            .map(|f| f.tasks.tasks.len() + f.completed_tasks.len())
             .sum();
         (tasks, self.agents.len())
     }
@@ -328,7 +312,7 @@ impl StateSnapshot {
     pub(crate) fn task_lists(&self) -> TaskLists<'_> {
         let mut out = TaskLists::default();
         for framework in self.frameworks.iter().chain(&self.completed_frameworks) {
-            for task in framework.tasks.values() {
+            for task in framework.tasks.tasks.values() {
                 if task.state == TaskState::TaskUnreachable as i32 {
                     out.unreachable.push(task);
                 } else if is_terminal(task.state) {
@@ -355,8 +339,8 @@ impl StateSnapshot {
     }
 
     /// What live tasks (of frameworks not removed) and the executors the
-    /// master knows of use, by agent and by framework: one pass over the
-    /// tasks.
+    /// master knows of use, by agent and by framework: from each
+    /// framework's sums by agent, which the master keeps as tasks change.
     pub(crate) fn usage(&self) -> Usage<'_> {
         let mut usage = Usage::default();
         for f in &self.frameworks {
@@ -364,17 +348,56 @@ impl StateSnapshot {
                 .by_framework
                 .entry(f.info.id.as_ref().map_or("", |i| i.value.as_str()))
                 .or_default();
-            for (task, r) in live_tasks(f.tasks.values().map(|t| &**t)) {
+            for (agent, r) in f.tasks.used.iter() {
                 *framework += r;
-                *usage.by_agent.entry(&task.agent_id).or_default() += r;
+                *usage.by_agent.entry(agent).or_default() += r;
             }
         }
+        #[cfg(debug_assertions)]
+        self.check_usage(&usage);
         for a in &self.agents {
             for r in a.executor_resources() {
                 *usage.by_agent.entry(a.id()).or_default() += &r;
             }
         }
         usage
+    }
+
+    /// Debug builds (every test) check the sums the master keeps against
+    /// adding up every live task again.
+    #[cfg(debug_assertions)]
+    fn check_usage(&self, usage: &Usage<'_>) {
+        let mut by_agent: HashMap<&AgentId, Resources> = HashMap::new();
+        for f in &self.frameworks {
+            let id = f.info.id.as_ref().map_or("", |i| i.value.as_str());
+            let mut framework = Resources::new();
+            for task in f.tasks.tasks.values().filter(|t| !is_terminal(t.state)) {
+                if let Some(r) = task.resources() {
+                    framework += r;
+                    *by_agent.entry(&task.agent_id).or_default() += r;
+                }
+            }
+            let kept = usage.by_framework.get(id).cloned().unwrap_or_default();
+            assert!(
+                kept == framework,
+                "framework {id}: kept {kept}, tasks use {framework}"
+            );
+        }
+        for (agent, used) in &by_agent {
+            let kept = usage.by_agent.get(agent).cloned().unwrap_or_default();
+            assert!(
+                kept == *used,
+                "agent {}: kept {kept}, tasks use {used}",
+                agent.value
+            );
+        }
+        for (agent, kept) in &usage.by_agent {
+            assert!(
+                by_agent.contains_key(agent) || kept.is_empty(),
+                "agent {}: kept {kept}, no live task",
+                agent.value
+            );
+        }
     }
 
     pub(crate) fn get_executors(&self) -> response::GetExecutors {
@@ -397,6 +420,9 @@ impl StateSnapshot {
 
     /// Outstanding offers as frameworks saw them, by framework.
     fn offers_by_framework(&self) -> BTreeMap<FrameworkId, Vec<Offer>> {
+        if self.offers.is_empty() {
+            return BTreeMap::new();
+        }
         let hostnames: HashMap<&AgentId, &str> = self
             .agents
             .iter()
@@ -545,7 +571,7 @@ impl StateSnapshot {
             (self.agents.len() - reachable) as f64,
         );
         let mut live: BTreeMap<i32, usize> = BTreeMap::new();
-        for task in self.frameworks.iter().flat_map(|f| f.tasks.values()) {
+        for task in self.frameworks.iter().flat_map(|f| f.tasks.tasks.values()) {
             if !is_terminal(task.state) {
                 *live.entry(task.state).or_default() += 1;
             }

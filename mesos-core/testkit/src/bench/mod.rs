@@ -185,6 +185,8 @@ struct Launcher {
     agents: HashMap<TaskId, mesos_proto::v1::AgentId>,
     latencies: Vec<Duration>,
     first: Option<Instant>,
+    /// Calls sent and not answered yet.
+    in_flight: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// What an event meant for the launched tasks.
@@ -207,14 +209,34 @@ impl Launcher {
             agents: HashMap::with_capacity(tasks),
             latencies: Vec::with_capacity(tasks),
             first: None,
+            in_flight: Default::default(),
         }
     }
 
     fn send(&self, call: mesos_proto::v1::scheduler::Call) {
+        use std::sync::atomic::Ordering;
         let caller = self.caller.clone();
+        let in_flight = std::sync::Arc::clone(&self.in_flight);
+        in_flight.fetch_add(1, Ordering::SeqCst);
         tokio::spawn(async move {
             let _ = caller.call(&call).await;
+            in_flight.fetch_sub(1, Ordering::SeqCst);
         });
+    }
+
+    /// Waits until every call sent has been answered (the last
+    /// acknowledgements, say), so that what is measured next does not
+    /// share the master with them.
+    async fn settle(&self, deadline: Instant) -> Result<(), TestkitError> {
+        while self.in_flight.load(std::sync::atomic::Ordering::SeqCst) > 0 {
+            if Instant::now() > deadline {
+                return Err(TestkitError::Timeout(
+                    "the framework's calls to be answered",
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Ok(())
     }
 
     /// Launches on offers, records TASK_RUNNING latencies and
@@ -503,6 +525,7 @@ async fn launch_cluster(
         };
         let _ = launcher.on_event(&event);
     }
+    launcher.settle(deadline).await?;
     Ok((started, s))
 }
 
