@@ -127,10 +127,6 @@ impl<K: Ord + Hash + Clone, V: Clone> CowMap<K, V> {
 pub(crate) struct SharedShards<K, V>(Vec<Arc<BTreeMap<K, V>>>);
 
 impl<K, V> SharedShards<K, V> {
-    pub(crate) fn len(&self) -> usize {
-        self.0.iter().map(|s| s.len()).sum()
-    }
-
     pub(crate) fn values(&self) -> impl Iterator<Item = &V> + '_ {
         self.0.iter().flat_map(|s| s.values())
     }

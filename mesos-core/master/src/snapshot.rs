@@ -53,12 +53,35 @@ pub(crate) struct TaskLists<'a> {
     pub(crate) completed: Vec<&'a TaskEntry>,
 }
 
-/// What is used, by agent and by framework (id value).
+/// What is used, by agent and by framework (id value), and what is
+/// offered, by agent.
 #[derive(Debug, Default)]
 pub(crate) struct Usage<'a> {
     by_agent: HashMap<&'a AgentId, Resources>,
     by_framework: HashMap<&'a str, Resources>,
+    offered_by_agent: HashMap<&'a AgentId, Resources>,
 }
+
+/// One reachable agent as the legacy endpoints show it, borrowed from a
+/// snapshot and its [`Usage`]: nothing copied.
+#[derive(Debug)]
+pub(crate) struct AgentRow<'a> {
+    /// Its id is `info.id`; `info.resources` is its total.
+    pub(crate) info: &'a AgentInfo,
+    pub(crate) active: bool,
+    pub(crate) registered_time: f64,
+    pub(crate) reregistered_time: Option<f64>,
+    /// What its live tasks and the executors the master knows of use.
+    pub(crate) used: &'a Resources,
+    pub(crate) offered: &'a Resources,
+}
+
+/// An agent's libprocess pid as Mesos shows it (`slave(1)@host:port`).
+pub(crate) fn agent_pid(info: &AgentInfo) -> String {
+    format!("slave(1)@{}:{}", info.hostname, info.port.unwrap_or(5051))
+}
+
+static NO_RESOURCES: Resources = Resources::new();
 
 /// One framework in a snapshot.
 #[derive(Debug)]
@@ -95,6 +118,22 @@ impl FrameworkSnapshot {
             tasks: f.tasks.share(),
             completed_tasks: f.completed_tasks.iter().cloned().collect(),
         }
+    }
+
+    /// Adds its tasks to `out`: live, unreachable, and completed (terminal
+    /// ones not acknowledged yet, then the history).
+    fn split_tasks<'a>(&'a self, out: &mut TaskLists<'a>) {
+        for task in self.tasks.tasks.values() {
+            if task.state == TaskState::TaskUnreachable as i32 {
+                out.unreachable.push(task);
+            } else if is_terminal(task.state) {
+                out.completed.push(task);
+            } else {
+                out.live.push(task);
+            }
+        }
+        out.completed
+            .extend(self.completed_tasks.iter().map(|t| &**t));
     }
 
     /// What the framework's live tasks use.
@@ -160,11 +199,7 @@ impl AgentSnapshot {
             active: self.active,
             deactivated: Some(false),
             version: MESOS_VERSION.to_string(),
-            pid: Some(format!(
-                "slave(1)@{}:{}",
-                a.hostname,
-                a.port.unwrap_or(5051)
-            )),
+            pid: Some(agent_pid(a)),
             registered_time: Some(time_info(self.registered_time)),
             reregistered_time: self.reregistered_time.map(time_info),
             // The agent's total is what it registered with.
@@ -172,6 +207,20 @@ impl AgentSnapshot {
             allocated_resources: (used + offered).into_vec(),
             offered_resources: offered.clone().into_vec(),
             ..Default::default()
+        }
+    }
+
+    fn row<'a>(&'a self, usage: &'a Usage<'a>) -> AgentRow<'a> {
+        AgentRow {
+            info: &self.info,
+            active: self.active,
+            registered_time: self.registered_time,
+            reregistered_time: self.reregistered_time,
+            used: usage.by_agent.get(self.id()).unwrap_or(&NO_RESOURCES),
+            offered: usage
+                .offered_by_agent
+                .get(self.id())
+                .unwrap_or(&NO_RESOURCES),
         }
     }
 
@@ -296,35 +345,28 @@ impl StateSnapshot {
         }
     }
 
-    /// How many tasks and agents it holds (to size what is written from
-    /// it).
-    pub(crate) fn size(&self) -> (usize, usize) {
-        let tasks = self
-            .frameworks
-            .iter()
-            .chain(&self.completed_frameworks)
-            .map(|f| f.tasks.tasks.len() + f.completed_tasks.len())
-            .sum();
-        (tasks, self.agents.len())
-    }
-
     /// Every task, borrowed, split as GET_TASKS splits them.
     pub(crate) fn task_lists(&self) -> TaskLists<'_> {
         let mut out = TaskLists::default();
         for framework in self.frameworks.iter().chain(&self.completed_frameworks) {
-            for task in framework.tasks.tasks.values() {
-                if task.state == TaskState::TaskUnreachable as i32 {
-                    out.unreachable.push(task);
-                } else if is_terminal(task.state) {
-                    out.completed.push(task);
-                } else {
-                    out.live.push(task);
-                }
-            }
-            out.completed
-                .extend(framework.completed_tasks.iter().map(|t| &**t));
+            framework.split_tasks(&mut out);
         }
         out
+    }
+
+    /// Each framework's tasks, split as [`StateSnapshot::task_lists`]
+    /// splits them, in the order of [`StateSnapshot::frameworks_with`]:
+    /// frameworks, then completed ones.
+    pub(crate) fn task_lists_by_framework(&self) -> Vec<TaskLists<'_>> {
+        self.frameworks
+            .iter()
+            .chain(&self.completed_frameworks)
+            .map(|f| {
+                let mut out = TaskLists::default();
+                f.split_tasks(&mut out);
+                out
+            })
+            .collect()
     }
 
     pub(crate) fn get_tasks(&self) -> response::GetTasks {
@@ -359,6 +401,9 @@ impl StateSnapshot {
             for r in a.executor_resources() {
                 *usage.by_agent.entry(a.id()).or_default() += &r;
             }
+        }
+        for (_, offer) in &self.offers {
+            *usage.offered_by_agent.entry(&offer.agent_id).or_default() += &offer.resources;
         }
         usage
     }
@@ -471,26 +516,43 @@ impl StateSnapshot {
     }
 
     pub(crate) fn agents_with(&self, usage: &Usage<'_>) -> response::GetAgents {
-        let mut offered: HashMap<&AgentId, Resources> = HashMap::new();
-        for (_, offer) in &self.offers {
-            *offered.entry(&offer.agent_id).or_default() += &offer.resources;
-        }
-        let used = &usage.by_agent;
-        let none = Resources::new();
         response::GetAgents {
             agents: self
                 .agents
                 .iter()
                 .filter(|a| !a.unreachable)
                 .map(|a| {
-                    a.view(
-                        used.get(a.id()).unwrap_or(&none),
-                        offered.get(a.id()).unwrap_or(&none),
-                    )
+                    let row = a.row(usage);
+                    a.view(row.used, row.offered)
                 })
                 .collect(),
             recovered_agents: self.recovered_agents.clone(),
         }
+    }
+
+    /// The reachable agents, each with what it uses and what is offered
+    /// of it.
+    pub(crate) fn agent_rows<'a>(
+        &'a self,
+        usage: &'a Usage<'a>,
+    ) -> impl Iterator<Item = AgentRow<'a>> + 'a {
+        self.agents
+            .iter()
+            .filter(|a| !a.unreachable)
+            .map(move |a| a.row(usage))
+    }
+
+    /// How many reachable agents are active (connected), and how many
+    /// are reachable.
+    pub(crate) fn agent_counts(&self) -> (usize, usize) {
+        let reachable = self.agents.iter().filter(|a| !a.unreachable);
+        let active = reachable.clone().filter(|a| a.active).count();
+        (active, reachable.count())
+    }
+
+    /// Agents known from the registry that have not registered again.
+    pub(crate) fn recovered_agents(&self) -> &[AgentInfo] {
+        &self.recovered_agents
     }
 }
 

@@ -231,6 +231,74 @@ async fn legacy_endpoints_show_the_cluster_in_mesos_shapes() {
     );
 }
 
+/// The legacy endpoints remember each task's JSON and keep usage sums as
+/// tasks change: what they show after a change must be the change, not
+/// what an earlier read remembered.
+#[tokio::test]
+async fn legacy_endpoints_show_a_change_after_an_earlier_read() {
+    let (cluster, mut s) = running_cluster(2).await;
+    let client = TestClient::default();
+    let base = format!("http://{}", cluster.addr());
+    let before = get_json(&client, &format!("{base}/state")).await;
+    let tasks = before["frameworks"][0]["tasks"].as_array().unwrap();
+    assert_eq!(tasks.len(), 2);
+    let victim = tasks[0]["id"].as_str().unwrap().to_string();
+    let agent = mesos_proto::v1::AgentId {
+        value: tasks[0]["slave_id"].as_str().unwrap().to_string(),
+    };
+
+    let (status, _) = s.call(&s.kill_call(&victim, &agent)).await.unwrap();
+    assert_eq!(status, 202);
+    let update = s.next_update(WAIT).await.unwrap();
+    assert_eq!(update.state, TaskState::TaskKilled as i32);
+    assert_eq!(update.task_id.value, victim);
+
+    let after = get_json(&client, &format!("{base}/state")).await;
+    let fw = &after["frameworks"][0];
+    let live: Vec<&str> = fw["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(live.len(), 1);
+    assert!(!live.contains(&victim.as_str()));
+    // Not acknowledged yet: among the completed ones, as killed.
+    let done = &fw["completed_tasks"][0];
+    assert_eq!(done["id"], victim.as_str());
+    assert_eq!(done["state"], "TASK_KILLED");
+    assert_eq!(done["statuses"][0]["state"], "TASK_KILLED");
+    assert_eq!(fw["used_resources"]["cpus"], 2.0, "{fw:#}");
+    let slave_of = |state: &Value| -> Value {
+        state["slaves"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["id"] == agent.value.as_str())
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(slave_of(&before)["used_resources"]["cpus"], 2.0);
+    let freed = slave_of(&after);
+    assert_eq!(freed["used_resources"]["cpus"], 0.0);
+    assert_eq!(freed["used_resources_full"], serde_json::json!([]));
+    let slaves = get_json(&client, &format!("{base}/slaves")).await;
+    assert_eq!(slave_of(&slaves)["used_resources"]["cpus"], 0.0);
+    // Mesos' summary shows what tasks use, not what is offered.
+    let summary = get_json(&client, &format!("{base}/state-summary")).await;
+    assert_eq!(slave_of(&summary)["used_resources"]["cpus"], 0.0);
+    assert_eq!(summary["frameworks"][0]["used_resources"]["cpus"], 2.0);
+    let page = get_json(&client, &format!("{base}/tasks?limit=-1")).await;
+    let killed = page["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == victim.as_str())
+        .cloned()
+        .unwrap();
+    assert_eq!(killed["state"], "TASK_KILLED");
+}
+
 #[tokio::test]
 async fn operator_calls_change_the_cluster_and_refuse_bad_input() {
     let (cluster, mut s) = running_cluster(2).await;

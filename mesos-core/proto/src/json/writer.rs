@@ -13,6 +13,21 @@ pub struct JsonWriter {
     buf: Vec<u8>,
     /// True right after `{` or `[`: the next member needs no comma.
     first: bool,
+    /// Where a streaming writer hands its bytes.
+    sink: Option<Sink>,
+}
+
+/// A streaming writer's destination: `send` gets the buffer each time it
+/// holds `chunk` bytes or more at an array element.
+struct Sink {
+    chunk: usize,
+    send: Box<dyn FnMut(Vec<u8>) + Send>,
+}
+
+impl std::fmt::Debug for Sink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sink").field("chunk", &self.chunk).finish()
+    }
 }
 
 impl JsonWriter {
@@ -23,12 +38,59 @@ impl JsonWriter {
 
     /// A writer appending to `buf`.
     pub fn with_buffer(buf: Vec<u8>) -> JsonWriter {
-        JsonWriter { buf, first: false }
+        JsonWriter {
+            buf,
+            first: false,
+            sink: None,
+        }
     }
 
-    /// The bytes written so far.
+    /// A writer that hands what it wrote to `send` in pieces of about
+    /// `chunk` bytes (at the start of an array element once `chunk` bytes
+    /// are waiting), so a large document can be sent while it is written;
+    /// [`JsonWriter::into_inner`] returns the last piece.
+    ///
+    /// ```
+    /// use mesos_proto::json::JsonWriter;
+    /// let pieces = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    /// let out = std::sync::Arc::clone(&pieces);
+    /// let mut w = JsonWriter::streaming(8, move |piece| out.lock().unwrap().push(piece));
+    /// w.begin_array();
+    /// for i in 0..10 {
+    ///     w.element();
+    ///     w.i64(i);
+    /// }
+    /// w.end_array();
+    /// let mut all: Vec<u8> = pieces.lock().unwrap().concat();
+    /// all.extend(w.into_inner());
+    /// assert_eq!(all, b"[0,1,2,3,4,5,6,7,8,9]");
+    /// assert!(pieces.lock().unwrap().len() >= 2);
+    /// ```
+    pub fn streaming(chunk: usize, send: impl FnMut(Vec<u8>) + Send + 'static) -> JsonWriter {
+        JsonWriter {
+            buf: Vec::with_capacity(chunk + chunk / 4),
+            first: false,
+            sink: Some(Sink {
+                chunk,
+                send: Box::new(send),
+            }),
+        }
+    }
+
+    /// The bytes written so far (for a streaming writer: since the last
+    /// piece it handed on).
     pub fn into_inner(self) -> Vec<u8> {
         self.buf
+    }
+
+    /// Hands the buffer on if this writer streams and enough is waiting.
+    fn spill(&mut self) {
+        if let Some(sink) = &mut self.sink {
+            if self.buf.len() >= sink.chunk {
+                let next = Vec::with_capacity(sink.chunk + sink.chunk / 4);
+                (sink.send)(std::mem::replace(&mut self.buf, next));
+            }
+        }
     }
 
     /// Starts an object.
@@ -102,6 +164,7 @@ impl JsonWriter {
     pub fn raw(&mut self, json: &[u8]) {
         self.buf.extend_from_slice(json);
         self.first = false;
+        self.spill();
     }
 
     /// Writes one element of an array.
@@ -113,6 +176,7 @@ impl JsonWriter {
     /// Starts the next element of an array (writes the comma if needed);
     /// follow it with an object, an array or a value's `write_json`.
     pub fn element(&mut self) {
+        self.spill();
         if !self.first {
             self.buf.push(b',');
         }

@@ -145,9 +145,9 @@ fn contains_one(left: &Resource, right: &Resource) -> bool {
 }
 
 impl Resources {
-    /// No resources.
-    pub fn new() -> Resources {
-        Resources::default()
+    /// No resources (usable in a `static`).
+    pub const fn new() -> Resources {
+        Resources { items: Vec::new() }
     }
 
     /// Validates and normalizes resources from the wire. Empty resources are

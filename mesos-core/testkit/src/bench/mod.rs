@@ -559,4 +559,13 @@ mod tests {
         assert!(state.state_bytes > 1000);
         assert_eq!(state.state_tasks, 10);
     }
+
+    /// `/state` is sent while it is written, a MiB at a time: a body of
+    /// several pieces must still be one valid document with every task.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_state_of_several_pieces_is_whole() {
+        let state = state_at_scale(40, 4000, 2, None).await.unwrap();
+        assert!(state.state_bytes > 1 << 20, "{} bytes", state.state_bytes);
+        assert_eq!(state.state_tasks, 4000);
+    }
 }

@@ -14,7 +14,7 @@ use super::{Http, ask, error};
 use crate::actor::Command;
 use crate::config::MESOS_VERSION;
 use crate::operator::OperatorAnswer;
-use crate::snapshot::StateSnapshot;
+use crate::snapshot::{StateSnapshot, agent_pid};
 use crate::task_entry::TaskEntry;
 use axum::extract::{RawQuery, State};
 use axum::http::{StatusCode, header};
@@ -23,7 +23,8 @@ use mesos_proto::json::JsonWriter;
 use mesos_proto::v1::Task;
 use mesos_proto::v1::master::{Call, Response as MasterResponse, call};
 use model::{
-    attributes, counts_and_ids, flags_object, frameworks, resources_field, secs, slaves, tasks,
+    attributes, counts_and_ids, flags_object, framework_used, frameworks, resources_field, slaves,
+    tasks,
 };
 use std::collections::HashMap;
 
@@ -57,19 +58,12 @@ fn json(w: JsonWriter) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], w.into_inner()).into_response()
 }
 
-/// Writes a JSON answer on a blocking thread: a `/state` of 100,000 tasks
-/// takes long enough to hold up the other tasks of a runtime worker.
+/// Writes a JSON answer on a blocking thread, whole: summing a large
+/// cluster's usage takes long enough to hold up the other tasks of a
+/// runtime worker. ([`render_streamed`] for answers that list tasks.)
 async fn render(write: impl FnOnce(&mut JsonWriter) + Send + 'static) -> Response {
-    render_sized(64 * 1024, write).await
-}
-
-/// [`render`] into a buffer of `capacity` bytes to start with.
-async fn render_sized(
-    capacity: usize,
-    write: impl FnOnce(&mut JsonWriter) + Send + 'static,
-) -> Response {
     let written = tokio::task::spawn_blocking(move || {
-        let mut w = JsonWriter::with_buffer(Vec::with_capacity(capacity));
+        let mut w = JsonWriter::with_buffer(Vec::with_capacity(64 * 1024));
         write(&mut w);
         w
     })
@@ -78,6 +72,36 @@ async fn render_sized(
         Ok(w) => json(w),
         Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "rendering failed"),
     }
+}
+
+/// Bytes a streamed answer sends at a time.
+const STREAM_CHUNK: usize = 1 << 20;
+
+/// Writes a JSON answer on a blocking thread and sends it as it is
+/// written, a piece of about [`STREAM_CHUNK`] at a time (chunked, with no
+/// `Content-Length`): a `/state` of 100,000 tasks is 45 MB, and sending
+/// it while the rest is written overlaps the two. At most a few pieces
+/// wait for a slow reader; one that goes away stops nothing but the
+/// sending. Should writing fail half way, the body ends short (invalid
+/// JSON) rather than with an error status, which is sent first.
+fn render_streamed(write: impl FnOnce(&mut JsonWriter) + Send + 'static) -> Response {
+    use futures_util::StreamExt;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
+    tokio::task::spawn_blocking(move || {
+        let pieces = tx.clone();
+        let mut w = JsonWriter::streaming(STREAM_CHUNK, move |piece| {
+            let _ = pieces.blocking_send(piece);
+        });
+        write(&mut w);
+        let _ = tx.blocking_send(w.into_inner());
+    });
+    let body = mesos_http::server::receiver_stream(rx)
+        .map(|piece| Ok::<_, std::convert::Infallible>(axum::body::Bytes::from(piece)));
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        axum::body::Body::from_stream(body),
+    )
+        .into_response()
 }
 
 /// A snapshot of the master's state, to render from off its loop.
@@ -101,11 +125,8 @@ pub(crate) async fn state(State(http): State<Http>) -> Response {
         Err(r) => return r,
     };
     let viewed = started.elapsed();
-    // About 450 bytes per task and 800 per agent.
-    let (tasks, agents) = state.size();
-    let response = render_sized(tasks * 512 + agents * 1024 + 64 * 1024, move |w| {
+    render_streamed(move |w| {
         let usage = state.usage();
-        let agents = state.agents_with(&usage);
         let master = master.get_master.unwrap_or_default();
         let info = master.master_info.unwrap_or_default();
         w.begin_object();
@@ -118,39 +139,32 @@ pub(crate) async fn state(State(http): State<Http>) -> Response {
         let pid = info.pid.clone().unwrap_or_default();
         w.field("pid", &pid);
         w.field("hostname", &info.hostname.clone().unwrap_or_default());
-        w.field(
-            "activated_slaves",
-            &(agents.agents.iter().filter(|a| a.active).count() as f64),
-        );
-        w.field(
-            "deactivated_slaves",
-            &(agents.agents.iter().filter(|a| !a.active).count() as f64),
-        );
+        let (active, reachable) = state.agent_counts();
+        w.field("activated_slaves", &(active as f64));
+        w.field("deactivated_slaves", &((reachable - active) as f64));
         w.field("leader", &pid);
         w.field("leader_info", &info);
         w.key("flags");
         flags_object(w, &flags);
-        slaves(w, &agents);
+        slaves(w, state.agent_rows(&usage));
         w.key("recovered_slaves");
-        w.list(&agents.recovered_agents);
+        w.list(state.recovered_agents());
         frameworks(
             w,
             &state.frameworks_with(&usage),
             &state.get_executors(),
-            &state.task_lists(),
+            &state.task_lists_by_framework(),
         );
         w.key("orphan_tasks");
         w.begin_array();
         w.end_array();
         w.end_object();
+        tracing::debug!(
+            view_ms = viewed.as_secs_f64() * 1e3,
+            written_ms = started.elapsed().as_secs_f64() * 1e3,
+            "/state"
+        );
     })
-    .await;
-    tracing::debug!(
-        view_ms = viewed.as_secs_f64() * 1e3,
-        total_ms = started.elapsed().as_secs_f64() * 1e3,
-        "/state"
-    );
-    response
 }
 
 /// `/state-summary`: agents and frameworks with task counts, no tasks.
@@ -187,24 +201,22 @@ pub(crate) async fn state_summary(State(http): State<Http>) -> Response {
         w.field("hostname", &info.hostname.clone().unwrap_or_default());
         w.key("slaves");
         w.begin_array();
-        for a in &state.agents_with(&usage).agents {
-            let id = a.agent_info.id.clone().unwrap_or_default();
+        for a in state.agent_rows(&usage) {
+            let id = a.info.id.clone().unwrap_or_default();
             w.element();
             w.begin_object();
             w.field("id", &id.value);
-            w.field("hostname", &a.agent_info.hostname);
-            w.field("pid", &a.pid.clone().unwrap_or_default());
-            w.field(
-                "registered_time",
-                &a.registered_time.as_ref().map_or(0.0, secs),
-            );
-            resources_field(w, "resources", &a.total_resources);
-            resources_field(w, "used_resources", &a.allocated_resources);
-            resources_field(w, "offered_resources", &a.offered_resources);
+            w.field("hostname", &a.info.hostname);
+            w.field("pid", &agent_pid(a.info));
+            w.field("registered_time", &a.registered_time);
+            resources_field(w, "resources", &a.info.resources);
+            resources_field(w, "used_resources", a.used.as_slice());
+            resources_field(w, "offered_resources", a.offered.as_slice());
             w.key("attributes");
-            attributes(w, &a.agent_info.attributes);
+            attributes(w, &a.info.attributes);
             w.field("active", &a.active);
-            w.field("version", &a.version);
+            w.key("version");
+            w.string(MESOS_VERSION);
             counts_and_ids(
                 w,
                 by_agent.get(id.value.as_str()).unwrap_or(&none),
@@ -227,7 +239,7 @@ pub(crate) async fn state_summary(State(http): State<Http>) -> Response {
                 "webui_url",
                 &f.framework_info.webui_url.clone().unwrap_or_default(),
             );
-            resources_field(w, "used_resources", &f.allocated_resources);
+            resources_field(w, "used_resources", &framework_used(f));
             resources_field(w, "offered_resources", &f.offered_resources);
             counts_and_ids(
                 w,
@@ -283,7 +295,7 @@ pub(crate) async fn tasks_endpoint(State(http): State<Http>, RawQuery(raw): RawQ
         Ok(snapshot) => snapshot,
         Err(r) => return r,
     };
-    render(move |w| {
+    render_streamed(move |w| {
         let t = state.task_lists();
         let mut all: Vec<&TaskEntry> = t
             .live
@@ -311,7 +323,6 @@ pub(crate) async fn tasks_endpoint(State(http): State<Http>, RawQuery(raw): RawQ
         tasks(w, "tasks", &page);
         w.end_object();
     })
-    .await
 }
 
 /// `/frameworks`.
@@ -320,33 +331,32 @@ pub(crate) async fn frameworks_endpoint(State(http): State<Http>) -> Response {
         Ok(snapshot) => snapshot,
         Err(r) => return r,
     };
-    render(move |w| {
+    render_streamed(move |w| {
         w.begin_object();
         frameworks(
             w,
             &state.get_frameworks(),
             &state.get_executors(),
-            &state.task_lists(),
+            &state.task_lists_by_framework(),
         );
         w.end_object();
     })
-    .await
 }
 
 /// `/slaves`.
 pub(crate) async fn slaves_endpoint(State(http): State<Http>) -> Response {
-    let agents = match view(&http, call::Type::GetAgents).await {
-        Ok(r) => r.get_agents.unwrap_or_default(),
+    let state = match snapshot(&http).await {
+        Ok(snapshot) => snapshot,
         Err(r) => return r,
     };
-    render(move |w| {
+    render_streamed(move |w| {
+        let usage = state.usage();
         w.begin_object();
-        slaves(w, &agents);
+        slaves(w, state.agent_rows(&usage));
         w.key("recovered_slaves");
-        w.list(&agents.recovered_agents);
+        w.list(state.recovered_agents());
         w.end_object();
     })
-    .await
 }
 
 /// `/roles`.

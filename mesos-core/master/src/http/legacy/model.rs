@@ -2,14 +2,15 @@
 //! attributes, tasks, frameworks and agents look in `/state` and the other
 //! pre-v1 endpoints, written straight into a [`JsonWriter`].
 
-use crate::snapshot::TaskLists;
+use crate::config::MESOS_VERSION;
+use crate::snapshot::{AgentRow, TaskLists, agent_pid};
 use crate::task_entry::TaskEntry;
 use mesos_proto::json::JsonWriter;
 pub(super) use mesos_proto::json::legacy::{attributes, enum_name, resources_field, secs};
 use mesos_proto::v1::master::Response as MasterResponse;
-use mesos_proto::v1::master::response::{self, get_agents, get_frameworks};
-use mesos_proto::v1::{Offer, Task, agent_info, framework_info};
-use std::collections::BTreeMap;
+use mesos_proto::v1::master::response::{self, get_frameworks};
+use mesos_proto::v1::{Offer, Resource, Task, framework_info};
+use std::collections::{BTreeMap, HashMap};
 
 /// `name` and the tasks of `list`, each as its entry remembers it.
 pub(super) fn tasks(w: &mut JsonWriter, name: &str, list: &[&TaskEntry]) {
@@ -31,41 +32,21 @@ pub(super) fn offer(w: &mut JsonWriter, o: &Offer) {
     w.end_object();
 }
 
-/// Tasks by framework, split as the legacy model splits them.
-#[derive(Default)]
-pub(super) struct FrameworkTasks<'a> {
-    pub(super) live: Vec<&'a TaskEntry>,
-    unreachable: Vec<&'a TaskEntry>,
-    completed: Vec<&'a TaskEntry>,
-}
-
-pub(super) fn by_framework<'a>(t: &TaskLists<'a>) -> BTreeMap<&'a str, FrameworkTasks<'a>> {
-    let mut out: BTreeMap<&str, FrameworkTasks<'_>> = BTreeMap::new();
-    for task in t.live.iter().copied() {
-        out.entry(&task.framework_id.value)
-            .or_default()
-            .live
-            .push(task);
-    }
-    for task in t.unreachable.iter().copied() {
-        out.entry(&task.framework_id.value)
-            .or_default()
-            .unreachable
-            .push(task);
-    }
-    for task in t.completed.iter().copied() {
-        out.entry(&task.framework_id.value)
-            .or_default()
-            .completed
-            .push(task);
-    }
-    out
+/// What a framework's tasks and executors use: allocated minus offered,
+/// as Mesos' model computes it.
+pub(super) fn framework_used(f: &get_frameworks::Framework) -> Vec<Resource> {
+    let allocated =
+        mesos_proto::resources::Resources::from_resources(f.allocated_resources.clone())
+            .unwrap_or_default();
+    let offered = mesos_proto::resources::Resources::from_resources(f.offered_resources.clone())
+        .unwrap_or_default();
+    (&allocated - &offered).into_vec()
 }
 
 pub(super) fn framework(
     w: &mut JsonWriter,
     f: &get_frameworks::Framework,
-    tasks_of: Option<&FrameworkTasks<'_>>,
+    t: &TaskLists<'_>,
     executors: &[&response::get_executors::Executor],
 ) {
     let info = &f.framework_info;
@@ -119,19 +100,10 @@ pub(super) fn framework(
         "unregistered_time",
         &f.unregistered_time.as_ref().map_or(0.0, secs),
     );
-    // Used = allocated minus offered, as Mesos' model computes it.
-    let allocated =
-        mesos_proto::resources::Resources::from_resources(f.allocated_resources.clone())
-            .unwrap_or_default();
-    let offered = mesos_proto::resources::Resources::from_resources(f.offered_resources.clone())
-        .unwrap_or_default();
-    let used = (&allocated - &offered).into_vec();
-    resources_field(w, "used_resources", &used);
+    resources_field(w, "used_resources", &framework_used(f));
     resources_field(w, "offered_resources", &f.offered_resources);
     resources_field(w, "resources", &f.allocated_resources);
     resources_field(w, "allocated_resources", &f.allocated_resources);
-    let empty = FrameworkTasks::default();
-    let t = tasks_of.unwrap_or(&empty);
     tasks(w, "tasks", &t.live);
     tasks(w, "unreachable_tasks", &t.unreachable);
     tasks(w, "completed_tasks", &t.completed);
@@ -169,14 +141,24 @@ pub(super) fn framework(
 }
 
 /// `frameworks` and `completed_frameworks` of `/state` and `/frameworks`,
-/// from a snapshot's views and its tasks, borrowed.
+/// from a snapshot's views and each framework's tasks (`tasks`, in the
+/// views' order: frameworks, then completed ones), borrowed.
 pub(super) fn frameworks(
     w: &mut JsonWriter,
     fs: &response::GetFrameworks,
     executors: &response::GetExecutors,
-    tasks: &TaskLists<'_>,
+    tasks: &[TaskLists<'_>],
 ) {
-    let by = by_framework(tasks);
+    let mut by_framework: HashMap<&str, Vec<&response::get_executors::Executor>> = HashMap::new();
+    for e in &executors.executors {
+        let id = e.executor_info.framework_id.as_ref();
+        by_framework
+            .entry(id.map_or("", |i| i.value.as_str()))
+            .or_default()
+            .push(e);
+    }
+    let none = TaskLists::default();
+    let mut lists = tasks.iter();
     for (name, list) in [
         ("frameworks", &fs.frameworks),
         ("completed_frameworks", &fs.completed_frameworks),
@@ -189,19 +171,9 @@ pub(super) fn frameworks(
                 .id
                 .as_ref()
                 .map_or("", |i| i.value.as_str());
-            let execs: Vec<_> = executors
-                .executors
-                .iter()
-                .filter(|e| {
-                    e.executor_info
-                        .framework_id
-                        .as_ref()
-                        .map(|i| i.value.as_str())
-                        == Some(id)
-                })
-                .collect();
+            let execs = by_framework.get(id).map_or(&[][..], |e| e.as_slice());
             w.element();
-            framework(w, f, by.get(id), &execs);
+            framework(w, f, lists.next().unwrap_or(&none), execs);
         }
         w.end_array();
     }
@@ -210,64 +182,62 @@ pub(super) fn frameworks(
     w.end_array();
 }
 
-pub(super) fn slave(w: &mut JsonWriter, a: &get_agents::Agent) {
-    let info = &a.agent_info;
+/// One agent of `/state` and `/slaves`, written from the snapshot
+/// without copying it. Its total is in normal form (the master keeps it
+/// so from registration), so the unreserved part is a filter of it.
+pub(super) fn slave(w: &mut JsonWriter, a: &AgentRow<'_>) {
+    let info = a.info;
     w.begin_object();
-    w.field(
-        "id",
-        &info
-            .id
-            .as_ref()
-            .map(|i| i.value.clone())
-            .unwrap_or_default(),
-    );
-    w.field("pid", &a.pid.clone().unwrap_or_default());
+    w.key("id");
+    w.string(info.id.as_ref().map_or("", |i| i.value.as_str()));
+    w.field("pid", &agent_pid(info));
     w.field("hostname", &info.hostname);
     w.field("port", &info.port.unwrap_or(5051));
-    w.field(
-        "registered_time",
-        &a.registered_time.as_ref().map_or(0.0, secs),
-    );
-    if let Some(t) = &a.reregistered_time {
-        w.field("reregistered_time", &secs(t));
+    w.field("registered_time", &a.registered_time);
+    if let Some(t) = a.reregistered_time {
+        w.field("reregistered_time", &t);
     }
-    resources_field(w, "resources", &a.total_resources);
-    let allocated =
-        mesos_proto::resources::Resources::from_resources(a.allocated_resources.clone())
-            .unwrap_or_default();
-    let offered = mesos_proto::resources::Resources::from_resources(a.offered_resources.clone())
-        .unwrap_or_default();
-    let used = (&allocated - &offered).into_vec();
-    resources_field(w, "used_resources", &used);
-    resources_field(w, "offered_resources", &a.offered_resources);
-    let total = mesos_proto::resources::Resources::from_resources(a.total_resources.clone())
-        .unwrap_or_default();
+    let total = &info.resources;
+    resources_field(w, "resources", total);
+    resources_field(w, "used_resources", a.used.as_slice());
+    resources_field(w, "offered_resources", a.offered.as_slice());
+    let reserved = total.iter().any(|r| !r.reservations.is_empty());
+    let unreserved: std::borrow::Cow<'_, [Resource]> = if reserved {
+        total
+            .iter()
+            .filter(|r| r.reservations.is_empty())
+            .cloned()
+            .collect()
+    } else {
+        total.as_slice().into()
+    };
     w.key("reserved_resources");
     w.begin_object();
-    for (role, part) in reserved_by_role(&total) {
-        resources_field(w, &role, &part.into_vec());
+    if reserved {
+        let total =
+            mesos_proto::resources::Resources::from_resources(total.clone()).unwrap_or_default();
+        for (role, part) in reserved_by_role(&total) {
+            resources_field(w, &role, part.as_slice());
+        }
     }
     w.end_object();
-    resources_field(w, "unreserved_resources", &total.unreserved().into_vec());
+    resources_field(w, "unreserved_resources", &unreserved);
     w.key("attributes");
     attributes(w, &info.attributes);
     w.field("active", &a.active);
-    w.field("deactivated", &a.deactivated.unwrap_or(false));
-    w.field("version", &a.version);
-    let caps: Vec<String> = a
-        .capabilities
-        .iter()
-        .filter_map(|c| c.r#type)
-        .map(enum_name::<agent_info::capability::Type>)
-        .collect();
+    w.field("deactivated", &false);
+    w.key("version");
+    w.string(MESOS_VERSION);
+    // The master keeps no agent capabilities yet.
     w.key("capabilities");
-    w.list(&caps);
+    w.begin_array();
+    w.end_array();
     w.key("unreserved_resources_full");
-    w.list(&total.unreserved().into_vec());
+    w.list(&unreserved);
     w.key("used_resources_full");
-    w.list(&used);
+    w.list(a.used.as_slice());
     w.key("offered_resources_full");
-    w.list(&a.offered_resources);
+    w.list(a.offered.as_slice());
     w.end_object();
 }
 
@@ -285,12 +255,12 @@ pub(super) fn reserved_by_role(
     out
 }
 
-pub(super) fn slaves(w: &mut JsonWriter, agents: &response::GetAgents) {
+pub(super) fn slaves<'a>(w: &mut JsonWriter, agents: impl Iterator<Item = AgentRow<'a>>) {
     w.key("slaves");
     w.begin_array();
-    for a in &agents.agents {
+    for a in agents {
         w.element();
-        slave(w, a);
+        slave(w, &a);
     }
     w.end_array();
 }
