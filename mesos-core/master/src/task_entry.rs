@@ -60,6 +60,25 @@ impl TaskEntry {
     }
 }
 
+impl TaskEntry {
+    /// Changes the task's state and statuses through `change`, which must
+    /// leave its resources and agent as they are (debug builds check):
+    /// the normalized resources are kept, the legacy JSON forgotten.
+    pub(crate) fn change_status<R>(&mut self, change: impl FnOnce(&mut Task) -> R) -> R {
+        #[cfg(debug_assertions)]
+        let before = (self.task.resources.clone(), self.task.agent_id.clone());
+        self.legacy.take();
+        let out = change(&mut self.task);
+        #[cfg(debug_assertions)]
+        assert!(
+            before == (self.task.resources.clone(), self.task.agent_id.clone()),
+            "a status change changed task {}'s resources or agent",
+            self.task.task_id.value
+        );
+        out
+    }
+}
+
 impl Clone for TaskEntry {
     /// A copy of the task only: it is copied to be changed
     /// (`Arc::make_mut`), which would forget the rest anyway.

@@ -63,20 +63,31 @@ impl TaskTable {
         old
     }
 
-    /// Changes a task (copying it first if a snapshot shares it) and
-    /// what it counts for; `None` if there is no such task.
+    /// Changes a task's state and statuses (copying it first if a
+    /// snapshot shares it), and what it counts for if it became terminal
+    /// or live; `None` if there is no such task. `change` must leave the
+    /// task's resources and agent as they are
+    /// ([`TaskEntry::change_status`]; a task that moves is inserted
+    /// again).
     pub(crate) fn update<R>(
         &mut self,
         id: &TaskId,
         change: impl FnOnce(&mut Task) -> R,
     ) -> Option<(R, Arc<TaskEntry>)> {
-        let before = Arc::clone(self.tasks.get(id)?);
         let entry = self.tasks.get_mut(id)?;
         let task: &mut TaskEntry = Arc::make_mut(entry);
-        let out = change(task);
+        let was_live = !is_terminal(task.state);
+        let out = task.change_status(change);
         let after = Arc::clone(entry);
-        self.release(&before);
-        self.charge(&after);
+        match (was_live, !is_terminal(after.state)) {
+            (true, false) => {
+                if let Some(r) = after.resources() {
+                    release(&mut self.used, &after.agent_id, r);
+                }
+            }
+            (false, true) => self.charge(&after),
+            _ => {}
+        }
         Some((out, after))
     }
 
@@ -122,16 +133,21 @@ impl TaskTable {
     }
 
     fn release(&mut self, task: &TaskEntry) {
-        let Some(r) = Self::counted(task) else {
-            return;
-        };
-        let Some(used) = self.used.get_mut(&task.agent_id) else {
-            return;
-        };
-        *used -= r;
-        if used.is_empty() {
-            self.used.remove(&task.agent_id);
+        if let Some(r) = Self::counted(task) {
+            release(&mut self.used, &task.agent_id, r);
         }
+    }
+}
+
+/// Takes `r` off what is used on `agent`, forgetting an agent left with
+/// nothing.
+fn release(used: &mut CowMap<AgentId, Resources>, agent: &AgentId, r: &Resources) {
+    let Some(on_agent) = used.get_mut(agent) else {
+        return;
+    };
+    *on_agent -= r;
+    if on_agent.is_empty() {
+        used.remove(agent);
     }
 }
 

@@ -56,15 +56,21 @@ pub struct TestClient {
 
 impl TestClient {
     /// A client keeping at most `idle` unused connections per host and
-    /// making at most `4 * idle` requests at once, for one client shared
+    /// making at most `16 * idle` requests at once, for one client shared
     /// by thousands of simulated agents: a burst of calls waits for a
     /// connection instead of opening one each (and running out of open
     /// files).
     pub fn with_max_idle_per_host(idle: usize) -> TestClient {
+        TestClient::bounded(idle, 16 * idle.max(1))
+    }
+
+    /// A client keeping at most `idle` unused connections per host and
+    /// making at most `in_flight` requests at once.
+    pub fn bounded(idle: usize, in_flight: usize) -> TestClient {
         TestClient {
             client: Client::with_max_idle_per_host(idle),
             in_flight: Some(std::sync::Arc::new(tokio::sync::Semaphore::new(
-                4 * idle.max(1),
+                in_flight.max(1),
             ))),
         }
     }

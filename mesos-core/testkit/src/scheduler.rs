@@ -54,9 +54,10 @@ impl RawScheduler {
         info: FrameworkInfo,
         media: MediaType,
     ) -> Result<RawScheduler, TestkitError> {
-        // Benchmarks make calls by the thousand at once: they queue for
-        // a few hundred connections rather than open one each.
-        let client = TestClient::with_max_idle_per_host(64);
+        // Benchmarks make calls by the thousand at once: beyond 2,048
+        // they queue rather than open a connection each, and at most 256
+        // idle ones stay open.
+        let client = TestClient::bounded(256, 2048);
         let url = format!("http://{master}/api/v1/scheduler");
         let call = Call {
             framework_id: info.id.clone(),
