@@ -10,7 +10,9 @@ Usage: mesos bench <scenario> [options]
 
 Scenarios:
   launch   tasks launched per second, ACCEPT to TASK_RUNNING
-           (--agents 1000 --cpus 10 --tasks 10000)
+           (--agents 1000 --cpus 10 --tasks 10000; --external=true runs
+           the master as a `mesos master` child process and reports the CPU
+           time it used)
   state    /state at scale while probing the event loop
            (--agents 10000 --tasks 100000 --rounds 5; --external=true runs
            the master as a `mesos master` child process and reports its RSS)
@@ -53,7 +55,19 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
             let agents = flags.get("agents")?.unwrap_or(1000);
             let cpus = flags.get("cpus")?.unwrap_or(10);
             let tasks = flags.get("tasks")?.unwrap_or(10_000);
-            let r = runtime.block_on(bench::launch_throughput(agents, cpus, tasks))?;
+            let external: bool = flags.get("external")?.unwrap_or(false);
+            let child = if external {
+                Some(Child::master()?)
+            } else {
+                None
+            };
+            let cpu_before = child.as_ref().map(|c| cpu_time(c.child.id()));
+            let r = runtime.block_on(bench::launch_throughput(
+                agents,
+                cpus,
+                tasks,
+                child.as_ref().map(|c| c.addr),
+            ))?;
             println!(
                 "launch: {} tasks on {agents} agents in {:.3} s = {:.0} tasks/s; ACCEPT->RUNNING p50 {:.1} ms, p99 {:.1} ms",
                 r.tasks,
@@ -62,6 +76,16 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
                 ms(r.p50),
                 ms(r.p99)
             );
+            if let (Some(c), Some(before)) = (&child, cpu_before) {
+                let used = cpu_time(c.child.id()).saturating_sub(before);
+                println!(
+                    "master process CPU (user + system) from its start to the last \
+                     TASK_RUNNING, registering the agents included: {:.2} s = {:.0} us \
+                     per task",
+                    used.as_secs_f64(),
+                    used.as_secs_f64() * 1e6 / r.tasks.max(1) as f64
+                );
+            }
         }
         "state" => {
             let agents = flags.get("agents")?.unwrap_or(10_000);
@@ -303,6 +327,24 @@ fn memory(pid: u32) -> u64 {
                 .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
         })
         .map_or(0, |kb| kb * 1024)
+}
+
+/// The CPU time (user and system) a process has used; zero if unknown.
+/// `/proc/P/stat` counts it in ticks of `USER_HZ`, 100 per second on
+/// Linux.
+fn cpu_time(pid: u32) -> std::time::Duration {
+    let ticks = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            // After "P (comm)": state is field 3, utime 14 and stime 15.
+            let rest = &s[s.rfind(')')? + 1..];
+            let mut fields = rest.split_whitespace().skip(11);
+            let user: u64 = fields.next()?.parse().ok()?;
+            let system: u64 = fields.next()?.parse().ok()?;
+            Some(user + system)
+        })
+        .unwrap_or(0);
+    std::time::Duration::from_millis(ticks * 10)
 }
 
 /// Every process' children, by parent pid.

@@ -54,10 +54,11 @@ impl RawScheduler {
         info: FrameworkInfo,
         media: MediaType,
     ) -> Result<RawScheduler, TestkitError> {
-        // Benchmarks make calls by the thousand at once: beyond 2,048
-        // they queue rather than open a connection each, and at most 256
-        // idle ones stay open.
-        let client = TestClient::bounded(256, 2048);
+        // Benchmarks make calls by the thousand at once: they queue for
+        // 256 connections, all kept open between bursts (more in flight
+        // than idle would open and close a connection per call beyond the
+        // idle limit: thousands per burst).
+        let client = TestClient::bounded(256, 256);
         let url = format!("http://{master}/api/v1/scheduler");
         let call = Call {
             framework_id: info.id.clone(),

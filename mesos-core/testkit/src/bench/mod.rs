@@ -130,21 +130,45 @@ fn tasks_for(offer: &Offer, per_task: &Resources, next: &mut usize, left: usize)
 /// Launches `tasks` tasks of 1 cpu and 128 MB on `agents` agents of
 /// `cpus_per_agent` cpus, acknowledging every TASK_RUNNING, and reports the
 /// rate and latencies.
+///
+/// With `master`, the agents and the framework use that master (say a
+/// `mesos master` child process, whose CPU time the caller can then
+/// measure apart from the simulated agents'); without it, a master starts
+/// in this process.
 pub async fn launch_throughput(
     agents: usize,
     cpus_per_agent: usize,
     tasks: usize,
+    master: Option<std::net::SocketAddr>,
 ) -> Result<LaunchReport, TestkitError> {
-    check_open_files(agents, FDS_PER_AGENT)?;
+    let (in_process, addr) = match master {
+        Some(addr) => {
+            // Each agent's stream and its calls, client ends only.
+            check_open_files(agents, 2)?;
+            (None, addr)
+        }
+        None => {
+            check_open_files(agents, FDS_PER_AGENT)?;
+            let cluster = Cluster::start(bench_config(), Vec::new()).await?;
+            let addr = cluster.addr();
+            (Some(cluster), addr)
+        }
+    };
     let resources = format!("cpus:{cpus_per_agent};mem:{}", cpus_per_agent * 256);
-    let mut cluster = Cluster::start(bench_config(), Vec::new()).await?;
     let info = FrameworkInfo {
         user: "bench".into(),
         name: "launch-throughput".into(),
         ..Default::default()
     };
-    let mut s = RawScheduler::subscribe(cluster.addr(), info, MediaType::Protobuf).await?;
-    cluster.add_agents(bench_agents(agents, &resources)).await?;
+    let mut s = RawScheduler::subscribe(addr, info, MediaType::Protobuf).await?;
+    // Each agent has a client (and so a connection) of its own, as real
+    // agents do.
+    let _agents = start_agents(
+        addr,
+        bench_agents(agents, &resources),
+        crate::TestClient::default,
+    )
+    .await?;
     let per_task: Resources = "cpus:1;mem:128"
         .parse()
         .map_err(|e| TestkitError::Decode(format!("{e}")))?;
@@ -168,8 +192,36 @@ pub async fn launch_throughput(
         p50: percentile(&latencies, 0.5),
         p99: percentile(&latencies, 0.99),
     };
-    cluster.master.halt().await;
+    if let Some(mut cluster) = in_process {
+        cluster.master.halt().await;
+    }
     Ok(report)
+}
+
+/// Starts simulated agents of `specs` on the master at `addr`, a few
+/// hundred at a time, each with the client `client()` gives it.
+async fn start_agents(
+    addr: std::net::SocketAddr,
+    specs: Vec<AgentSpec>,
+    client: impl Fn() -> crate::TestClient,
+) -> Result<Vec<crate::SimulatedAgent>, TestkitError> {
+    let mut started = Vec::with_capacity(specs.len());
+    for chunk in specs.chunks(256) {
+        let starts: Vec<_> = chunk
+            .iter()
+            .cloned()
+            .map(|spec| {
+                let client = client();
+                tokio::spawn(
+                    async move { crate::SimulatedAgent::start_with(addr, spec, client).await },
+                )
+            })
+            .collect();
+        for started_agent in join_all(starts).await {
+            started.push(started_agent?);
+        }
+    }
+    Ok(started)
 }
 
 /// The framework side of [`launch_throughput`]: calls go out on their own
@@ -494,23 +546,7 @@ async fn launch_cluster(
     // connection pool for their calls; bursts of calls must not leave
     // thousands of idle sockets behind (the open-files limit).
     let client = crate::TestClient::with_max_idle_per_host(256);
-    let mut started = Vec::with_capacity(agents);
-    let specs = bench_agents(agents, &resources);
-    for chunk in specs.chunks(256) {
-        let starts: Vec<_> = chunk
-            .iter()
-            .cloned()
-            .map(|spec| {
-                let client = client.clone();
-                tokio::spawn(
-                    async move { crate::SimulatedAgent::start_with(addr, spec, client).await },
-                )
-            })
-            .collect();
-        for started_agent in join_all(starts).await {
-            started.push(started_agent?);
-        }
-    }
+    let started = start_agents(addr, bench_agents(agents, &resources), || client.clone()).await?;
     let per_task = "cpus:1;mem:128"
         .parse()
         .map_err(|e| TestkitError::Decode(format!("{e}")))?;
@@ -549,11 +585,11 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn scenarios_run_small() {
-        let launch = launch_throughput(4, 4, 12).await.unwrap();
+        let launch = launch_throughput(4, 4, 12, None).await.unwrap();
         assert_eq!(launch.tasks, 12);
         assert!(launch.p50 <= launch.p99);
         let state = state_at_scale(5, 10, 2, None).await.unwrap();
-        let err = launch_throughput(1_000_000, 1, 1).await.unwrap_err();
+        let err = launch_throughput(1_000_000, 1, 1, None).await.unwrap_err();
         assert!(err.to_string().contains("open files"), "{err}");
         assert_eq!(state.state_times.len(), 2);
         assert!(state.state_bytes > 1000);
