@@ -188,6 +188,16 @@ impl MasterActor {
         for op in &accept.operations {
             let ty = op.r#type.and_then(|t| Op::try_from(t).ok());
             match ty {
+                // Mesos gives no operation feedback for launches: an id
+                // would wait for an UPDATE_OPERATION_STATUS that never
+                // comes.
+                Some(op_type @ (Op::Launch | Op::LaunchGroup)) if op.id.is_some() => {
+                    return Err(CallError::BadRequest(format!(
+                        "An operation id was set on a {} operation: operation feedback is \
+                         not supported for launches; leave 'id' unset",
+                        op_type.as_str_name()
+                    )));
+                }
                 Some(Op::Launch | Op::LaunchGroup) => {}
                 Some(other) => {
                     return Err(CallError::BadRequest(format!(

@@ -379,6 +379,26 @@ async fn accept_validation_answers_per_task_and_keeps_serving() {
         "{body}"
     );
 
+    // So is a launch asking for operation feedback, which Mesos gives
+    // only for operations on resources.
+    let mut c = launch(
+        &s,
+        &[&offer.id],
+        vec![task("with-id", &agent, "cpus:0.1;mem:10")],
+        None,
+    );
+    if let Some(op) = c.accept.as_mut().and_then(|a| a.operations.first_mut()) {
+        op.id = Some(mesos_proto::v1::OperationId {
+            value: "op-1".into(),
+        });
+    }
+    let (status, body) = s.call(&c).await.unwrap();
+    assert_eq!(status, 400);
+    assert!(
+        body.contains("operation id was set on a LAUNCH operation"),
+        "{body}"
+    );
+
     // Known tasks reconcile to their latest state; KILL reaches the agent.
     let mut r = s.call_of(call::Type::Reconcile);
     r.reconcile = Some(call::Reconcile { tasks: vec![] });

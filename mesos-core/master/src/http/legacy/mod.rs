@@ -82,21 +82,30 @@ const STREAM_CHUNK: usize = 1 << 20;
 /// `Content-Length`): a `/state` of 100,000 tasks is 45 MB, and sending
 /// it while the rest is written overlaps the two. At most a few pieces
 /// wait for a slow reader; one that goes away stops nothing but the
-/// sending. Should writing fail half way, the body ends short (invalid
-/// JSON) rather than with an error status, which is sent first.
+/// sending. Should writing fail half way (a panic), the status has
+/// gone already: the body then ends with an error, so the connection is
+/// cut without the last chunk and the client sees a broken answer, not
+/// a short one that looks whole.
 fn render_streamed(write: impl FnOnce(&mut JsonWriter) + Send + 'static) -> Response {
     use futures_util::StreamExt;
-    let (tx, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
+    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Vec<u8>>>(4);
     tokio::task::spawn_blocking(move || {
         let pieces = tx.clone();
-        let mut w = JsonWriter::streaming(STREAM_CHUNK, move |piece| {
-            let _ = pieces.blocking_send(piece);
+        let written = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+            let mut w = JsonWriter::streaming(STREAM_CHUNK, move |piece| {
+                let _ = pieces.blocking_send(Ok(piece));
+            });
+            write(&mut w);
+            w.into_inner()
+        }));
+        let last = written.map_err(|_| {
+            tracing::error!("writing a streamed answer failed half way; cutting it off");
+            std::io::Error::other("writing the answer failed")
         });
-        write(&mut w);
-        let _ = tx.blocking_send(w.into_inner());
+        let _ = tx.blocking_send(last);
     });
-    let body = mesos_http::server::receiver_stream(rx)
-        .map(|piece| Ok::<_, std::convert::Infallible>(axum::body::Bytes::from(piece)));
+    let body =
+        mesos_http::server::receiver_stream(rx).map(|piece| piece.map(axum::body::Bytes::from));
     (
         [(header::CONTENT_TYPE, "application/json")],
         axum::body::Body::from_stream(body),
@@ -480,6 +489,36 @@ pub(crate) async fn redirect(State(http): State<Http>) -> Response {
 
 #[cfg(test)]
 mod tests {
+    /// An answer written whole arrives whole, in several pieces; one
+    /// whose writing fails half way ends in an error, not in a short body
+    /// that looks complete.
+    #[tokio::test]
+    async fn a_streamed_answer_is_whole_or_broken() {
+        let big = vec![b'1'; super::STREAM_CHUNK + 10];
+        let whole = big.clone();
+        let answer = super::render_streamed(move |w| {
+            w.begin_array();
+            w.element();
+            w.raw(&whole);
+            w.end_array();
+        });
+        let body = axum::body::to_bytes(answer.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        assert_eq!(body.len(), big.len() + 2);
+        assert_eq!(body.first(), Some(&b'['));
+        assert_eq!(body.last(), Some(&b']'));
+
+        let answer = super::render_streamed(move |w| {
+            w.begin_array();
+            w.element();
+            w.raw(&big);
+            panic!("a bug half way through");
+        });
+        let read = axum::body::to_bytes(answer.into_body(), usize::MAX).await;
+        assert!(read.is_err(), "a broken answer must not end cleanly");
+    }
+
     #[test]
     fn prometheus_names() {
         assert_eq!(
