@@ -208,6 +208,8 @@ pub async fn read_body(resp: Response<Incoming>, url: &str) -> Result<Vec<u8>, H
 pub struct RecordStream {
     body: Incoming,
     decoder: Decoder,
+    /// The body has ended (seen by [`RecordStream::ready`]).
+    ended: bool,
 }
 
 impl RecordStream {
@@ -223,6 +225,38 @@ impl RecordStream {
         RecordStream {
             body,
             decoder: Decoder::new(max),
+            ended: false,
+        }
+    }
+
+    /// The next record if it has arrived already, without waiting:
+    /// `Ok(None)` when none has (or the stream ended: [`RecordStream::next`]
+    /// then says so). For a reader that handles what came together before
+    /// acting on it, say sending one call for several events.
+    pub fn ready(&mut self) -> Result<Option<Vec<u8>>, HttpError> {
+        use hyper::body::Body;
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        loop {
+            if let Some(record) = self.decoder.next_record()? {
+                return Ok(Some(record));
+            }
+            if self.ended {
+                return Ok(None);
+            }
+            // A look without waiting: whoever waits next (`next`)
+            // registers a real waker.
+            match std::pin::Pin::new(&mut self.body).poll_frame(&mut cx) {
+                std::task::Poll::Pending => return Ok(None),
+                std::task::Poll::Ready(None) => self.ended = true,
+                std::task::Poll::Ready(Some(Err(e))) => {
+                    return Err(request_error("the stream", e));
+                }
+                std::task::Poll::Ready(Some(Ok(frame))) => {
+                    if let Ok(data) = frame.into_data() {
+                        self.decoder.feed(&data);
+                    }
+                }
+            }
         }
     }
 
@@ -231,6 +265,10 @@ impl RecordStream {
     pub async fn next(&mut self, wait: Duration) -> Result<Option<Vec<u8>>, HttpError> {
         let deadline = tokio::time::Instant::now() + wait;
         loop {
+            if self.ended {
+                self.decoder.finish()?;
+                return Ok(None);
+            }
             if let Some(record) = self.decoder.next_record()? {
                 return Ok(Some(record));
             }

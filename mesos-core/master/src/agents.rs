@@ -218,10 +218,18 @@ impl MasterActor {
         }
         match agent_call::Type::try_from(call.r#type) {
             Ok(agent_call::Type::Update) => {
-                let update = call.update.ok_or_else(|| {
-                    CallError::BadRequest("Expecting 'update' to be present".into())
-                })?;
-                self.status_update(&id, update);
+                if call.update.is_none() && call.updates.is_empty() {
+                    return Err(CallError::BadRequest(
+                        "Expecting 'update' or 'updates' to be present".into(),
+                    ));
+                }
+                tracing::debug!(
+                    updates = call.updates.len() + usize::from(call.update.is_some()),
+                    "agent UPDATE call"
+                );
+                for update in call.update.into_iter().chain(call.updates) {
+                    self.status_update(&id, update);
+                }
                 Ok(())
             }
             Ok(agent_call::Type::Message) => {

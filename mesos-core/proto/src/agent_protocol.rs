@@ -19,6 +19,44 @@ use crate::v1::{
 /// another major version.
 pub const PROTOCOL_VERSION: u32 = 1;
 
+/// Status updates in one `UPDATE` call at most ([`update_calls`]).
+pub const UPDATES_PER_CALL: usize = 256;
+
+/// The `UPDATE` calls of agent `agent_id` carrying `updates` in order, at
+/// most [`UPDATES_PER_CALL`] in each (none for no updates).
+///
+/// ```
+/// use mesos_proto::agent_protocol::{agent_call, update_calls};
+/// use mesos_proto::v1::{AgentId, FrameworkId, TaskStatus};
+///
+/// let update = agent_call::Update {
+///     framework_id: FrameworkId::new("f"),
+///     status: TaskStatus::default(),
+/// };
+/// let calls: Vec<_> = update_calls(Some(AgentId::new("a")), vec![update; 300]).collect();
+/// assert_eq!(calls.len(), 2);
+/// assert_eq!(calls[0].updates.len(), 256);
+/// assert_eq!(calls[1].updates.len(), 44);
+/// ```
+pub fn update_calls(
+    agent_id: Option<AgentId>,
+    updates: Vec<agent_call::Update>,
+) -> impl Iterator<Item = AgentCall> {
+    let mut rest = updates;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let tail = rest.split_off(rest.len().min(UPDATES_PER_CALL));
+        Some(AgentCall {
+            r#type: agent_call::Type::Update as i32,
+            agent_id: agent_id.clone(),
+            updates: std::mem::replace(&mut rest, tail),
+            ..Default::default()
+        })
+    })
+}
+
 /// A framework message between a scheduler and one of its executors, in
 /// either direction (`MESSAGE` call and event).
 #[derive(Clone, PartialEq, prost::Message)]
@@ -46,7 +84,7 @@ pub struct AgentCall {
     /// With `REGISTER`.
     #[prost(message, optional, tag = "3")]
     pub register: Option<agent_call::Register>,
-    /// With `UPDATE`.
+    /// With `UPDATE`: one update (see also `updates`).
     #[prost(message, optional, tag = "4")]
     pub update: Option<agent_call::Update>,
     /// With `MESSAGE`.
@@ -55,6 +93,12 @@ pub struct AgentCall {
     /// With `EXITED_EXECUTOR`.
     #[prost(message, optional, tag = "6")]
     pub exited_executor: Option<agent_call::ExitedExecutor>,
+    /// With `UPDATE`: more updates in the same call, handled in order
+    /// after `update` (if set). An agent with updates of several tasks
+    /// ready at once (tasks launched together, a task group) sends them in
+    /// one call rather than a call each.
+    #[prost(message, repeated, tag = "7")]
+    pub updates: Vec<agent_call::Update>,
 }
 
 /// Parts of [`AgentCall`].
@@ -69,7 +113,8 @@ pub mod agent_call {
         Unknown = 0,
         /// Register or re-register; answered with the event stream.
         Register = 1,
-        /// A task status update, to be acknowledged by the framework.
+        /// Task status updates (`update`, then `updates`), each to be
+        /// acknowledged by its framework.
         Update = 2,
         /// The agent is alive.
         Heartbeat = 3,

@@ -7,14 +7,14 @@
 
 use crate::http::{RecordStream, TestClient, TestkitError};
 use mesos_proto::agent_protocol::{
-    AgentCall, AgentEvent, PROTOCOL_VERSION, agent_call, agent_event,
+    AgentCall, AgentEvent, PROTOCOL_VERSION, agent_call, agent_event, update_calls,
 };
 use mesos_proto::prost::Message;
 use mesos_proto::resources::{Resources, parse_attributes};
 use mesos_proto::v1::{
     AgentId, AgentInfo, FrameworkId, Task, TaskId, TaskInfo, TaskState, TaskStatus, task_status,
 };
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -145,6 +145,9 @@ struct Runner {
     shared: Arc<Mutex<Shared>>,
     /// Per task: updates in order, the head awaiting acknowledgement.
     queues: BTreeMap<TaskId, (FrameworkId, VecDeque<TaskStatus>)>,
+    /// Tasks whose head update is to be sent with the next call: what
+    /// became due together goes in one call, as a real agent sends it.
+    due: BTreeSet<TaskId>,
     timers: mpsc::Sender<(FrameworkId, TaskId, TaskState)>,
 }
 
@@ -217,6 +220,7 @@ impl SimulatedAgent {
             script: spec.script,
             shared: Arc::clone(&shared),
             queues: BTreeMap::new(),
+            due: BTreeSet::new(),
             launched: BTreeMap::new(),
             timers,
         };
@@ -263,26 +267,39 @@ impl Runner {
             tokio::select! {
                 record = stream.next(Duration::from_secs(3600)) => match record {
                     Ok(Some(bytes)) => {
-                        if let Ok(event) = AgentEvent::decode(bytes.as_slice()) {
-                            self.on_event(event).await;
+                        // Whatever else has arrived too (the tasks of one
+                        // ACCEPT, say) is handled before sending anything.
+                        // The connection reads on when asked: a yield lets
+                        // it bring in what is already on the socket.
+                        let mut next = Some(bytes);
+                        while let Some(bytes) = next.take() {
+                            if let Ok(event) = AgentEvent::decode(bytes.as_slice()) {
+                                self.on_event(event);
+                            }
+                            next = stream.ready().ok().flatten();
+                            if next.is_none() {
+                                tokio::task::yield_now().await;
+                                next = stream.ready().ok().flatten();
+                            }
                         }
                     }
                     _ => match self.reregister().await {
                         Some(next) => {
                             stream = next;
-                            self.resend_heads().await;
+                            self.resend_heads();
                         }
                         None => break,
                     },
                 },
                 Some((framework_id, task_id, state)) = timers.recv() => {
-                    self.enqueue(framework_id, task_id, state).await;
+                    self.enqueue(framework_id, task_id, state);
                 }
                 _ = resend.tick() => {
                     self.heartbeat().await;
-                    self.resend_heads().await;
+                    self.resend_heads();
                 }
             }
+            self.send_due().await;
         }
     }
 
@@ -323,13 +340,13 @@ impl Runner {
         }
     }
 
-    async fn on_event(&mut self, event: AgentEvent) {
+    fn on_event(&mut self, event: AgentEvent) {
         match agent_event::Type::try_from(event.r#type) {
             Ok(agent_event::Type::RunTask) => {
                 let Some(run) = event.run_task else { return };
                 let framework_id = run.framework_info.id.clone().unwrap_or_default();
                 self.remember(&framework_id, &run.task);
-                self.launch(framework_id, run.task.task_id).await;
+                self.launch(framework_id, run.task.task_id);
             }
             Ok(agent_event::Type::RunTaskGroup) => {
                 let Some(run) = event.run_task_group else {
@@ -338,13 +355,12 @@ impl Runner {
                 let framework_id = run.framework_info.id.clone().unwrap_or_default();
                 for task in run.task_group.tasks {
                     self.remember(&framework_id, &task);
-                    self.launch(framework_id.clone(), task.task_id).await;
+                    self.launch(framework_id.clone(), task.task_id);
                 }
             }
             Ok(agent_event::Type::KillTask) => {
                 let Some(kill) = event.kill_task else { return };
-                self.enqueue(kill.framework_id, kill.task_id, TaskState::TaskKilled)
-                    .await;
+                self.enqueue(kill.framework_id, kill.task_id, TaskState::TaskKilled);
             }
             Ok(agent_event::Type::ShutdownFramework) => {
                 let Some(shutdown) = event.shutdown_framework else {
@@ -370,7 +386,7 @@ impl Runner {
             }
             Ok(agent_event::Type::Acknowledge) => {
                 let Some(ack) = event.acknowledge else { return };
-                self.acknowledge(ack.task_id, ack.uuid).await;
+                self.acknowledge(ack.task_id, ack.uuid);
             }
             _ => {}
         }
@@ -391,7 +407,7 @@ impl Runner {
         );
     }
 
-    async fn launch(&mut self, framework_id: FrameworkId, task_id: TaskId) {
+    fn launch(&mut self, framework_id: FrameworkId, task_id: TaskId) {
         let first = match self.script {
             TaskScript::Fail => TaskState::TaskFailed,
             TaskScript::Run | TaskScript::Finish(_) => TaskState::TaskRunning,
@@ -404,11 +420,11 @@ impl Runner {
                 let _ = timers.send((f, t, TaskState::TaskFinished)).await;
             });
         }
-        self.enqueue(framework_id, task_id, first).await;
+        self.enqueue(framework_id, task_id, first);
     }
 
-    /// Queues an update; sends it at once if nothing is ahead of it.
-    async fn enqueue(&mut self, framework_id: FrameworkId, task_id: TaskId, state: TaskState) {
+    /// Queues an update; it is due at once if nothing is ahead of it.
+    fn enqueue(&mut self, framework_id: FrameworkId, task_id: TaskId, state: TaskState) {
         let status = TaskStatus {
             task_id: task_id.clone(),
             state: state as i32,
@@ -438,11 +454,11 @@ impl Runner {
             .1;
         queue.push_back(status);
         if queue.len() == 1 {
-            self.send_head(&task_id).await;
+            self.due.insert(task_id);
         }
     }
 
-    async fn acknowledge(&mut self, task_id: TaskId, uuid: Vec<u8>) {
+    fn acknowledge(&mut self, task_id: TaskId, uuid: Vec<u8>) {
         let Some((_, queue)) = self.queues.get_mut(&task_id) else {
             return;
         };
@@ -459,7 +475,7 @@ impl Runner {
             }
         }
         if more {
-            self.send_head(&task_id).await;
+            self.due.insert(task_id);
         }
     }
 
@@ -480,39 +496,79 @@ impl Runner {
             .await;
     }
 
-    async fn resend_heads(&mut self) {
-        let ids: Vec<TaskId> = self.queues.keys().cloned().collect();
-        for id in ids {
-            self.send_head(&id).await;
-        }
+    /// Every task's head update is due again (unacknowledged, or after
+    /// re-registering).
+    fn resend_heads(&mut self) {
+        self.due.extend(self.queues.keys().cloned());
     }
 
-    async fn send_head(&mut self, task_id: &TaskId) {
-        let Some((framework_id, queue)) = self.queues.get(task_id) else {
-            return;
-        };
-        let Some(status) = queue.front() else {
-            return;
-        };
-        let call = AgentCall {
-            r#type: agent_call::Type::Update as i32,
-            agent_id: Some(self.agent_id.clone()),
-            update: Some(agent_call::Update {
-                framework_id: framework_id.clone(),
-                status: status.clone(),
-            }),
-            ..Default::default()
-        };
+    /// Sends the head update of every due task: in one call, or a few for
+    /// very many.
+    async fn send_due(&mut self) {
+        let due = std::mem::take(&mut self.due);
+        let heads: Vec<agent_call::Update> = due
+            .iter()
+            .filter_map(|id| {
+                let (framework_id, queue) = self.queues.get(id)?;
+                Some(agent_call::Update {
+                    framework_id: framework_id.clone(),
+                    status: queue.front()?.clone(),
+                })
+            })
+            .collect();
         let headers = [
             ("Content-Type", "application/x-protobuf"),
             ("Mesos-Stream-Id", self.stream_id.as_str()),
         ];
-        if let Err(e) = self
-            .client
-            .post_ok(&self.url, &headers, call.encode_to_vec())
-            .await
-        {
-            tracing::debug!("simulated agent: update not delivered, will retry: {e}");
+        for call in update_calls(Some(self.agent_id.clone()), heads) {
+            if let Err(e) = self
+                .client
+                .post_ok(&self.url, &headers, call.encode_to_vec())
+                .await
+            {
+                tracing::debug!("simulated agent: updates not delivered, will retry: {e}");
+            }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// UPDATE carries its updates in `update`, `updates` or both; one with
+    /// neither is refused with a message naming them.
+    #[tokio::test]
+    async fn an_update_call_without_updates_is_refused() {
+        let cluster = crate::Cluster::start(Default::default(), Vec::new())
+            .await
+            .unwrap();
+        let client = TestClient::default();
+        let url = format!("http://{}/api/v1/agent", cluster.addr());
+        let info = AgentInfo {
+            hostname: "empty-updates".into(),
+            ..Default::default()
+        };
+        let resources: Resources = "cpus:1;mem:128".parse().unwrap();
+        let (stream_id, _stream, agent_id) = register(&client, &url, &info, &resources, Vec::new())
+            .await
+            .unwrap();
+        let call = AgentCall {
+            r#type: agent_call::Type::Update as i32,
+            agent_id: Some(agent_id),
+            ..Default::default()
+        };
+        let headers = [
+            ("Content-Type", "application/x-protobuf"),
+            ("Mesos-Stream-Id", stream_id.as_str()),
+        ];
+        let resp = client
+            .post(&url, &headers, call.encode_to_vec())
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 400);
+        let body = mesos_http::client::read_body(resp, &url).await.unwrap();
+        let body = String::from_utf8_lossy(&body);
+        assert!(body.contains("'update' or 'updates'"), "{body}");
     }
 }

@@ -171,4 +171,10 @@ impl RecordStream {
     pub async fn next(&mut self, wait: Duration) -> Result<Option<Vec<u8>>, TestkitError> {
         Ok(self.0.next(wait).await?)
     }
+
+    /// The next record if it has arrived already, without waiting
+    /// ([`mesos_http::client::RecordStream::ready`]).
+    pub fn ready(&mut self) -> Result<Option<Vec<u8>>, TestkitError> {
+        Ok(self.0.ready()?)
+    }
 }

@@ -21,7 +21,7 @@ use crate::paths::Layout;
 use crate::status_update::StatusUpdateManager;
 use executors::ExecutorRun;
 use mesos_http::client::Client;
-use mesos_proto::agent_protocol::{AgentCall, AgentEvent, agent_call, agent_event};
+use mesos_proto::agent_protocol::{AgentCall, AgentEvent, agent_call, agent_event, update_calls};
 use mesos_proto::prost::Message;
 use mesos_proto::v1::executor::{Call as ExecutorCall, Event as ExecutorEvent};
 use mesos_proto::v1::{
@@ -141,6 +141,9 @@ pub(crate) struct Actor {
     pub(crate) counters: metrics::Counters,
     pub(crate) start_time: f64,
     pub(crate) backoff: Duration,
+    /// Status updates to send, gathered while the inputs that arrived
+    /// together are handled, then sent in one call.
+    pub(crate) outbox: Vec<agent_call::Update>,
 }
 
 impl std::fmt::Debug for Actor {
@@ -150,6 +153,9 @@ impl std::fmt::Debug for Actor {
             .finish_non_exhaustive()
     }
 }
+
+/// Inputs handled in one turn of the loop at most.
+const INPUTS_PER_TURN: usize = 64;
 
 /// The next change of the leader, or never without ZooKeeper.
 async fn changed(leader: &mut Option<watch::Receiver<Option<Vec<u8>>>>) -> Option<Vec<u8>> {
@@ -210,6 +216,7 @@ impl Actor {
             nested: BTreeMap::new(),
             start_time: now_secs(),
             backoff: Duration::from_millis(100),
+            outbox: Vec::new(),
         }
     }
 
@@ -233,13 +240,22 @@ impl Actor {
         loop {
             tokio::select! {
                 input = inputs.recv() => {
-                    let Some(input) = input else { return };
-                    if let Input::Stop(done) = input {
-                        self.shutdown_all(&mut inputs).await;
-                        let _ = done.send(());
-                        return;
+                    let Some(mut input) = input else { return };
+                    // What else is waiting is handled too (a few dozen at
+                    // most), so the updates it makes go in one call.
+                    for _ in 0..INPUTS_PER_TURN {
+                        if let Input::Stop(done) = input {
+                            self.send_outbox();
+                            self.shutdown_all(&mut inputs).await;
+                            let _ = done.send(());
+                            return;
+                        }
+                        self.handle(input);
+                        match inputs.try_recv() {
+                            Ok(next) => input = next,
+                            Err(_) => break,
+                        }
                     }
-                    self.handle(input);
                 }
                 leader = changed(&mut leader_changes) => self.leader_changed(leader),
                 _ = heartbeat.tick() => self.heartbeat(),
@@ -249,6 +265,7 @@ impl Actor {
                     }
                 }
             }
+            self.send_outbox();
         }
     }
 
@@ -533,31 +550,38 @@ impl Actor {
         Self::post(&self.client, &self.master_url, stream_id, call, what);
     }
 
-    /// Sends a status update to the master (when connected; otherwise it
-    /// goes with the next resend after re-registration).
-    pub(crate) fn forward(&self, framework_id: FrameworkId, mut status: TaskStatus) {
-        let Some(stream_id) = self.stream_id.clone() else {
+    /// Sends a status update to the master with the others of this turn
+    /// of the loop (when connected; otherwise it goes with the next resend
+    /// after re-registration).
+    pub(crate) fn forward(&mut self, framework_id: FrameworkId, mut status: TaskStatus) {
+        if self.stream_id.is_none() {
             return;
-        };
+        }
         if status.agent_id.is_none() {
             status.agent_id.clone_from(&self.info.id);
         }
-        let call = AgentCall {
-            r#type: agent_call::Type::Update as i32,
-            agent_id: self.info.id.clone(),
-            update: Some(agent_call::Update {
-                framework_id,
-                status,
-            }),
-            ..Default::default()
+        self.outbox.push(agent_call::Update {
+            framework_id,
+            status,
+        });
+    }
+
+    /// Sends the updates gathered by [`Actor::forward`]: one call, or a
+    /// few for very many.
+    fn send_outbox(&mut self) {
+        let outbox = std::mem::take(&mut self.outbox);
+        let Some(stream_id) = self.stream_id.clone() else {
+            return;
         };
-        Self::post(
-            &self.client,
-            &self.master_url,
-            stream_id,
-            call,
-            "status update (resent later)",
-        );
+        for call in update_calls(self.info.id.clone(), outbox) {
+            Self::post(
+                &self.client,
+                &self.master_url,
+                stream_id.clone(),
+                call,
+                "status updates (resent later)",
+            );
+        }
     }
 
     /// Queues an update the agent itself generates (TASK_FAILED for a
