@@ -6,7 +6,7 @@ use crate::registry::AgentStanding;
 use crate::scheduler::unix_now;
 use crate::task_entry::TaskEntry;
 use mesos_proto::agent_protocol::{
-    AgentCall, AgentEvent, PROTOCOL_VERSION, agent_call, agent_event,
+    AgentCall, AgentEvent, OLDEST_PROTOCOL_VERSION, PROTOCOL_VERSION, agent_call, agent_event,
 };
 use mesos_proto::resources::Resources;
 use mesos_proto::v1::scheduler::{Event, event};
@@ -31,9 +31,10 @@ impl MasterActor {
         &mut self,
         register: agent_call::Register,
     ) -> Result<AgentSubscription, CallError> {
-        if register.protocol_version != PROTOCOL_VERSION {
+        if !(OLDEST_PROTOCOL_VERSION..=PROTOCOL_VERSION).contains(&register.protocol_version) {
             return Err(CallError::BadRequest(format!(
-                "agent speaks protocol version {}, this master {PROTOCOL_VERSION}",
+                "agent speaks protocol version {}, this master {OLDEST_PROTOCOL_VERSION} to \
+                 {PROTOCOL_VERSION}",
                 register.protocol_version
             )));
         }

@@ -15,9 +15,15 @@ use crate::v1::{
     MasterInfo, Resource, Task, TaskGroupInfo, TaskId, TaskInfo, TaskStatus,
 };
 
-/// The protocol version this build speaks; a master refuses agents of
-/// another major version.
-pub const PROTOCOL_VERSION: u32 = 1;
+/// The protocol version this build speaks. A master takes agents from
+/// [`OLDEST_PROTOCOL_VERSION`] up to its own and refuses the others
+/// plainly, so an agent never talks to a master that would drop what it
+/// sends. Version 2 added `UPDATE` calls carrying several updates
+/// ([`AgentCall::updates`]).
+pub const PROTOCOL_VERSION: u32 = 2;
+
+/// The oldest agent protocol version a master of this build takes.
+pub const OLDEST_PROTOCOL_VERSION: u32 = 1;
 
 /// Status updates in one `UPDATE` call at most ([`update_calls`]).
 pub const UPDATES_PER_CALL: usize = 256;

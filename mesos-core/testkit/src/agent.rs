@@ -536,6 +536,51 @@ impl Runner {
 mod tests {
     use super::*;
 
+    /// A master takes agents speaking the protocol versions it knows
+    /// (1, with one update per call, and 2) and refuses others by name.
+    #[tokio::test]
+    async fn a_master_takes_the_protocol_versions_it_knows() {
+        let cluster = crate::Cluster::start(Default::default(), Vec::new())
+            .await
+            .unwrap();
+        let client = TestClient::default();
+        let url = format!("http://{}/api/v1/agent", cluster.addr());
+        let register = |version: u32| AgentCall {
+            r#type: agent_call::Type::Register as i32,
+            register: Some(agent_call::Register {
+                protocol_version: version,
+                agent_info: AgentInfo {
+                    hostname: format!("v{version}"),
+                    ..Default::default()
+                },
+                resources: "cpus:1;mem:128".parse::<Resources>().unwrap().into_vec(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let headers = [("Content-Type", "application/x-protobuf")];
+        for version in [0, PROTOCOL_VERSION + 1] {
+            let resp = client
+                .post(&url, &headers, register(version).encode_to_vec())
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 400);
+            let body = mesos_http::client::read_body(resp, &url).await.unwrap();
+            let body = String::from_utf8_lossy(&body);
+            assert!(
+                body.contains(&format!("protocol version {version}")),
+                "{body}"
+            );
+        }
+        for version in [1, PROTOCOL_VERSION] {
+            let resp = client
+                .post(&url, &headers, register(version).encode_to_vec())
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 200, "version {version}");
+        }
+    }
+
     /// UPDATE carries its updates in `update`, `updates` or both; one with
     /// neither is refused with a message naming them.
     #[tokio::test]
