@@ -536,6 +536,19 @@ impl Runner {
 mod tests {
     use super::*;
 
+    /// POSTs `call` to the agent API at `url`: the status and the body.
+    async fn answer(url: &str, stream_id: Option<&str>, call: &AgentCall) -> (u16, String) {
+        let mut headers = vec![("Content-Type", "application/x-protobuf")];
+        headers.extend(stream_id.map(|id| ("Mesos-Stream-Id", id)));
+        let resp = TestClient::default()
+            .post(url, &headers, call.encode_to_vec())
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        let body = mesos_http::client::read_body(resp, url).await.unwrap();
+        (status, String::from_utf8_lossy(&body).into_owned())
+    }
+
     /// A master takes agents speaking the protocol versions it knows
     /// (1, with one update per call, and 2) and refuses others by name.
     #[tokio::test]
@@ -558,15 +571,9 @@ mod tests {
             }),
             ..Default::default()
         };
-        let headers = [("Content-Type", "application/x-protobuf")];
         for version in [0, PROTOCOL_VERSION + 1] {
-            let resp = client
-                .post(&url, &headers, register(version).encode_to_vec())
-                .await
-                .unwrap();
-            assert_eq!(resp.status(), 400);
-            let body = mesos_http::client::read_body(resp, &url).await.unwrap();
-            let body = String::from_utf8_lossy(&body);
+            let (status, body) = answer(&url, None, &register(version)).await;
+            assert_eq!(status, 400);
             assert!(
                 body.contains(&format!("protocol version {version}")),
                 "{body}"
@@ -574,7 +581,11 @@ mod tests {
         }
         for version in [1, PROTOCOL_VERSION] {
             let resp = client
-                .post(&url, &headers, register(version).encode_to_vec())
+                .post(
+                    &url,
+                    &[("Content-Type", "application/x-protobuf")],
+                    register(version).encode_to_vec(),
+                )
                 .await
                 .unwrap();
             assert_eq!(resp.status(), 200, "version {version}");
@@ -603,17 +614,8 @@ mod tests {
             agent_id: Some(agent_id),
             ..Default::default()
         };
-        let headers = [
-            ("Content-Type", "application/x-protobuf"),
-            ("Mesos-Stream-Id", stream_id.as_str()),
-        ];
-        let resp = client
-            .post(&url, &headers, call.encode_to_vec())
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), 400);
-        let body = mesos_http::client::read_body(resp, &url).await.unwrap();
-        let body = String::from_utf8_lossy(&body);
+        let (status, body) = answer(&url, Some(&stream_id), &call).await;
+        assert_eq!(status, 400);
         assert!(body.contains("'update' or 'updates'"), "{body}");
     }
 }

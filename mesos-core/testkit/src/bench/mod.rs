@@ -94,6 +94,28 @@ fn bench_agents(n: usize, resources: &str) -> Vec<AgentSpec> {
         .collect()
 }
 
+/// The master a scenario uses: `master` if given (another process;
+/// this one holds `fds_per_agent` sockets per agent), else one started
+/// here (holding both ends of every socket).
+async fn bench_master(
+    master: Option<std::net::SocketAddr>,
+    agents: usize,
+    fds_per_agent: u64,
+) -> Result<(Option<Cluster>, std::net::SocketAddr), TestkitError> {
+    match master {
+        Some(addr) => {
+            check_open_files(agents, fds_per_agent)?;
+            Ok((None, addr))
+        }
+        None => {
+            check_open_files(agents, FDS_PER_AGENT)?;
+            let cluster = Cluster::start(bench_config(), Vec::new()).await?;
+            let addr = cluster.addr();
+            Ok((Some(cluster), addr))
+        }
+    }
+}
+
 fn bench_config() -> MasterConfig {
     MasterConfig {
         port: 0,
@@ -141,19 +163,8 @@ pub async fn launch_throughput(
     tasks: usize,
     master: Option<std::net::SocketAddr>,
 ) -> Result<LaunchReport, TestkitError> {
-    let (in_process, addr) = match master {
-        Some(addr) => {
-            // Each agent's stream and its calls, client ends only.
-            check_open_files(agents, 2)?;
-            (None, addr)
-        }
-        None => {
-            check_open_files(agents, FDS_PER_AGENT)?;
-            let cluster = Cluster::start(bench_config(), Vec::new()).await?;
-            let addr = cluster.addr();
-            (Some(cluster), addr)
-        }
-    };
+    // Each agent's stream and its calls, client ends only.
+    let (in_process, addr) = bench_master(master, agents, 2).await?;
     let resources = format!("cpus:{cpus_per_agent};mem:{}", cpus_per_agent * 256);
     let info = FrameworkInfo {
         user: "bench".into(),
@@ -426,19 +437,9 @@ pub async fn state_at_scale(
 ) -> Result<StateReport, TestkitError> {
     let rss_before = rss_bytes();
     let per_agent = tasks.div_ceil(agents.max(1)).max(1);
-    let (in_process, addr) = match master {
-        Some(addr) => {
-            // Only the client end of each agent's stream is here.
-            check_open_files(agents, 1)?;
-            (None, addr)
-        }
-        None => {
-            check_open_files(agents, FDS_PER_AGENT)?;
-            let cluster = Cluster::start(bench_config(), Vec::new()).await?;
-            let addr = cluster.addr();
-            (Some(cluster), addr)
-        }
-    };
+    // Only the client end of each agent's stream (their calls share a
+    // few pooled connections).
+    let (in_process, addr) = bench_master(master, agents, 1).await?;
     let _running = launch_cluster(addr, agents, per_agent, tasks).await?;
     let client = crate::TestClient::default();
     // Every task running as the master sees it, before measuring.
