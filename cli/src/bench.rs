@@ -55,12 +55,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
             let agents = flags.get("agents")?.unwrap_or(1000);
             let cpus = flags.get("cpus")?.unwrap_or(10);
             let tasks = flags.get("tasks")?.unwrap_or(10_000);
-            let external: bool = flags.get("external")?.unwrap_or(false);
-            let child = if external {
-                Some(Child::master()?)
-            } else {
-                None
-            };
+            let child = Child::master_if_external(&flags)?;
             let cpu_before = child.as_ref().map(|c| cpu_time(c.child.id()));
             let r = runtime.block_on(bench::launch_throughput(
                 agents,
@@ -91,12 +86,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
             let agents = flags.get("agents")?.unwrap_or(10_000);
             let tasks = flags.get("tasks")?.unwrap_or(100_000);
             let rounds = flags.get("rounds")?.unwrap_or(5);
-            let external: bool = flags.get("external")?.unwrap_or(false);
-            let child = if external {
-                Some(Child::master()?)
-            } else {
-                None
-            };
+            let child = Child::master_if_external(&flags)?;
             let r = runtime.block_on(bench::state_at_scale(
                 agents,
                 tasks,
@@ -293,6 +283,14 @@ impl Child {
             })?
             .parse()?;
         Ok(Child { child, addr })
+    }
+
+    /// With `--external=true`, a `mesos master` child process for the
+    /// scenario to use; otherwise none (the scenario starts one in this
+    /// process).
+    fn master_if_external(flags: &Flags) -> Result<Option<Child>> {
+        let external: bool = flags.get("external")?.unwrap_or(false);
+        external.then(Child::master).transpose()
     }
 
     fn master() -> Result<Child> {

@@ -536,6 +536,15 @@ impl Runner {
 mod tests {
     use super::*;
 
+    /// A master of its own and its agent API's URL.
+    async fn agent_api() -> (crate::Cluster, String) {
+        let cluster = crate::Cluster::start(Default::default(), Vec::new())
+            .await
+            .unwrap();
+        let url = format!("http://{}/api/v1/agent", cluster.addr());
+        (cluster, url)
+    }
+
     /// POSTs `call` to the agent API at `url`: the status and the body.
     async fn answer(url: &str, stream_id: Option<&str>, call: &AgentCall) -> (u16, String) {
         let mut headers = vec![("Content-Type", "application/x-protobuf")];
@@ -553,11 +562,8 @@ mod tests {
     /// (1, with one update per call, and 2) and refuses others by name.
     #[tokio::test]
     async fn a_master_takes_the_protocol_versions_it_knows() {
-        let cluster = crate::Cluster::start(Default::default(), Vec::new())
-            .await
-            .unwrap();
+        let (_cluster, url) = agent_api().await;
         let client = TestClient::default();
-        let url = format!("http://{}/api/v1/agent", cluster.addr());
         let register = |version: u32| AgentCall {
             r#type: agent_call::Type::Register as i32,
             register: Some(agent_call::Register {
@@ -593,14 +599,12 @@ mod tests {
     }
 
     /// UPDATE carries its updates in `update`, `updates` or both; one with
-    /// neither is refused with a message naming them.
+    /// neither is refused with a message naming them, one with `update`
+    /// alone (protocol version 1) is taken.
     #[tokio::test]
-    async fn an_update_call_without_updates_is_refused() {
-        let cluster = crate::Cluster::start(Default::default(), Vec::new())
-            .await
-            .unwrap();
+    async fn an_update_call_needs_an_update() {
+        let (_cluster, url) = agent_api().await;
         let client = TestClient::default();
-        let url = format!("http://{}/api/v1/agent", cluster.addr());
         let info = AgentInfo {
             hostname: "empty-updates".into(),
             ..Default::default()
@@ -617,5 +621,21 @@ mod tests {
         let (status, body) = answer(&url, Some(&stream_id), &call).await;
         assert_eq!(status, 400);
         assert!(body.contains("'update' or 'updates'"), "{body}");
+
+        // One update in `update` alone, as protocol version 1 agents send
+        // it, is taken.
+        let single = AgentCall {
+            update: Some(agent_call::Update {
+                framework_id: FrameworkId::new("no-such-framework"),
+                status: TaskStatus {
+                    task_id: TaskId::new("t"),
+                    state: TaskState::TaskRunning as i32,
+                    ..Default::default()
+                },
+            }),
+            ..call
+        };
+        let (status, body) = answer(&url, Some(&stream_id), &single).await;
+        assert_eq!(status, 202, "{body}");
     }
 }
