@@ -4,6 +4,7 @@
 //! master actor), so cluster state needs no locks. HTTP handlers only
 //! translate requests into commands and replies into responses.
 
+use crate::agent_entry::AgentEntry;
 use crate::allocator::{Allocator, FrameworkOptions};
 use crate::config::{MESOS_VERSION, MasterConfig};
 use crate::registry::{AgentStanding, Recovered, Registry};
@@ -126,7 +127,7 @@ pub(crate) struct AgentSubscription {
 pub(crate) struct Agent {
     /// Shared with state snapshots (replaced, never changed in place);
     /// `resources` is the agent's total, as it registered.
-    pub(crate) info: Arc<AgentInfo>,
+    pub(crate) info: Arc<AgentEntry>,
     pub(crate) stream_id: Option<String>,
     pub(crate) events: Option<mpsc::Sender<AgentEvent>>,
     /// When the agent was last heard from.
@@ -148,7 +149,7 @@ impl Agent {
     /// stream, no executors known.
     pub(crate) fn unreachable(info: AgentInfo, now: tokio::time::Instant, since: f64) -> Agent {
         Agent {
-            info: Arc::new(info),
+            info: Arc::new(info.into()),
             stream_id: None,
             events: None,
             last_seen: now,

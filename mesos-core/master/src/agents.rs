@@ -174,7 +174,7 @@ impl MasterActor {
         self.agents.insert(
             id,
             Agent {
-                info: Arc::new(info),
+                info: Arc::new(info.into()),
                 stream_id: Some(stream_id.clone()),
                 events: Some(tx),
                 last_seen: tokio::time::Instant::now(),

@@ -5,25 +5,83 @@
 //!
 //! Shards are chosen by the key's hash; within a shard entries are in key
 //! order, across shards they are not.
+//!
+//! Each shard can also remember something derived from its entries (`D`,
+//! such as the JSON of the tasks in it), computed at most once by a
+//! reader of a snapshot and forgotten when the shard changes: a reader
+//! then redoes only the shards that changed since it last looked.
 
 use std::collections::BTreeMap;
 use std::hash::{BuildHasher, Hash};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// Entries per shard before the shard count doubles.
 const SHARD_TARGET: usize = 512;
 
-/// A hash-sharded map of copy-on-write B-trees.
-#[derive(Debug, Clone)]
-pub(crate) struct CowMap<K, V> {
-    shards: Vec<Arc<BTreeMap<K, V>>>,
+/// A hash-sharded map of copy-on-write B-trees, each shard with what is
+/// derived from it (`D`, nothing by default).
+#[derive(Debug)]
+pub(crate) struct CowMap<K, V, D = ()> {
+    shards: Vec<Arc<Shard<K, V, D>>>,
     len: usize,
 }
 
-impl<K, V> Default for CowMap<K, V> {
+impl<K, V, D> Clone for CowMap<K, V, D> {
+    /// Shares every shard, with what was derived from it.
+    fn clone(&self) -> Self {
+        CowMap {
+            shards: self.shards.clone(),
+            len: self.len,
+        }
+    }
+}
+
+/// One shard: its entries, and what was derived from them since they
+/// last changed.
+#[derive(Debug)]
+pub(crate) struct Shard<K, V, D> {
+    entries: BTreeMap<K, V>,
+    derived: OnceLock<D>,
+}
+
+impl<K, V, D> Shard<K, V, D> {
+    fn new(entries: BTreeMap<K, V>) -> Self {
+        Shard {
+            entries,
+            derived: OnceLock::new(),
+        }
+    }
+
+    /// Its entries, in key order.
+    #[cfg(test)]
+    pub(crate) fn entries(&self) -> &BTreeMap<K, V> {
+        &self.entries
+    }
+
+    /// What `derive` makes of the entries, computed the first time only
+    /// (a second caller at the same time waits for the first).
+    pub(crate) fn derived(&self, derive: impl FnOnce(&BTreeMap<K, V>) -> D) -> &D {
+        self.derived.get_or_init(|| derive(&self.entries))
+    }
+
+    /// Whether what is derived is computed already.
+    pub(crate) fn is_derived(&self) -> bool {
+        self.derived.get().is_some()
+    }
+}
+
+impl<K: Clone, V: Clone, D> Clone for Shard<K, V, D> {
+    /// The entries only: a shard is copied to be changed, which would
+    /// forget what was derived anyway.
+    fn clone(&self) -> Self {
+        Shard::new(self.entries.clone())
+    }
+}
+
+impl<K, V, D> Default for CowMap<K, V, D> {
     fn default() -> Self {
         CowMap {
-            shards: vec![Arc::new(BTreeMap::new())],
+            shards: vec![Arc::new(Shard::new(BTreeMap::new()))],
             len: 0,
         }
     }
@@ -36,9 +94,17 @@ fn hash_of<K: Hash>(key: &K) -> u64 {
         .hash_one(key)
 }
 
-impl<K: Ord + Hash + Clone, V: Clone> CowMap<K, V> {
+impl<K: Ord + Hash + Clone, V: Clone, D> CowMap<K, V, D> {
     fn shard_of(&self, key: &K) -> usize {
         (hash_of(key) % self.shards.len() as u64) as usize
+    }
+
+    /// Shard `i`'s entries, to change: the shard is copied first if a
+    /// snapshot holds it, and forgets what was derived from it.
+    fn entries_mut(&mut self, i: usize) -> &mut BTreeMap<K, V> {
+        let shard = Arc::make_mut(&mut self.shards[i]);
+        shard.derived.take();
+        &mut shard.entries
     }
 
     #[cfg(test)]
@@ -47,7 +113,7 @@ impl<K: Ord + Hash + Clone, V: Clone> CowMap<K, V> {
     }
 
     pub(crate) fn get(&self, key: &K) -> Option<&V> {
-        self.shards[self.shard_of(key)].get(key)
+        self.shards[self.shard_of(key)].entries.get(key)
     }
 
     pub(crate) fn contains_key(&self, key: &K) -> bool {
@@ -58,15 +124,15 @@ impl<K: Ord + Hash + Clone, V: Clone> CowMap<K, V> {
     /// it.
     pub(crate) fn get_mut(&mut self, key: &K) -> Option<&mut V> {
         let shard = self.shard_of(key);
-        if !self.shards[shard].contains_key(key) {
+        if !self.shards[shard].entries.contains_key(key) {
             return None;
         }
-        Arc::make_mut(&mut self.shards[shard]).get_mut(key)
+        self.entries_mut(shard).get_mut(key)
     }
 
     pub(crate) fn insert(&mut self, key: K, value: V) -> Option<V> {
         let shard = self.shard_of(&key);
-        let old = Arc::make_mut(&mut self.shards[shard]).insert(key, value);
+        let old = self.entries_mut(shard).insert(key, value);
         if old.is_none() {
             self.len += 1;
             if self.len > self.shards.len() * SHARD_TARGET {
@@ -78,10 +144,10 @@ impl<K: Ord + Hash + Clone, V: Clone> CowMap<K, V> {
 
     pub(crate) fn remove(&mut self, key: &K) -> Option<V> {
         let shard = self.shard_of(key);
-        if !self.shards[shard].contains_key(key) {
+        if !self.shards[shard].entries.contains_key(key) {
             return None;
         }
-        let old = Arc::make_mut(&mut self.shards[shard]).remove(key);
+        let old = self.entries_mut(shard).remove(key);
         if old.is_some() {
             self.len -= 1;
         }
@@ -90,22 +156,21 @@ impl<K: Ord + Hash + Clone, V: Clone> CowMap<K, V> {
 
     /// Spreads the entries over `count` shards.
     fn reshard(&mut self, count: usize) {
-        let old = std::mem::replace(
-            &mut self.shards,
-            (0..count).map(|_| Arc::new(BTreeMap::new())).collect(),
-        );
+        let old = std::mem::take(&mut self.shards);
         let mut shards: Vec<BTreeMap<K, V>> = (0..count).map(|_| BTreeMap::new()).collect();
         for shard in old {
-            let entries = Arc::try_unwrap(shard).unwrap_or_else(|shared| (*shared).clone());
-            for (k, v) in entries {
+            for (k, v) in into_entries(shard) {
                 shards[(hash_of(&k) % count as u64) as usize].insert(k, v);
             }
         }
-        self.shards = shards.into_iter().map(Arc::new).collect();
+        self.shards = shards
+            .into_iter()
+            .map(|entries| Arc::new(Shard::new(entries)))
+            .collect();
     }
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&K, &V)> + '_ {
-        self.shards.iter().flat_map(|s| s.iter())
+        self.shards.iter().flat_map(|s| s.entries.iter())
     }
 
     pub(crate) fn keys(&self) -> impl Iterator<Item = &K> + '_ {
@@ -117,34 +182,50 @@ impl<K: Ord + Hash + Clone, V: Clone> CowMap<K, V> {
     }
 
     /// What a snapshot keeps: the shards, shared.
-    pub(crate) fn share(&self) -> SharedShards<K, V> {
+    pub(crate) fn share(&self) -> SharedShards<K, V, D> {
         SharedShards(self.shards.clone())
     }
 }
 
+/// A shard's entries, taken from it if nothing else holds it, else
+/// copied.
+fn into_entries<K: Clone, V: Clone, D>(shard: Arc<Shard<K, V, D>>) -> BTreeMap<K, V> {
+    Arc::try_unwrap(shard).map_or_else(|shared| shared.entries.clone(), |s| s.entries)
+}
+
 /// A snapshot of a [`CowMap`]: its shards as they were.
-#[derive(Debug, Clone)]
-pub(crate) struct SharedShards<K, V>(Vec<Arc<BTreeMap<K, V>>>);
+#[derive(Debug)]
+pub(crate) struct SharedShards<K, V, D = ()>(Vec<Arc<Shard<K, V, D>>>);
 
-impl<K, V> SharedShards<K, V> {
-    pub(crate) fn values(&self) -> impl Iterator<Item = &V> + '_ {
-        self.0.iter().flat_map(|s| s.values())
-    }
-
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (&K, &V)> + '_ {
-        self.0.iter().flat_map(|s| s.iter())
+impl<K, V, D> Clone for SharedShards<K, V, D> {
+    fn clone(&self) -> Self {
+        SharedShards(self.0.clone())
     }
 }
 
-impl<K: Ord + Hash + Clone, V: Clone> IntoIterator for CowMap<K, V> {
+impl<K, V, D> SharedShards<K, V, D> {
+    pub(crate) fn values(&self) -> impl Iterator<Item = &V> + '_ {
+        self.0.iter().flat_map(|s| s.entries.values())
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&K, &V)> + '_ {
+        self.0.iter().flat_map(|s| s.entries.iter())
+    }
+
+    /// The shards, each with what is derived from it.
+    pub(crate) fn shards(&self) -> &[Arc<Shard<K, V, D>>] {
+        &self.0
+    }
+}
+
+impl<K: Ord + Hash + Clone, V: Clone, D> IntoIterator for CowMap<K, V, D> {
     type Item = (K, V);
     type IntoIter = std::vec::IntoIter<(K, V)>;
 
     fn into_iter(self) -> Self::IntoIter {
         let mut out = Vec::with_capacity(self.len);
         for shard in self.shards {
-            let entries = Arc::try_unwrap(shard).unwrap_or_else(|shared| (*shared).clone());
-            out.extend(entries);
+            out.extend(into_entries(shard));
         }
         out.into_iter()
     }
@@ -200,5 +281,32 @@ mod tests {
             .filter(|(a, b)| !Arc::ptr_eq(a, b))
             .count();
         assert!(copied <= 3, "{copied} of {} shards copied", m.shards.len());
+    }
+
+    #[test]
+    fn what_is_derived_is_kept_until_its_shard_changes() {
+        let mut m: CowMap<u32, u32, u64> = CowMap::default();
+        for i in 0..2000u32 {
+            m.insert(i, i);
+        }
+        let sum = |e: &BTreeMap<u32, u32>| e.values().map(|v| u64::from(*v)).sum::<u64>();
+        let seen = m.share();
+        let before: Vec<u64> = seen.shards().iter().map(|s| *s.derived(sum)).collect();
+        // The map shares the shards, so it has them derived too.
+        assert!(m.shards.iter().all(|s| s.is_derived()));
+        *m.get_mut(&5).unwrap() = 1_000_005;
+        let changed = m.shard_of(&5);
+        for (i, shard) in m.shards.iter().enumerate() {
+            assert_eq!(shard.is_derived(), i != changed, "shard {i}");
+        }
+        assert_eq!(*m.shards[changed].derived(sum), before[changed] + 1_000_000);
+        // The snapshot keeps what it derived from what it saw.
+        assert_eq!(*seen.shards()[changed].derived(|_| 0), before[changed]);
+        // Cloning the map shares what was derived; resharding forgets it.
+        assert!(m.clone().shards.iter().all(|s| s.is_derived()));
+        for i in 2000..5000u32 {
+            m.insert(i, i);
+        }
+        assert!(m.shards.iter().all(|s| !s.is_derived()));
     }
 }

@@ -128,7 +128,7 @@ impl MasterActor {
             return;
         };
         let framework = FrameworkSnapshot::of(framework);
-        let view = framework.view(Vec::new(), &framework.used());
+        let view = framework.view();
         let e = if added {
             let mut e = of(event::Type::FrameworkAdded);
             e.framework_added = Some(event::FrameworkAdded { framework: view });

@@ -41,6 +41,7 @@
 //! ```
 
 mod actor;
+mod agent_entry;
 mod agents;
 pub mod allocator;
 mod config;

@@ -12,6 +12,7 @@
 //! offers, updates or heartbeats.
 
 use crate::actor::{Agent, Framework, MasterActor, OutstandingOffer, roles_of};
+use crate::agent_entry::AgentEntry;
 use crate::agents::is_terminal;
 use crate::config::MESOS_VERSION;
 use crate::operator::time_info;
@@ -21,11 +22,12 @@ use mesos_proto::v1::{
     AgentId, AgentInfo, ExecutorInfo, FrameworkId, FrameworkInfo, Metric, Offer, OfferId, Role,
     TaskState,
 };
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use crate::task_entry::TaskEntry;
-use crate::task_table::SharedTasks;
+use crate::task_table::{Listed, SharedTasks, TaskShard};
 
 /// The master's frameworks, agents and offers at one instant.
 #[derive(Debug)]
@@ -53,13 +55,39 @@ pub(crate) struct TaskLists<'a> {
     pub(crate) completed: Vec<&'a TaskEntry>,
 }
 
+/// A framework's tasks in a snapshot as `/state` writes them: the
+/// shards of its task table (each with its JSON by [`Listed`]), then its
+/// history of completed tasks.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FrameworkTasks<'a> {
+    pub(crate) shards: &'a [Arc<TaskShard>],
+    pub(crate) history: &'a [Arc<TaskEntry>],
+}
+
 /// What is used, by agent and by framework (id value), and what is
 /// offered, by agent.
 #[derive(Debug, Default)]
 pub(crate) struct Usage<'a> {
-    by_agent: HashMap<&'a AgentId, Resources>,
+    /// Borrowed from a framework's sums where it is the only one using
+    /// the agent (most agents of most clusters), so nothing is copied.
+    by_agent: HashMap<&'a AgentId, Cow<'a, Resources>>,
     by_framework: HashMap<&'a str, Resources>,
-    offered_by_agent: HashMap<&'a AgentId, Resources>,
+    offered_by_agent: HashMap<&'a AgentId, Cow<'a, Resources>>,
+}
+
+/// Adds `r` to what `sums` has for `agent`, borrowing it if it is the
+/// first.
+fn add<'a>(
+    sums: &mut HashMap<&'a AgentId, Cow<'a, Resources>>,
+    agent: &'a AgentId,
+    r: Cow<'a, Resources>,
+) {
+    match sums.entry(agent) {
+        std::collections::hash_map::Entry::Vacant(e) => {
+            e.insert(r);
+        }
+        std::collections::hash_map::Entry::Occupied(mut e) => *e.get_mut().to_mut() += &*r,
+    }
 }
 
 /// One reachable agent as the legacy endpoints show it, borrowed from a
@@ -67,13 +95,39 @@ pub(crate) struct Usage<'a> {
 #[derive(Debug)]
 pub(crate) struct AgentRow<'a> {
     /// Its id is `info.id`; `info.resources` is its total.
-    pub(crate) info: &'a AgentInfo,
+    pub(crate) info: &'a AgentEntry,
     pub(crate) active: bool,
     pub(crate) registered_time: f64,
     pub(crate) reregistered_time: Option<f64>,
     /// What its live tasks and the executors the master knows of use.
     pub(crate) used: &'a Resources,
     pub(crate) offered: &'a Resources,
+}
+
+/// One framework as the legacy endpoints show it, borrowed from a
+/// snapshot and its [`Usage`]: only the sum of its offers is computed.
+#[derive(Debug)]
+pub(crate) struct FrameworkRow<'a> {
+    pub(crate) info: &'a FrameworkInfo,
+    pub(crate) connected: bool,
+    /// `None` for a framework recovered from agents that has not
+    /// subscribed since.
+    pub(crate) registered_time: Option<f64>,
+    pub(crate) reregistered_time: Option<f64>,
+    pub(crate) unregistered_time: Option<f64>,
+    /// What its live tasks use.
+    pub(crate) used: &'a Resources,
+    /// What its outstanding offers hold.
+    pub(crate) offered: Resources,
+    pub(crate) offers: Vec<(&'a OfferId, &'a OutstandingOffer)>,
+}
+
+/// The frameworks of a snapshot as rows: subscribed (or recovered) ones
+/// and completed ones.
+#[derive(Debug, Default)]
+pub(crate) struct FrameworkRows<'a> {
+    pub(crate) frameworks: Vec<FrameworkRow<'a>>,
+    pub(crate) completed: Vec<FrameworkRow<'a>>,
 }
 
 /// An agent's libprocess pid as Mesos shows it (`slave(1)@host:port`).
@@ -99,7 +153,7 @@ pub(crate) struct FrameworkSnapshot {
 #[derive(Debug)]
 pub(crate) struct AgentSnapshot {
     /// Its id is `info.id`.
-    info: Arc<AgentInfo>,
+    info: Arc<AgentEntry>,
     active: bool,
     unreachable: bool,
     registered_time: f64,
@@ -124,19 +178,20 @@ impl FrameworkSnapshot {
     /// ones not acknowledged yet, then the history).
     fn split_tasks<'a>(&'a self, out: &mut TaskLists<'a>) {
         for task in self.tasks.tasks.values() {
-            if task.state == TaskState::TaskUnreachable as i32 {
-                out.unreachable.push(task);
-            } else if is_terminal(task.state) {
-                out.completed.push(task);
-            } else {
-                out.live.push(task);
+            match Listed::of(task.state) {
+                Listed::Live => out.live.push(task),
+                Listed::Unreachable => out.unreachable.push(task),
+                Listed::Completed => out.completed.push(task),
             }
         }
         out.completed
             .extend(self.completed_tasks.iter().map(|t| &**t));
     }
 
-    /// What the framework's live tasks use.
+    /// What the framework's live tasks use: the sum of its sums by
+    /// agent. (Not kept as a running total as those are: ranges and sets
+    /// on different agents overlap, so taking one task's ports off a
+    /// total would take them off for every agent.)
     pub(crate) fn used(&self) -> Resources {
         let mut used = Resources::new();
         for (_, r) in self.tasks.used.iter() {
@@ -145,19 +200,55 @@ impl FrameworkSnapshot {
         used
     }
 
-    /// The framework as GET_FRAMEWORKS shows it, with its outstanding
-    /// offers and what its tasks use.
-    pub(crate) fn view(
-        &self,
-        offers: Vec<Offer>,
-        used: &Resources,
-    ) -> response::get_frameworks::Framework {
+    /// The framework with `offers` (its outstanding offers) and what
+    /// its tasks use, borrowed.
+    fn row<'a>(
+        &'a self,
+        offers: Vec<(&'a OfferId, &'a OutstandingOffer)>,
+        used: &'a Resources,
+    ) -> FrameworkRow<'a> {
         let mut offered = Resources::new();
-        for offer in &offers {
-            if let Ok(r) = Resources::from_resources(offer.resources.clone()) {
-                offered += &r;
-            }
+        for (_, offer) in &offers {
+            offered += &offer.resources;
         }
+        FrameworkRow {
+            info: &self.info,
+            connected: self.connected,
+            registered_time: self.registered_time,
+            reregistered_time: self.reregistered_time,
+            unregistered_time: self.unregistered_time,
+            used,
+            offered,
+            offers,
+        }
+    }
+
+    /// The framework as GET_FRAMEWORKS shows it without offers (as the
+    /// operator API's FRAMEWORK_ADDED and FRAMEWORK_UPDATED events do).
+    pub(crate) fn view(&self) -> response::get_frameworks::Framework {
+        self.row(Vec::new(), &self.used()).view(&HashMap::new())
+    }
+}
+
+impl FrameworkRow<'_> {
+    /// The framework as GET_FRAMEWORKS shows it; its offers name their
+    /// agents' hosts from `hostnames`.
+    fn view(&self, hostnames: &HashMap<&AgentId, &str>) -> response::get_frameworks::Framework {
+        let offers = self
+            .offers
+            .iter()
+            .map(|(id, offer)| Offer {
+                id: (*id).clone(),
+                framework_id: offer.framework_id.clone(),
+                agent_id: offer.agent_id.clone(),
+                hostname: hostnames
+                    .get(&offer.agent_id)
+                    .map(|h| h.to_string())
+                    .unwrap_or_default(),
+                resources: offer.resources.clone().into_vec(),
+                ..Default::default()
+            })
+            .collect();
         response::get_frameworks::Framework {
             framework_info: self.info.clone(),
             active: self.connected,
@@ -167,10 +258,15 @@ impl FrameworkSnapshot {
             reregistered_time: self.reregistered_time.map(time_info),
             unregistered_time: self.unregistered_time.map(time_info),
             offers,
-            allocated_resources: (used + &offered).into_vec(),
-            offered_resources: offered.into_vec(),
+            allocated_resources: self.allocated().into_vec(),
+            offered_resources: self.offered.clone().into_vec(),
             ..Default::default()
         }
+    }
+
+    /// What is allocated to it: used and offered.
+    pub(crate) fn allocated(&self) -> Resources {
+        self.used + &self.offered
     }
 }
 
@@ -216,11 +312,11 @@ impl AgentSnapshot {
             active: self.active,
             registered_time: self.registered_time,
             reregistered_time: self.reregistered_time,
-            used: usage.by_agent.get(self.id()).unwrap_or(&NO_RESOURCES),
+            used: usage.by_agent.get(self.id()).map_or(&NO_RESOURCES, |r| r),
             offered: usage
                 .offered_by_agent
                 .get(self.id())
-                .unwrap_or(&NO_RESOURCES),
+                .map_or(&NO_RESOURCES, |r| r),
         }
     }
 
@@ -354,17 +450,16 @@ impl StateSnapshot {
         out
     }
 
-    /// Each framework's tasks, split as [`StateSnapshot::task_lists`]
-    /// splits them, in the order of [`StateSnapshot::frameworks_with`]:
-    /// frameworks, then completed ones.
-    pub(crate) fn task_lists_by_framework(&self) -> Vec<TaskLists<'_>> {
+    /// Each framework's tasks, in the order of
+    /// [`StateSnapshot::frameworks_with`]: frameworks, then completed
+    /// ones.
+    pub(crate) fn tasks_by_framework(&self) -> Vec<FrameworkTasks<'_>> {
         self.frameworks
             .iter()
             .chain(&self.completed_frameworks)
-            .map(|f| {
-                let mut out = TaskLists::default();
-                f.split_tasks(&mut out);
-                out
+            .map(|f| FrameworkTasks {
+                shards: f.tasks.tasks.shards(),
+                history: &f.completed_tasks,
             })
             .collect()
     }
@@ -384,26 +479,32 @@ impl StateSnapshot {
     /// master knows of use, by agent and by framework: from each
     /// framework's sums by agent, which the master keeps as tasks change.
     pub(crate) fn usage(&self) -> Usage<'_> {
-        let mut usage = Usage::default();
+        let mut usage = Usage {
+            by_agent: HashMap::with_capacity(self.agents.len()),
+            ..Usage::default()
+        };
         for f in &self.frameworks {
-            let framework = usage
-                .by_framework
-                .entry(f.info.id.as_ref().map_or("", |i| i.value.as_str()))
-                .or_default();
+            let id = f.info.id.as_ref().map_or("", |i| i.value.as_str());
+            let mut framework = Resources::new();
             for (agent, r) in f.tasks.used.iter() {
-                *framework += r;
-                *usage.by_agent.entry(agent).or_default() += r;
+                framework += r;
+                add(&mut usage.by_agent, agent, Cow::Borrowed(r));
             }
+            usage.by_framework.insert(id, framework);
         }
         #[cfg(debug_assertions)]
         self.check_usage(&usage);
         for a in &self.agents {
             for r in a.executor_resources() {
-                *usage.by_agent.entry(a.id()).or_default() += &r;
+                add(&mut usage.by_agent, a.id(), Cow::Owned(r));
             }
         }
         for (_, offer) in &self.offers {
-            *usage.offered_by_agent.entry(&offer.agent_id).or_default() += &offer.resources;
+            add(
+                &mut usage.offered_by_agent,
+                &offer.agent_id,
+                Cow::Borrowed(&offer.resources),
+            );
         }
         usage
     }
@@ -429,7 +530,10 @@ impl StateSnapshot {
             );
         }
         for (agent, used) in &by_agent {
-            let kept = usage.by_agent.get(agent).cloned().unwrap_or_default();
+            let kept = usage
+                .by_agent
+                .get(agent)
+                .map_or_else(Resources::new, |r| r.clone().into_owned());
             assert!(
                 kept == *used,
                 "agent {}: kept {kept}, tasks use {used}",
@@ -463,33 +567,30 @@ impl StateSnapshot {
         }
     }
 
-    /// Outstanding offers as frameworks saw them, by framework.
-    fn offers_by_framework(&self) -> BTreeMap<FrameworkId, Vec<Offer>> {
-        if self.offers.is_empty() {
-            return BTreeMap::new();
-        }
-        let hostnames: HashMap<&AgentId, &str> = self
-            .agents
-            .iter()
-            .map(|a| (a.id(), a.info.hostname.as_str()))
-            .collect();
-        let mut out: BTreeMap<FrameworkId, Vec<Offer>> = BTreeMap::new();
+    /// The frameworks, each with its outstanding offers and what its
+    /// live tasks use, borrowed.
+    pub(crate) fn framework_rows<'a>(&'a self, usage: &'a Usage<'a>) -> FrameworkRows<'a> {
+        let mut offers: HashMap<&FrameworkId, Vec<(&OfferId, &OutstandingOffer)>> = HashMap::new();
         for (id, offer) in &self.offers {
-            out.entry(offer.framework_id.clone())
+            offers
+                .entry(&offer.framework_id)
                 .or_default()
-                .push(Offer {
-                    id: id.clone(),
-                    framework_id: offer.framework_id.clone(),
-                    agent_id: offer.agent_id.clone(),
-                    hostname: hostnames
-                        .get(&offer.agent_id)
-                        .map(|h| h.to_string())
-                        .unwrap_or_default(),
-                    resources: offer.resources.clone().into_vec(),
-                    ..Default::default()
-                });
+                .push((id, &**offer));
         }
-        out
+        let mut row = |f: &'a FrameworkSnapshot| {
+            let id = f.info.id.as_ref();
+            let used = id
+                .and_then(|id| usage.by_framework.get(id.value.as_str()))
+                .unwrap_or(&NO_RESOURCES);
+            f.row(
+                id.and_then(|id| offers.remove(id)).unwrap_or_default(),
+                used,
+            )
+        };
+        FrameworkRows {
+            frameworks: self.frameworks.iter().map(&mut row).collect(),
+            completed: self.completed_frameworks.iter().map(&mut row).collect(),
+        }
     }
 
     pub(crate) fn get_frameworks(&self) -> response::GetFrameworks {
@@ -497,16 +598,18 @@ impl StateSnapshot {
     }
 
     pub(crate) fn frameworks_with(&self, usage: &Usage<'_>) -> response::GetFrameworks {
-        let mut offers = self.offers_by_framework();
-        let none = Resources::new();
-        let mut view = |f: &FrameworkSnapshot| {
-            let id = f.info.id.clone().unwrap_or_default();
-            let used = usage.by_framework.get(id.value.as_str()).unwrap_or(&none);
-            f.view(offers.remove(&id).unwrap_or_default(), used)
+        let rows = self.framework_rows(usage);
+        let hostnames: HashMap<&AgentId, &str> = if self.offers.is_empty() {
+            HashMap::new()
+        } else {
+            self.agents
+                .iter()
+                .map(|a| (a.id(), a.info.hostname.as_str()))
+                .collect()
         };
         response::GetFrameworks {
-            frameworks: self.frameworks.iter().map(&mut view).collect(),
-            completed_frameworks: self.completed_frameworks.iter().map(&mut view).collect(),
+            frameworks: rows.frameworks.iter().map(|f| f.view(&hostnames)).collect(),
+            completed_frameworks: rows.completed.iter().map(|f| f.view(&hostnames)).collect(),
             ..Default::default()
         }
     }
@@ -582,7 +685,7 @@ impl StateSnapshot {
         }
         let mut allocated: BTreeMap<String, Resources> = BTreeMap::new();
         let offered = self.offers.iter().map(|(_, o)| &o.resources);
-        for r in usage.by_agent.values().chain(offered) {
+        for r in usage.by_agent.values().map(|r| &**r).chain(offered) {
             for (name, part) in r.allocations() {
                 *allocated.entry(name).or_default() += &part;
             }

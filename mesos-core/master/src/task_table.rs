@@ -3,27 +3,156 @@
 //! agent's `usedResources`. Views then add up one sum per agent instead
 //! of every task's resources: at 100,000 tasks that was half of
 //! rendering `/state`.
+//!
+//! Each shard of tasks (about 512) also remembers their legacy JSON, as
+//! `/state` lists them ([`ShardJson`]), until one of them changes: a
+//! repeated `/state` copies a few hundred runs of bytes instead of
+//! sorting and copying every task.
 
 use crate::agents::is_terminal;
-use crate::cow_map::{CowMap, SharedShards};
+use crate::cow_map::{CowMap, Shard, SharedShards};
 use crate::task_entry::TaskEntry;
 use mesos_proto::resources::Resources;
-use mesos_proto::v1::{AgentId, Task, TaskId};
+use mesos_proto::v1::{AgentId, Task, TaskId, TaskState};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// A framework's tasks by id, and what the live ones (not terminal) use
 /// by agent. Both maps are shared with state snapshots shard by shard.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct TaskTable {
-    tasks: CowMap<TaskId, Arc<TaskEntry>>,
+    tasks: CowMap<TaskId, Arc<TaskEntry>, ShardJson>,
     used: CowMap<AgentId, Resources>,
 }
+
+/// A shard of a framework's tasks, as a snapshot shares it.
+pub(crate) type TaskShard = Shard<TaskId, Arc<TaskEntry>, ShardJson>;
 
 /// What a snapshot keeps of a [`TaskTable`].
 #[derive(Debug, Clone)]
 pub(crate) struct SharedTasks {
-    pub(crate) tasks: SharedShards<TaskId, Arc<TaskEntry>>,
+    pub(crate) tasks: SharedShards<TaskId, Arc<TaskEntry>, ShardJson>,
     pub(crate) used: SharedShards<AgentId, Resources>,
+}
+
+/// The lists a task is shown in by the state views (GET_TASKS, `/state`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Listed {
+    /// Not terminal: `tasks`.
+    Live,
+    /// `unreachable_tasks`.
+    Unreachable,
+    /// Terminal: `completed_tasks`.
+    Completed,
+}
+
+impl Listed {
+    /// Where a task in `state` is listed.
+    pub(crate) fn of(state: i32) -> Listed {
+        if state == TaskState::TaskUnreachable as i32 {
+            Listed::Unreachable
+        } else if is_terminal(state) {
+            Listed::Completed
+        } else {
+            Listed::Live
+        }
+    }
+}
+
+/// The legacy JSON of a shard's tasks by [`Listed`]: each a run of task
+/// objects separated by commas, in the shard's order, to write into an
+/// array as they are.
+#[derive(Debug, Default)]
+pub(crate) struct ShardJson {
+    live: Vec<u8>,
+    unreachable: Vec<u8>,
+    completed: Vec<u8>,
+}
+
+impl ShardJson {
+    /// Joins the JSON each task remembers (computing what it does not).
+    fn of(tasks: &BTreeMap<TaskId, Arc<TaskEntry>>) -> ShardJson {
+        let mut out = ShardJson::default();
+        for task in tasks.values() {
+            let run = out.run_mut(Listed::of(task.state));
+            if !run.is_empty() {
+                run.push(b',');
+            }
+            run.extend_from_slice(task.legacy_json());
+        }
+        out
+    }
+
+    fn run_mut(&mut self, list: Listed) -> &mut Vec<u8> {
+        match list {
+            Listed::Live => &mut self.live,
+            Listed::Unreachable => &mut self.unreachable,
+            Listed::Completed => &mut self.completed,
+        }
+    }
+
+    /// The tasks of `list`, comma separated (empty if none).
+    pub(crate) fn run(&self, list: Listed) -> &[u8] {
+        match list {
+            Listed::Live => &self.live,
+            Listed::Unreachable => &self.unreachable,
+            Listed::Completed => &self.completed,
+        }
+    }
+
+    /// The JSON of `shard`'s tasks, joined the first time it is asked
+    /// for since the shard last changed.
+    pub(crate) fn of_shard(shard: &TaskShard) -> &ShardJson {
+        shard.derived(ShardJson::of)
+    }
+
+    /// Joins the JSON of those of `shards` that have none yet on helper
+    /// threads of `scope`, from the last shard back, while the caller
+    /// writes from the first on: after many tasks changed (the first
+    /// `/state` after a launch), writing their JSON is most of the work
+    /// and spreads over the cores. A shard one thread is joining the
+    /// other waits for rather than joining it again. With fewer than
+    /// [`ShardJson::HELP_FROM`] such shards, or one core, no thread is
+    /// started.
+    pub(crate) fn join_behind<'scope>(
+        scope: &'scope std::thread::Scope<'scope, '_>,
+        shards: impl Iterator<Item = &'scope TaskShard>,
+    ) {
+        let todo: Vec<&TaskShard> = shards.filter(|s| !s.is_derived()).collect();
+        let helpers = std::thread::available_parallelism()
+            .map_or(1, usize::from)
+            .saturating_sub(1)
+            .min(Self::MAX_HELPERS);
+        if todo.len() < Self::HELP_FROM || helpers == 0 {
+            return;
+        }
+        let todo = Arc::new(todo);
+        // Shards taken from the back, one at a time.
+        let left = Arc::new(std::sync::atomic::AtomicUsize::new(todo.len()));
+        for _ in 0..helpers {
+            let (todo, left) = (Arc::clone(&todo), Arc::clone(&left));
+            scope.spawn(move || {
+                use std::sync::atomic::Ordering;
+                while let Ok(i) =
+                    left.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+                {
+                    let shard = todo[i - 1];
+                    if shard.is_derived() {
+                        // The writer got here: the rest is done too.
+                        break;
+                    }
+                    ShardJson::of_shard(shard);
+                }
+            });
+        }
+    }
+
+    /// Shards without JSON it takes for [`ShardJson::join_behind`] to
+    /// start helpers (about 8,000 tasks).
+    const HELP_FROM: usize = 16;
+
+    /// Helper threads at most.
+    const MAX_HELPERS: usize = 3;
 }
 
 impl TaskTable {
@@ -82,7 +211,7 @@ impl TaskTable {
         match (was_live, !is_terminal(after.state)) {
             (true, false) => {
                 if let Some(r) = after.resources() {
-                    release(&mut self.used, &after.agent_id, r);
+                    self.release_use(&after.agent_id, r);
                 }
             }
             (false, true) => self.charge(&after),
@@ -134,20 +263,20 @@ impl TaskTable {
 
     fn release(&mut self, task: &TaskEntry) {
         if let Some(r) = Self::counted(task) {
-            release(&mut self.used, &task.agent_id, r);
+            self.release_use(&task.agent_id, r);
         }
     }
-}
 
-/// Takes `r` off what is used on `agent`, forgetting an agent left with
-/// nothing.
-fn release(used: &mut CowMap<AgentId, Resources>, agent: &AgentId, r: &Resources) {
-    let Some(on_agent) = used.get_mut(agent) else {
-        return;
-    };
-    *on_agent -= r;
-    if on_agent.is_empty() {
-        used.remove(agent);
+    /// Takes `r` off what is used on `agent`, forgetting an agent left
+    /// with nothing.
+    fn release_use(&mut self, agent: &AgentId, r: &Resources) {
+        let Some(on_agent) = self.used.get_mut(agent) else {
+            return;
+        };
+        *on_agent -= r;
+        if on_agent.is_empty() {
+            self.used.remove(agent);
+        }
     }
 }
 
@@ -208,6 +337,85 @@ mod tests {
         assert!(t.update(&TaskId { value: "t9".into() }, |_| ()).is_none());
         assert_eq!(t.take_all().len(), 1);
         assert_eq!(used(&t, "a2"), None);
+    }
+
+    fn id(s: &str) -> TaskId {
+        TaskId { value: s.into() }
+    }
+
+    fn run(shard: &TaskShard, list: Listed) -> String {
+        String::from_utf8(ShardJson::of_shard(shard).run(list).to_vec()).unwrap()
+    }
+
+    #[test]
+    fn shard_json_lists_tasks_by_state_and_follows_changes() {
+        let mut t = TaskTable::default();
+        for (name, state) in [
+            ("a", TaskState::TaskRunning),
+            ("b", TaskState::TaskUnreachable),
+            ("c", TaskState::TaskFinished),
+            ("d", TaskState::TaskStaging),
+        ] {
+            let mut task = task(name, "a1", "cpus:1");
+            task.state = state as i32;
+            t.insert(task);
+        }
+        let seen = t.share();
+        let shard = &seen.tasks.shards()[0];
+        let json = |list| -> Vec<String> {
+            serde_json::from_str::<Vec<serde_json::Value>>(&format!("[{}]", run(shard, list)))
+                .unwrap()
+                .iter()
+                .map(|t| t["id"].as_str().unwrap().to_string())
+                .collect()
+        };
+        assert_eq!(json(Listed::Live), ["a", "d"]);
+        assert_eq!(json(Listed::Unreachable), ["b"]);
+        assert_eq!(json(Listed::Completed), ["c"]);
+
+        t.update(&id("d"), |task| task.state = TaskState::TaskFailed as i32);
+        let now = t.share();
+        let shard = &now.tasks.shards()[0];
+        assert!(!run(shard, Listed::Live).contains("\"d\""));
+        assert!(run(shard, Listed::Completed).contains("TASK_FAILED"));
+        // The earlier snapshot still lists what it saw.
+        assert!(run(&seen.tasks.shards()[0], Listed::Live).contains("\"d\""));
+        let t = TaskTable::default();
+        assert_eq!(run(&t.share().tasks.shards()[0], Listed::Live), "");
+    }
+
+    #[test]
+    fn helpers_join_shards_behind_the_writer_as_it_would_alone() {
+        let mut t = TaskTable::default();
+        // More than `HELP_FROM` shards.
+        let n = (ShardJson::HELP_FROM + 1) * 512 + 1;
+        for i in 0..n {
+            t.insert(task(&format!("t{i}"), &format!("a{}", i % 7), "cpus:1"));
+        }
+        let seen = t.share();
+        let shards = seen.tasks.shards();
+        assert!(
+            shards.len() > ShardJson::HELP_FROM,
+            "{} shards",
+            shards.len()
+        );
+        let written: Vec<String> = std::thread::scope(|scope| {
+            ShardJson::join_behind(scope, shards.iter().map(|s| &**s));
+            shards.iter().map(|s| run(s, Listed::Live)).collect()
+        });
+        for (shard, written) in shards.iter().zip(&written) {
+            let alone: Vec<&[u8]> = shard.entries().values().map(|t| t.legacy_json()).collect();
+            assert_eq!(written.as_bytes(), alone.join(&b","[..]).as_slice());
+        }
+        let listed: usize = written
+            .iter()
+            .map(|run| {
+                serde_json::from_str::<Vec<serde_json::Value>>(&format!("[{run}]"))
+                    .unwrap()
+                    .len()
+            })
+            .sum();
+        assert_eq!(listed, n);
     }
 
     #[test]

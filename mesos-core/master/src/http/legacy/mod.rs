@@ -14,18 +14,16 @@ use super::{Http, ask, error};
 use crate::actor::Command;
 use crate::config::MESOS_VERSION;
 use crate::operator::OperatorAnswer;
-use crate::snapshot::{StateSnapshot, agent_pid};
+use crate::snapshot::{FrameworkTasks, StateSnapshot, agent_pid};
 use crate::task_entry::TaskEntry;
+use crate::task_table::ShardJson;
 use axum::extract::{RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use mesos_proto::json::JsonWriter;
 use mesos_proto::v1::Task;
 use mesos_proto::v1::master::{Call, Response as MasterResponse, call};
-use model::{
-    attributes, counts_and_ids, flags_object, framework_used, frameworks, resources_field, slaves,
-    tasks,
-};
+use model::{attributes, counts_and_ids, flags_object, frameworks, resources_field, slaves, tasks};
 use std::collections::HashMap;
 
 /// Asks the actor for an operator call's answer.
@@ -135,45 +133,72 @@ pub(crate) async fn state(State(http): State<Http>) -> Response {
     };
     let viewed = started.elapsed();
     render_streamed(move |w| {
-        let usage = state.usage();
-        let master = master.get_master.unwrap_or_default();
-        let info = master.master_info.unwrap_or_default();
-        w.begin_object();
-        w.field("version", &MESOS_VERSION.to_string());
-        w.field("git_tag", &env!("CARGO_PKG_VERSION").to_string());
-        w.field("build_user", &"mesos-rs".to_string());
-        w.field("start_time", &master.start_time.unwrap_or(0.0));
-        w.field("elected_time", &master.elected_time.unwrap_or(0.0));
-        w.field("id", &info.id);
-        let pid = info.pid.clone().unwrap_or_default();
-        w.field("pid", &pid);
-        w.field("hostname", &info.hostname.clone().unwrap_or_default());
-        let (active, reachable) = state.agent_counts();
-        w.field("activated_slaves", &(active as f64));
-        w.field("deactivated_slaves", &((reachable - active) as f64));
-        w.field("leader", &pid);
-        w.field("leader_info", &info);
-        w.key("flags");
-        flags_object(w, &flags);
-        slaves(w, state.agent_rows(&usage));
-        w.key("recovered_slaves");
-        w.list(state.recovered_agents());
-        frameworks(
-            w,
-            &state.frameworks_with(&usage),
-            &state.get_executors(),
-            &state.task_lists_by_framework(),
-        );
-        w.key("orphan_tasks");
-        w.begin_array();
-        w.end_array();
-        w.end_object();
+        let tasks = state.tasks_by_framework();
+        std::thread::scope(|scope| {
+            join_tasks_behind(scope, &tasks);
+            write_state(w, &state, &tasks, master, flags);
+        });
         tracing::debug!(
             view_ms = viewed.as_secs_f64() * 1e3,
             written_ms = started.elapsed().as_secs_f64() * 1e3,
             "/state"
         );
     })
+}
+
+/// Joins the JSON of tasks' shards behind the writer
+/// ([`ShardJson::join_behind`]).
+fn join_tasks_behind<'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    tasks: &'scope [FrameworkTasks<'scope>],
+) {
+    ShardJson::join_behind(
+        scope,
+        tasks.iter().flat_map(|t| t.shards.iter().map(|s| &**s)),
+    );
+}
+
+/// The body of `/state`.
+fn write_state(
+    w: &mut JsonWriter,
+    state: &StateSnapshot,
+    tasks: &[FrameworkTasks<'_>],
+    master: MasterResponse,
+    flags: MasterResponse,
+) {
+    let usage = state.usage();
+    let master = master.get_master.unwrap_or_default();
+    let info = master.master_info.unwrap_or_default();
+    w.begin_object();
+    w.field("version", &MESOS_VERSION.to_string());
+    w.field("git_tag", &env!("CARGO_PKG_VERSION").to_string());
+    w.field("build_user", &"mesos-rs".to_string());
+    w.field("start_time", &master.start_time.unwrap_or(0.0));
+    w.field("elected_time", &master.elected_time.unwrap_or(0.0));
+    w.field("id", &info.id);
+    let pid = info.pid.clone().unwrap_or_default();
+    w.field("pid", &pid);
+    w.field("hostname", &info.hostname.clone().unwrap_or_default());
+    let (active, reachable) = state.agent_counts();
+    w.field("activated_slaves", &(active as f64));
+    w.field("deactivated_slaves", &((reachable - active) as f64));
+    w.field("leader", &pid);
+    w.field("leader_info", &info);
+    w.key("flags");
+    flags_object(w, &flags);
+    slaves(w, state.agent_rows(&usage));
+    w.key("recovered_slaves");
+    w.list(state.recovered_agents());
+    frameworks(
+        w,
+        &state.framework_rows(&usage),
+        &state.get_executors(),
+        tasks,
+    );
+    w.key("orphan_tasks");
+    w.begin_array();
+    w.end_array();
+    w.end_object();
 }
 
 /// `/state-summary`: agents and frameworks with task counts, no tasks.
@@ -237,19 +262,16 @@ pub(crate) async fn state_summary(State(http): State<Http>) -> Response {
         w.end_array();
         w.key("frameworks");
         w.begin_array();
-        for f in &state.frameworks_with(&usage).frameworks {
-            let id = f.framework_info.id.clone().unwrap_or_default();
+        for f in &state.framework_rows(&usage).frameworks {
+            let id = f.info.id.clone().unwrap_or_default();
             w.element();
             w.begin_object();
             w.field("id", &id.value);
-            w.field("name", &f.framework_info.name);
-            w.field("active", &f.active);
-            w.field(
-                "webui_url",
-                &f.framework_info.webui_url.clone().unwrap_or_default(),
-            );
-            resources_field(w, "used_resources", &framework_used(f));
-            resources_field(w, "offered_resources", &f.offered_resources);
+            w.field("name", &f.info.name);
+            w.field("active", &f.connected);
+            w.field("webui_url", &f.info.webui_url.clone().unwrap_or_default());
+            resources_field(w, "used_resources", f.used.as_slice());
+            resources_field(w, "offered_resources", f.offered.as_slice());
             counts_and_ids(
                 w,
                 by_framework.get(id.value.as_str()).unwrap_or(&none),
@@ -341,14 +363,19 @@ pub(crate) async fn frameworks_endpoint(State(http): State<Http>) -> Response {
         Err(r) => return r,
     };
     render_streamed(move |w| {
-        w.begin_object();
-        frameworks(
-            w,
-            &state.get_frameworks(),
-            &state.get_executors(),
-            &state.task_lists_by_framework(),
-        );
-        w.end_object();
+        let tasks = state.tasks_by_framework();
+        std::thread::scope(|scope| {
+            join_tasks_behind(scope, &tasks);
+            w.begin_object();
+            let usage = state.usage();
+            frameworks(
+                w,
+                &state.framework_rows(&usage),
+                &state.get_executors(),
+                &tasks,
+            );
+            w.end_object();
+        });
     })
 }
 

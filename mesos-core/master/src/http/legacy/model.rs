@@ -2,14 +2,16 @@
 //! attributes, tasks, frameworks and agents look in `/state` and the other
 //! pre-v1 endpoints, written straight into a [`JsonWriter`].
 
+use crate::actor::OutstandingOffer;
 use crate::config::MESOS_VERSION;
-use crate::snapshot::{AgentRow, TaskLists, agent_pid};
+use crate::snapshot::{AgentRow, FrameworkRow, FrameworkRows, FrameworkTasks, agent_pid};
 use crate::task_entry::TaskEntry;
+use crate::task_table::{Listed, ShardJson};
 use mesos_proto::json::JsonWriter;
-pub(super) use mesos_proto::json::legacy::{attributes, enum_name, resources_field, secs};
+pub(super) use mesos_proto::json::legacy::{attributes, enum_name, resources_field};
 use mesos_proto::v1::master::Response as MasterResponse;
-use mesos_proto::v1::master::response::{self, get_frameworks};
-use mesos_proto::v1::{Offer, Resource, Task, framework_info};
+use mesos_proto::v1::master::response;
+use mesos_proto::v1::{AgentInfo, OfferId, Resource, Task, framework_info};
 use std::collections::{BTreeMap, HashMap};
 
 /// `name` and the tasks of `list`, each as its entry remembers it.
@@ -23,33 +25,49 @@ pub(super) fn tasks(w: &mut JsonWriter, name: &str, list: &[&TaskEntry]) {
     w.end_array();
 }
 
-pub(super) fn offer(w: &mut JsonWriter, o: &Offer) {
+/// `name` and a framework's tasks listed as `list`, a run of JSON per
+/// shard as the shard remembers it; the history ends the completed ones.
+fn framework_tasks(w: &mut JsonWriter, name: &str, tasks: &FrameworkTasks<'_>, list: Listed) {
+    w.key(name);
+    w.begin_array();
+    for shard in tasks.shards {
+        let run = ShardJson::of_shard(shard).run(list);
+        if !run.is_empty() {
+            w.element();
+            w.raw(run);
+        }
+    }
+    if list == Listed::Completed {
+        for t in tasks.history {
+            w.element();
+            w.raw(t.legacy_json());
+        }
+    }
+    w.end_array();
+}
+
+pub(super) fn offer(w: &mut JsonWriter, id: &OfferId, o: &OutstandingOffer) {
     w.begin_object();
-    w.field("id", &o.id.value);
-    w.field("framework_id", &o.framework_id.value);
-    w.field("slave_id", &o.agent_id.value);
-    resources_field(w, "resources", &o.resources);
+    str_field(w, "id", &id.value);
+    str_field(w, "framework_id", &o.framework_id.value);
+    str_field(w, "slave_id", &o.agent_id.value);
+    resources_field(w, "resources", o.resources.as_slice());
     w.end_object();
 }
 
-/// What a framework's tasks and executors use: allocated minus offered,
-/// as Mesos' model computes it.
-pub(super) fn framework_used(f: &get_frameworks::Framework) -> Vec<Resource> {
-    let allocated =
-        mesos_proto::resources::Resources::from_resources(f.allocated_resources.clone())
-            .unwrap_or_default();
-    let offered = mesos_proto::resources::Resources::from_resources(f.offered_resources.clone())
-        .unwrap_or_default();
-    (&allocated - &offered).into_vec()
+/// A string member, without copying the string.
+fn str_field(w: &mut JsonWriter, name: &str, value: &str) {
+    w.key(name);
+    w.string(value);
 }
 
 pub(super) fn framework(
     w: &mut JsonWriter,
-    f: &get_frameworks::Framework,
-    t: &TaskLists<'_>,
+    f: &FrameworkRow<'_>,
+    t: &FrameworkTasks<'_>,
     executors: &[&response::get_executors::Executor],
 ) {
-    let info = &f.framework_info;
+    let info = f.info;
     w.begin_object();
     w.field(
         "id",
@@ -86,32 +104,27 @@ pub(super) fn framework(
         .collect();
     w.key("capabilities");
     w.list(&caps);
-    w.field("active", &f.active);
+    w.field("active", &f.connected);
     w.field("connected", &f.connected);
-    w.field("recovered", &f.recovered);
-    w.field(
-        "registered_time",
-        &f.registered_time.as_ref().map_or(0.0, secs),
-    );
-    if let Some(t) = &f.reregistered_time {
-        w.field("reregistered_time", &secs(t));
+    w.field("recovered", &f.registered_time.is_none());
+    w.field("registered_time", &f.registered_time.unwrap_or(0.0));
+    if let Some(t) = f.reregistered_time {
+        w.field("reregistered_time", &t);
     }
-    w.field(
-        "unregistered_time",
-        &f.unregistered_time.as_ref().map_or(0.0, secs),
-    );
-    resources_field(w, "used_resources", &framework_used(f));
-    resources_field(w, "offered_resources", &f.offered_resources);
-    resources_field(w, "resources", &f.allocated_resources);
-    resources_field(w, "allocated_resources", &f.allocated_resources);
-    tasks(w, "tasks", &t.live);
-    tasks(w, "unreachable_tasks", &t.unreachable);
-    tasks(w, "completed_tasks", &t.completed);
+    w.field("unregistered_time", &f.unregistered_time.unwrap_or(0.0));
+    resources_field(w, "used_resources", f.used.as_slice());
+    resources_field(w, "offered_resources", f.offered.as_slice());
+    let allocated = f.allocated();
+    resources_field(w, "resources", allocated.as_slice());
+    resources_field(w, "allocated_resources", allocated.as_slice());
+    framework_tasks(w, "tasks", t, Listed::Live);
+    framework_tasks(w, "unreachable_tasks", t, Listed::Unreachable);
+    framework_tasks(w, "completed_tasks", t, Listed::Completed);
     w.key("offers");
     w.begin_array();
-    for o in &f.offers {
+    for (id, o) in &f.offers {
         w.element();
-        offer(w, o);
+        offer(w, id, o);
     }
     w.end_array();
     w.key("executors");
@@ -145,9 +158,9 @@ pub(super) fn framework(
 /// views' order: frameworks, then completed ones), borrowed.
 pub(super) fn frameworks(
     w: &mut JsonWriter,
-    fs: &response::GetFrameworks,
+    fs: &FrameworkRows<'_>,
     executors: &response::GetExecutors,
-    tasks: &[TaskLists<'_>],
+    tasks: &[FrameworkTasks<'_>],
 ) {
     let mut by_framework: HashMap<&str, Vec<&response::get_executors::Executor>> = HashMap::new();
     for e in &executors.executors {
@@ -157,20 +170,19 @@ pub(super) fn frameworks(
             .or_default()
             .push(e);
     }
-    let none = TaskLists::default();
+    let none = FrameworkTasks {
+        shards: &[],
+        history: &[],
+    };
     let mut lists = tasks.iter();
     for (name, list) in [
         ("frameworks", &fs.frameworks),
-        ("completed_frameworks", &fs.completed_frameworks),
+        ("completed_frameworks", &fs.completed),
     ] {
         w.key(name);
         w.begin_array();
         for f in list {
-            let id = f
-                .framework_info
-                .id
-                .as_ref()
-                .map_or("", |i| i.value.as_str());
+            let id = f.info.id.as_ref().map_or("", |i| i.value.as_str());
             let execs = by_framework.get(id).map_or(&[][..], |e| e.as_slice());
             w.element();
             framework(w, f, lists.next().unwrap_or(&none), execs);
@@ -183,24 +195,38 @@ pub(super) fn frameworks(
 }
 
 /// One agent of `/state` and `/slaves`, written from the snapshot
-/// without copying it. Its total is in normal form (the master keeps it
-/// so from registration), so the unreserved part is a filter of it.
+/// without copying it: what depends on its info only as its entry
+/// remembers it ([`slave_members`]), then what changes as tasks and
+/// offers come and go.
 pub(super) fn slave(w: &mut JsonWriter, a: &AgentRow<'_>) {
-    let info = a.info;
     w.begin_object();
+    w.raw(a.info.legacy_members(slave_members));
+    w.field("registered_time", &a.registered_time);
+    if let Some(t) = a.reregistered_time {
+        w.field("reregistered_time", &t);
+    }
+    resources_field(w, "used_resources", a.used.as_slice());
+    resources_field(w, "offered_resources", a.offered.as_slice());
+    w.field("active", &a.active);
+    w.field("deactivated", &false);
+    w.key("used_resources_full");
+    w.list(a.used.as_slice());
+    w.key("offered_resources_full");
+    w.list(a.offered.as_slice());
+    w.end_object();
+}
+
+/// The members of an agent's legacy JSON that depend on its info only.
+/// Its total is in normal form (the master keeps it so from
+/// registration), so the unreserved part is a filter of it.
+fn slave_members(w: &mut JsonWriter, info: &AgentInfo) {
     w.key("id");
     w.string(info.id.as_ref().map_or("", |i| i.value.as_str()));
     w.field("pid", &agent_pid(info));
     w.field("hostname", &info.hostname);
     w.field("port", &info.port.unwrap_or(5051));
-    w.field("registered_time", &a.registered_time);
-    if let Some(t) = a.reregistered_time {
-        w.field("reregistered_time", &t);
-    }
     let total = &info.resources;
     resources_field(w, "resources", total);
-    resources_field(w, "used_resources", a.used.as_slice());
-    resources_field(w, "offered_resources", a.offered.as_slice());
     let reserved = total.iter().any(|r| !r.reservations.is_empty());
     let unreserved: std::borrow::Cow<'_, [Resource]> = if reserved {
         total
@@ -224,8 +250,6 @@ pub(super) fn slave(w: &mut JsonWriter, a: &AgentRow<'_>) {
     resources_field(w, "unreserved_resources", &unreserved);
     w.key("attributes");
     attributes(w, &info.attributes);
-    w.field("active", &a.active);
-    w.field("deactivated", &false);
     w.key("version");
     w.string(MESOS_VERSION);
     // The master keeps no agent capabilities yet.
@@ -234,11 +258,6 @@ pub(super) fn slave(w: &mut JsonWriter, a: &AgentRow<'_>) {
     w.end_array();
     w.key("unreserved_resources_full");
     w.list(&unreserved);
-    w.key("used_resources_full");
-    w.list(a.used.as_slice());
-    w.key("offered_resources_full");
-    w.list(a.offered.as_slice());
-    w.end_object();
 }
 
 pub(super) fn reserved_by_role(
