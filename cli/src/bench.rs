@@ -87,11 +87,14 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
             let tasks = flags.get("tasks")?.unwrap_or(100_000);
             let rounds = flags.get("rounds")?.unwrap_or(5);
             let child = Child::master_if_external(&flags)?;
+            let pid = child.as_ref().map(|c| c.child.id());
+            let master_cpu = move || pid.map_or_else(Default::default, cpu_time);
             let r = runtime.block_on(bench::state_at_scale(
                 agents,
                 tasks,
                 rounds,
                 child.as_ref().map(|c| c.addr),
+                pid.is_some().then_some(&master_cpu as _),
             ))?;
             if let Some(c) = &child {
                 println!(
@@ -123,6 +126,15 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
                 r.rss_before as f64 / 1e6,
                 r.rss_after as f64 / 1e6
             );
+            if let Some((cold, warm)) = r.state_cpu.split_first() {
+                let warm_ms = warm.iter().map(|d| ms(*d)).sum::<f64>() / warm.len().max(1) as f64;
+                println!(
+                    "master CPU per /state: first (cold) {:.0} ms, then {:.0} ms on average \
+                     (ticks of 10 ms)",
+                    ms(*cold),
+                    warm_ms
+                );
+            }
         }
         "agent" => {
             let tasks = flags.get("tasks")?.unwrap_or(1000);

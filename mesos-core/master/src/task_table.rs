@@ -39,11 +39,11 @@ pub(crate) struct SharedTasks {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Listed {
     /// Not terminal: `tasks`.
-    Live,
+    Live = 0,
     /// `unreachable_tasks`.
-    Unreachable,
+    Unreachable = 1,
     /// Terminal: `completed_tasks`.
-    Completed,
+    Completed = 2,
 }
 
 impl Listed {
@@ -70,9 +70,20 @@ pub(crate) struct ShardJson {
 }
 
 impl ShardJson {
-    /// Joins the JSON each task remembers (computing what it does not).
+    /// Joins the JSON each task remembers (computing what it does not),
+    /// each run allocated once at its size.
     fn of(tasks: &BTreeMap<TaskId, Arc<TaskEntry>>) -> ShardJson {
-        let mut out = ShardJson::default();
+        // Bytes by list, with a comma each.
+        let mut sizes = [0usize; 3];
+        for task in tasks.values() {
+            sizes[Listed::of(task.state) as usize] += task.legacy_json().len() + 1;
+        }
+        let [live, unreachable, completed] = sizes.map(Vec::with_capacity);
+        let mut out = ShardJson {
+            live,
+            unreachable,
+            completed,
+        };
         for task in tasks.values() {
             let run = out.run_mut(Listed::of(task.state));
             if !run.is_empty() {

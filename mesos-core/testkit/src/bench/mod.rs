@@ -369,6 +369,10 @@ pub struct StateReport {
     /// round is cold: it finds nothing the master remembers from an
     /// earlier `/state` (each task's JSON); the later ones are warm.
     pub state_times: Vec<Duration>,
+    /// The master's CPU time (all its threads) in each round, where the
+    /// caller could tell it: less noisy than the response time on a busy
+    /// machine, and the cost of what the master does, not of waiting.
+    pub state_cpu: Vec<Duration>,
     /// `/state` body size.
     pub state_bytes: usize,
     /// The longest a probe call (GET_MASTER, answered by the event loop)
@@ -434,6 +438,7 @@ pub async fn state_at_scale(
     tasks: usize,
     rounds: usize,
     master: Option<std::net::SocketAddr>,
+    master_cpu: Option<&(dyn Fn() -> Duration + Sync)>,
 ) -> Result<StateReport, TestkitError> {
     let rss_before = rss_bytes();
     let per_agent = tasks.div_ceil(agents.max(1)).max(1);
@@ -463,12 +468,17 @@ pub async fn state_at_scale(
     let probe = tokio::spawn(probe_loop(addr, stop_rx));
     let stalls_before = metric(&client, addr, STALLS).await?;
     let mut state_times = Vec::new();
+    let mut state_cpu = Vec::new();
     let mut state_bytes = 0;
     let mut state_tasks = 0;
     for _ in 0..rounds {
+        let cpu = master_cpu.map(|f| f());
         let t = Instant::now();
         let (status, _, body) = client.get(&format!("http://{addr}/state")).await?;
         state_times.push(t.elapsed());
+        if let (Some(f), Some(before)) = (master_cpu, cpu) {
+            state_cpu.push(f().saturating_sub(before));
+        }
         if status != 200 {
             return Err(TestkitError::Status {
                 status,
@@ -488,6 +498,7 @@ pub async fn state_at_scale(
         agents,
         tasks,
         state_times,
+        state_cpu,
         state_bytes,
         max_probe,
         idle_probe,
@@ -589,7 +600,7 @@ mod tests {
         let launch = launch_throughput(4, 4, 12, None).await.unwrap();
         assert_eq!(launch.tasks, 12);
         assert!(launch.p50 <= launch.p99);
-        let state = state_at_scale(5, 10, 2, None).await.unwrap();
+        let state = state_at_scale(5, 10, 2, None, None).await.unwrap();
         let err = launch_throughput(1_000_000, 1, 1, None).await.unwrap_err();
         assert!(err.to_string().contains("open files"), "{err}");
         assert_eq!(state.state_times.len(), 2);
@@ -601,7 +612,7 @@ mod tests {
     /// several pieces must still be one valid document with every task.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_state_of_several_pieces_is_whole() {
-        let state = state_at_scale(40, 4000, 2, None).await.unwrap();
+        let state = state_at_scale(40, 4000, 2, None, None).await.unwrap();
         assert!(state.state_bytes > 1 << 20, "{} bytes", state.state_bytes);
         assert_eq!(state.state_tasks, 4000);
     }
