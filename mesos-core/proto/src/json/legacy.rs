@@ -103,17 +103,11 @@ fn scalar_field(w: &mut JsonWriter, name: &str, v: f64) {
     w.field(name, &((v * 1000.0).round() / 1000.0));
 }
 
-/// A string member, without copying the string.
-fn str_field(w: &mut JsonWriter, name: &str, value: &str) {
-    w.key(name);
-    w.string(value);
-}
-
 /// An enum member by its JSON name (its number if unknown), without
 /// allocating.
 fn enum_field<E: JsonEnum>(w: &mut JsonWriter, name: &str, value: i32) {
     match E::json_name(value) {
-        Some(n) => str_field(w, name, n),
+        Some(n) => w.str_field(name, n),
         None => w.field(name, &value.to_string()),
     }
 }
@@ -175,15 +169,14 @@ pub fn status(w: &mut JsonWriter, s: &TaskStatus) {
 /// A task as `/state` shows it.
 pub fn task(w: &mut JsonWriter, t: &Task) {
     w.begin_object();
-    str_field(w, "id", &t.task_id.value);
-    str_field(w, "name", &t.name);
-    str_field(w, "framework_id", &t.framework_id.value);
-    str_field(
-        w,
+    w.str_field("id", &t.task_id.value);
+    w.str_field("name", &t.name);
+    w.str_field("framework_id", &t.framework_id.value);
+    w.str_field(
         "executor_id",
         t.executor_id.as_ref().map_or("", |e| e.value.as_str()),
     );
-    str_field(w, "slave_id", &t.agent_id.value);
+    w.str_field("slave_id", &t.agent_id.value);
     enum_field::<crate::v1::TaskState>(w, "state", t.state);
     resources_field(w, "resources", &t.resources);
     if let Some(role) = t
@@ -191,7 +184,7 @@ pub fn task(w: &mut JsonWriter, t: &Task) {
         .iter()
         .find_map(|r| r.allocation_info.as_ref().and_then(|a| a.role.as_deref()))
     {
-        str_field(w, "role", role);
+        w.str_field("role", role);
     }
     w.key("statuses");
     w.begin_array();

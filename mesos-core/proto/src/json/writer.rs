@@ -157,6 +157,22 @@ impl JsonWriter {
         value.write_json(self);
     }
 
+    /// Writes a string member without the `String` that
+    /// [`JsonWriter::field`] would need.
+    ///
+    /// ```
+    /// use mesos_proto::json::JsonWriter;
+    /// let mut w = JsonWriter::new();
+    /// w.begin_object();
+    /// w.str_field("id", "a\"b");
+    /// w.end_object();
+    /// assert_eq!(w.into_inner(), br#"{"id":"a\"b"}"#);
+    /// ```
+    pub fn str_field(&mut self, name: &str, value: &str) {
+        self.key(name);
+        self.string(value);
+    }
+
     /// Starts an array; add elements with [`JsonWriter::value`] (or
     /// [`JsonWriter::element`] before an object or array).
     pub fn begin_array(&mut self) {

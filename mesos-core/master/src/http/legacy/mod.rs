@@ -180,11 +180,7 @@ pub(crate) async fn state(State(http): State<Http>) -> Response {
     };
     let viewed = started.elapsed();
     render_streamed(move |w| {
-        let tasks = state.tasks_by_framework();
-        std::thread::scope(|scope| {
-            join_tasks_behind(scope, &tasks);
-            write_state(w, &state, &tasks, master, flags);
-        });
+        with_tasks_joined(&state, |tasks| write_state(w, &state, tasks, master, flags));
         tracing::debug!(
             view_ms = viewed.as_secs_f64() * 1e3,
             written_ms = started.elapsed().as_secs_f64() * 1e3,
@@ -193,16 +189,17 @@ pub(crate) async fn state(State(http): State<Http>) -> Response {
     })
 }
 
-/// Joins the JSON of tasks' shards behind the writer
-/// ([`ShardJson::join_behind`]).
-fn join_tasks_behind<'scope>(
-    scope: &'scope std::thread::Scope<'scope, '_>,
-    tasks: &'scope [FrameworkTasks<'scope>],
-) {
-    ShardJson::join_behind(
-        scope,
-        tasks.iter().flat_map(|t| t.shards.iter().map(|s| &**s)),
-    );
+/// Runs `write` with each framework's tasks while helper threads join
+/// the JSON of their shards behind it ([`ShardJson::join_behind`]).
+fn with_tasks_joined(state: &StateSnapshot, write: impl FnOnce(&[FrameworkTasks<'_>])) {
+    let tasks = state.tasks_by_framework();
+    std::thread::scope(|scope| {
+        ShardJson::join_behind(
+            scope,
+            tasks.iter().flat_map(|t| t.shards.iter().map(|s| &**s)),
+        );
+        write(&tasks);
+    });
 }
 
 /// The body of `/state`.
@@ -410,16 +407,14 @@ pub(crate) async fn frameworks_endpoint(State(http): State<Http>) -> Response {
         Err(r) => return r,
     };
     render_streamed(move |w| {
-        let tasks = state.tasks_by_framework();
-        std::thread::scope(|scope| {
-            join_tasks_behind(scope, &tasks);
+        with_tasks_joined(&state, |tasks| {
             w.begin_object();
             let usage = state.usage();
             frameworks(
                 w,
                 &state.framework_rows(&usage),
                 &state.get_executors(),
-                &tasks,
+                tasks,
             );
             w.end_object();
         });

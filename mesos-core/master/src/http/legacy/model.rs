@@ -48,17 +48,11 @@ fn framework_tasks(w: &mut JsonWriter, name: &str, tasks: &FrameworkTasks<'_>, l
 
 pub(super) fn offer(w: &mut JsonWriter, id: &OfferId, o: &OutstandingOffer) {
     w.begin_object();
-    str_field(w, "id", &id.value);
-    str_field(w, "framework_id", &o.framework_id.value);
-    str_field(w, "slave_id", &o.agent_id.value);
+    w.str_field("id", &id.value);
+    w.str_field("framework_id", &o.framework_id.value);
+    w.str_field("slave_id", &o.agent_id.value);
     resources_field(w, "resources", o.resources.as_slice());
     w.end_object();
-}
-
-/// A string member, without copying the string.
-fn str_field(w: &mut JsonWriter, name: &str, value: &str) {
-    w.key(name);
-    w.string(value);
 }
 
 pub(super) fn framework(
@@ -220,8 +214,7 @@ pub(super) fn slave(w: &mut JsonWriter, a: &AgentRow<'_>) {
 /// Its total is in normal form (the master keeps it so from
 /// registration), so the unreserved part is a filter of it.
 fn slave_members(w: &mut JsonWriter, info: &AgentInfo) {
-    w.key("id");
-    w.string(info.id.as_ref().map_or("", |i| i.value.as_str()));
+    w.str_field("id", info.id.as_ref().map_or("", |i| i.value.as_str()));
     w.field("pid", &agent_pid(info));
     w.field("hostname", &info.hostname);
     w.field("port", &info.port.unwrap_or(5051));
@@ -250,8 +243,7 @@ fn slave_members(w: &mut JsonWriter, info: &AgentInfo) {
     resources_field(w, "unreserved_resources", &unreserved);
     w.key("attributes");
     attributes(w, &info.attributes);
-    w.key("version");
-    w.string(MESOS_VERSION);
+    w.str_field("version", MESOS_VERSION);
     // The master keeps no agent capabilities yet.
     w.key("capabilities");
     w.begin_array();
