@@ -5,6 +5,7 @@
 //! translate requests into commands and replies into responses.
 
 use crate::agent_entry::AgentEntry;
+use crate::agent_table::AgentTable;
 use crate::allocator::{Allocator, FrameworkOptions};
 use crate::config::{MESOS_VERSION, MasterConfig};
 use crate::registry::{AgentStanding, Recovered, Registry};
@@ -90,6 +91,12 @@ pub(crate) enum Command {
         call: Box<AgentCall>,
         reply: oneshot::Sender<Result<(), CallError>>,
     },
+    /// An agent's event stream ended (its connection closed, or the
+    /// master replaced or dropped the stream).
+    AgentStreamClosed {
+        agent_id: AgentId,
+        stream_id: String,
+    },
 }
 
 impl Command {
@@ -108,6 +115,7 @@ impl Command {
                 .map_or("operator call", |t| t.as_str_name()),
             Command::RegisterAgent { .. } => "agent REGISTER",
             Command::AgentCall { .. } => "agent call",
+            Command::AgentStreamClosed { .. } => "agent stream closed",
         }
     }
 }
@@ -115,6 +123,7 @@ impl Command {
 /// An agent's accepted registration: where its events come from.
 #[derive(Debug)]
 pub(crate) struct AgentSubscription {
+    pub(crate) agent_id: AgentId,
     pub(crate) stream_id: String,
     pub(crate) events: mpsc::Receiver<AgentEvent>,
     /// Fires once the admission is in the registry: only then is the
@@ -169,6 +178,9 @@ impl Agent {
 /// An offer outstanding with a framework.
 #[derive(Debug, Clone)]
 pub(crate) struct OutstandingOffer {
+    /// Its id, also its key in the master's offers: snapshots share the
+    /// offer without copying the id.
+    pub(crate) id: OfferId,
     pub(crate) framework_id: FrameworkId,
     pub(crate) agent_id: AgentId,
     /// Allocated to the offer's role.
@@ -275,7 +287,8 @@ pub(crate) struct MasterActor {
     pub(crate) allocator: Allocator,
     /// What must survive the master.
     pub(crate) registry: Registry,
-    pub(crate) agents: BTreeMap<AgentId, Agent>,
+    /// With what snapshots show of each (`agent_table`).
+    pub(crate) agents: AgentTable,
     /// Agents of the registry that have not re-registered since the
     /// master started; marked unreachable at `reregister_deadline`.
     pub(crate) recovered_agents: BTreeMap<AgentId, AgentInfo>,
@@ -299,6 +312,9 @@ pub(crate) struct MasterActor {
     pub(crate) start_time: f64,
     /// The last agent heartbeated (agents are heartbeated in turn).
     pub(crate) heartbeat_cursor: Option<AgentId>,
+    /// Heartbeats due and not sent yet: a fraction of an agent per tick
+    /// adds up until one is due.
+    pub(crate) heartbeats_due: f64,
 }
 
 /// Commands handled before an event-triggered allocation runs.
@@ -313,6 +329,18 @@ enum Wake {
     Heartbeat,
     Allocation,
     Housekeeping,
+}
+
+impl Wake {
+    /// What woke the loop, for the log.
+    fn kind(&self) -> &'static str {
+        match self {
+            Wake::Command(_) => "commands",
+            Wake::Heartbeat => "heartbeat",
+            Wake::Allocation => "allocation",
+            Wake::Housekeeping => "housekeeping",
+        }
+    }
 }
 
 /// Cumulative counts for the metrics endpoints.
@@ -426,7 +454,7 @@ impl MasterActor {
             metrics: Counters::default(),
             allocation_pending: false,
             operator_subscribers: Vec::new(),
-            agents: BTreeMap::new(),
+            agents: AgentTable::default(),
             recovered_agents: BTreeMap::new(),
             next_registry_gc: tokio::time::Instant::now() + gc_interval,
             gone_agents: BTreeMap::new(),
@@ -439,6 +467,7 @@ impl MasterActor {
             epoch: now,
             start_time: unix_now(),
             heartbeat_cursor: None,
+            heartbeats_due: 0.0,
         };
         for quota in recovered.quotas {
             actor.apply_quota(&quota);
@@ -518,6 +547,7 @@ impl MasterActor {
                 _ = housekeeping.tick() => Wake::Housekeeping,
             };
             let started = std::time::Instant::now();
+            let kind = wake.kind();
             match wake {
                 Wake::Command(command) => {
                     self.handle(command);
@@ -539,7 +569,11 @@ impl MasterActor {
             }
             let held = started.elapsed();
             if held > std::time::Duration::from_millis(10) {
-                tracing::debug!(ms = held.as_secs_f64() * 1e3, "event loop turn past 10 ms");
+                tracing::debug!(
+                    wake = kind,
+                    ms = held.as_secs_f64() * 1e3,
+                    "event loop turn past 10 ms"
+                );
             }
             self.metrics.turn(held);
         }
@@ -585,6 +619,10 @@ impl MasterActor {
             Command::RegisterAgent { register, reply } => {
                 let _ = reply.send(self.register_agent(*register));
             }
+            Command::AgentStreamClosed {
+                agent_id,
+                stream_id,
+            } => self.agent_stream_closed(&agent_id, &stream_id),
             Command::AgentCall {
                 stream_id,
                 call,

@@ -170,7 +170,7 @@ impl MasterActor {
         } else {
             self.metrics.agent_registrations += 1;
         }
-        let id_for_events = id.clone();
+        let agent_id = id.clone();
         self.agents.insert(
             id,
             Agent {
@@ -185,8 +185,9 @@ impl MasterActor {
                 reregistered_time: reregistering.then(unix_now),
             },
         );
-        self.publish_agent_added(&id_for_events);
+        self.publish_agent_added(&agent_id);
         Ok(AgentSubscription {
+            agent_id,
             stream_id,
             events: rx,
             committed,
@@ -214,9 +215,7 @@ impl MasterActor {
                 "The stream ID included in this request does not match agent {id}'s stream"
             )));
         }
-        if let Some(agent) = self.agents.get_mut(&id) {
-            agent.last_seen = tokio::time::Instant::now();
-        }
+        self.agents.seen(&id, tokio::time::Instant::now());
         match agent_call::Type::try_from(call.r#type) {
             Ok(agent_call::Type::Update) => {
                 if call.update.is_none() && call.updates.is_empty() {
@@ -314,8 +313,15 @@ impl MasterActor {
         if n == 0 {
             return;
         }
-        let share = n as f64 * tick.as_secs_f64() / self.config.heartbeat_interval.as_secs_f64();
-        let share = (share.ceil() as usize).clamp(1, n);
+        // Each agent once per interval: a few agents with a long interval
+        // are not heartbeated every tick.
+        let due = self.heartbeats_due
+            + n as f64 * tick.as_secs_f64() / self.config.heartbeat_interval.as_secs_f64();
+        let share = (due.floor() as usize).min(n);
+        self.heartbeats_due = if share == n { 0.0 } else { due - share as f64 };
+        if share == 0 {
+            return;
+        }
         let after = self.heartbeat_cursor.take();
         let next = match &after {
             Some(last) => self
@@ -343,12 +349,26 @@ impl MasterActor {
     /// resources leave the pool until it registers again. (Marking it
     /// unreachable after `--agent_ping_timeout` comes later.)
     pub(crate) fn disconnect_agent(&mut self, id: &AgentId) {
-        if let Some(agent) = self.agents.get_mut(id) {
+        if let Some(mut agent) = self.agents.get_mut(id) {
             agent.events = None;
             agent.stream_id = None;
             tracing::info!(agent = %id, "agent disconnected");
         }
         self.remove_agent_from_allocation(id);
+    }
+
+    /// The agent's event stream `stream_id` ended: if it is still the
+    /// agent's, the agent is disconnected now, as Mesos does when an
+    /// agent's connection closes (not at its next heartbeat).
+    pub(crate) fn agent_stream_closed(&mut self, id: &AgentId, stream_id: &str) {
+        if self
+            .agents
+            .get(id)
+            .is_some_and(|a| a.stream_id.as_deref() == Some(stream_id))
+        {
+            tracing::info!(agent = %id, "agent's event stream closed");
+            self.disconnect_agent(id);
+        }
     }
 
     /// Marks agents unreachable that have been silent for
@@ -374,7 +394,7 @@ impl MasterActor {
     /// framework hears of the agent's FAILURE.
     fn mark_unreachable(&mut self, id: &AgentId) {
         tracing::warn!(agent = %id, "agent unreachable");
-        if let Some(agent) = self.agents.get_mut(id) {
+        if let Some(mut agent) = self.agents.get_mut(id) {
             agent.unreachable = true;
             agent.unreachable_since = Some(unix_now());
             let _ =

@@ -204,6 +204,11 @@ impl<K, V, D> Clone for SharedShards<K, V, D> {
 }
 
 impl<K, V, D> SharedShards<K, V, D> {
+    /// How many entries the shards hold.
+    pub(crate) fn len(&self) -> usize {
+        self.0.iter().map(|s| s.entries.len()).sum()
+    }
+
     pub(crate) fn values(&self) -> impl Iterator<Item = &V> + '_ {
         self.0.iter().flat_map(|s| s.entries.values())
     }

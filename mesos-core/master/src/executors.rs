@@ -113,7 +113,7 @@ impl MasterActor {
     ) {
         self.metrics.exited_executors += 1;
         let framework_id = exited.framework_id;
-        let removed = self.agents.get_mut(agent_id).and_then(|a| {
+        let removed = self.agents.get_mut(agent_id).and_then(|mut a| {
             a.executors
                 .remove(&(framework_id.clone(), exited.executor_id.clone()))
         });

@@ -42,6 +42,7 @@
 
 mod actor;
 mod agent_entry;
+mod agent_table;
 mod agents;
 pub mod allocator;
 mod config;

@@ -55,8 +55,9 @@ impl MasterActor {
                     ..Default::default()
                 };
                 self.offers.insert(
-                    id,
+                    id.clone(),
                     Arc::new(OutstandingOffer {
+                        id,
                         framework_id: allocation.framework_id.clone(),
                         agent_id: allocation.agent_id.clone(),
                         resources,
@@ -549,7 +550,7 @@ impl MasterActor {
         // The agent now runs (or will run) the task's executor: a teardown
         // must reach it even after the task is done.
         if let Some(executor) = group.cloned().or_else(|| task.executor.clone()) {
-            if let Some(agent) = self.agents.get_mut(agent_id) {
+            if let Some(mut agent) = self.agents.get_mut(agent_id) {
                 agent
                     .executors
                     .entry((framework_id.clone(), executor.executor_id.clone()))

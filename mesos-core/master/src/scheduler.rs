@@ -338,9 +338,7 @@ impl MasterActor {
                     },
                 );
             }
-            for agent in self.agents.values_mut() {
-                agent.executors.retain(|(f, _), _| f != id);
-            }
+            self.agents.forget_executors_of(id);
             self.forget_offers_of(id);
             self.allocator.remove_framework(id);
             self.removed_frameworks.insert(id.clone());

@@ -287,3 +287,53 @@ async fn reconciliation_answers_from_the_standing_of_the_named_agent() {
         1.0
     );
 }
+
+/// An agent whose connection closes is disconnected at once, as Mesos
+/// does: shown inactive, its resources no longer offered, and still
+/// reachable until its ping timeout.
+#[tokio::test]
+async fn an_agent_whose_stream_closes_is_disconnected_at_once() {
+    let quiet = MasterConfig {
+        // No heartbeat reaches the agent during the test: only its
+        // closed stream can tell the master.
+        heartbeat_interval: Duration::from_secs(600),
+        ..config()
+    };
+    let mut cluster = Cluster::start(quiet, one_agent()).await.unwrap();
+    let base = format!("http://{}", cluster.addr());
+    let client = TestClient::default();
+    let slave = |state: &serde_json::Value| state["slaves"][0]["active"].clone();
+    let state = get_json(&client, &format!("{base}/state")).await;
+    assert_eq!(slave(&state), true, "{state}");
+
+    cluster.agents.remove(0).stop().await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let state = get_json(&client, &format!("{base}/state")).await;
+        let metrics = get_json(&client, &format!("{base}/metrics/snapshot")).await;
+        if slave(&state) == false && metrics["master/slaves_disconnected"] == 1.0 {
+            assert_eq!(state["slaves"].as_array().unwrap().len(), 1, "still known");
+            assert_eq!(metrics["master/slaves_unreachable"], 0.0);
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the agent is still active: {state}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Nothing of it is offered any more.
+    let mut s = RawScheduler::subscribe(cluster.addr(), framework(60.0, false), MediaType::Json)
+        .await
+        .unwrap();
+    let offer = s
+        .wait_for(Duration::from_millis(500), |e| e.offers.is_some())
+        .await;
+    assert!(offer.is_err(), "offered after its stream closed: {offer:?}");
+}
+
+async fn get_json(client: &TestClient, url: &str) -> serde_json::Value {
+    let (status, _, body) = client.get(url).await.unwrap();
+    assert_eq!(status, 200, "{url}: {}", String::from_utf8_lossy(&body));
+    serde_json::from_slice(&body).unwrap_or_else(|e| panic!("{url}: {e}"))
+}

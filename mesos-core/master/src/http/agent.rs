@@ -1,14 +1,17 @@
 //! `POST /api/v1/agent`: our master/agent protocol (protobuf only).
 
-use super::{Http, ask, error, record_stream, stream_id};
+use super::{Http, ask, error, record_stream_of, stream_id};
 use crate::actor::Command;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use mesos_proto::agent_protocol::AgentEvent;
 use mesos_proto::agent_protocol::{AgentCall, agent_call};
 use mesos_proto::media::MediaType;
 use mesos_proto::prost::Message;
+use mesos_proto::v1::AgentId;
+use tokio::sync::mpsc;
 
 pub(crate) async fn handle(
     State(http): State<Http>,
@@ -70,8 +73,13 @@ pub(crate) async fn handle(
                     )
                     .into_response();
                 }
-                record_stream(
-                    sub.events,
+                let closed = StreamClosed {
+                    commands: http.leading().ok(),
+                    agent_id: Some(sub.agent_id),
+                    stream_id: sub.stream_id.clone(),
+                };
+                record_stream_of(
+                    events_until_closed(sub.events, closed),
                     Message::encode_to_vec,
                     MediaType::Protobuf,
                     Some(&sub.stream_id),
@@ -90,4 +98,37 @@ pub(crate) async fn handle(
         Ok(Ok(())) => StatusCode::ACCEPTED.into_response(),
         Ok(Err(e)) | Err(e) => e.into_response(),
     }
+}
+
+/// Tells the master that an agent's event stream ended when dropped: the
+/// HTTP body holding it is dropped when the agent's connection closes.
+/// (If the master's queue is full, the master finds out at the agent's
+/// next heartbeat instead.)
+struct StreamClosed {
+    commands: Option<mpsc::Sender<Command>>,
+    agent_id: Option<AgentId>,
+    stream_id: String,
+}
+
+impl Drop for StreamClosed {
+    fn drop(&mut self) {
+        if let (Some(commands), Some(agent_id)) = (self.commands.take(), self.agent_id.take()) {
+            let _ = commands.try_send(Command::AgentStreamClosed {
+                agent_id,
+                stream_id: std::mem::take(&mut self.stream_id),
+            });
+        }
+    }
+}
+
+/// The agent's events, then `closed` dropped: when the master ends the
+/// stream or the body is dropped, whichever comes first.
+fn events_until_closed(
+    events: mpsc::Receiver<AgentEvent>,
+    closed: StreamClosed,
+) -> impl futures_util::Stream<Item = AgentEvent> + Send + 'static {
+    futures_util::stream::unfold((events, closed), |(mut events, closed)| async move {
+        let event = events.recv().await?;
+        Some((event, (events, closed)))
+    })
 }

@@ -34,7 +34,7 @@ impl StateSnapshot {
             role(&mut roles, name);
         }
         let mut allocated: BTreeMap<String, Resources> = BTreeMap::new();
-        let offered = self.offers.iter().map(|(_, o)| &o.resources);
+        let offered = self.offers.iter().map(|o| &o.resources);
         for r in usage.by_agent.values().map(|r| &**r).chain(offered) {
             for (name, part) in r.allocations() {
                 *allocated.entry(name).or_default() += &part;
@@ -71,10 +71,10 @@ impl StateSnapshot {
             "master/frameworks_inactive",
             (frameworks - connected) as f64,
         );
-        let reachable = self.agents.iter().filter(|a| !a.unreachable).count();
+        let reachable = self.agents.values().filter(|a| !a.unreachable).count();
         let active = self
             .agents
-            .iter()
+            .values()
             .filter(|a| !a.unreachable && a.active)
             .count();
         set("master/slaves_active", active as f64);
@@ -103,7 +103,7 @@ impl StateSnapshot {
         }
         // Resources: total of reachable agents, used by tasks and offers.
         let mut total = Resources::new();
-        for a in self.agents.iter().filter(|a| !a.unreachable) {
+        for a in self.agents.values().filter(|a| !a.unreachable) {
             if let Ok(r) = Resources::from_resources(a.info.resources.clone()) {
                 total += &r;
             }
@@ -114,7 +114,7 @@ impl StateSnapshot {
             used += r;
         }
         let mut offered = Resources::new();
-        for (_, offer) in &self.offers {
+        for offer in &self.offers {
             offered += &offer.resources;
         }
         for name in ["cpus", "mem", "disk", "gpus"] {

@@ -13,7 +13,6 @@
 
 use crate::actor::{Agent, Framework, MasterActor, OutstandingOffer};
 use crate::agent_entry::AgentEntry;
-use crate::agents::is_terminal;
 use crate::config::MESOS_VERSION;
 use crate::operator::time_info;
 use mesos_proto::resources::Resources;
@@ -25,6 +24,7 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use crate::cow_map::SharedShards;
 use crate::task_entry::TaskEntry;
 use crate::task_table::{Listed, SharedTasks, TaskShard};
 
@@ -36,9 +36,10 @@ pub(crate) use metrics::metric_state;
 pub(crate) struct StateSnapshot {
     frameworks: Vec<FrameworkSnapshot>,
     completed_frameworks: Vec<FrameworkSnapshot>,
-    agents: Vec<AgentSnapshot>,
+    /// Shared with the master's agent table, in no particular order.
+    agents: SharedShards<AgentId, AgentSnapshot>,
     recovered_agents: Vec<AgentInfo>,
-    offers: Vec<(OfferId, Arc<OutstandingOffer>)>,
+    offers: Vec<Arc<OutstandingOffer>>,
     /// Role weights that differ from 1.
     weights: BTreeMap<String, f64>,
     /// Roles with quota.
@@ -151,8 +152,9 @@ pub(crate) struct FrameworkSnapshot {
     completed_tasks: Vec<Arc<TaskEntry>>,
 }
 
-/// One agent in a snapshot.
-#[derive(Debug)]
+/// One agent in a snapshot: what the views show of it. The master keeps
+/// one for each agent, up to date (`agent_table`).
+#[derive(Debug, Clone)]
 pub(crate) struct AgentSnapshot {
     /// Its id is `info.id`.
     info: Arc<AgentEntry>,
@@ -276,12 +278,30 @@ impl AgentSnapshot {
     pub(crate) fn of(a: &Agent) -> AgentSnapshot {
         AgentSnapshot {
             info: Arc::clone(&a.info),
-            active: a.connected(),
+            // Connected as the master knows it: a stream that closes
+            // disconnects its agent at once (`agent_stream_closed`).
+            active: a.events.is_some(),
             unreachable: a.unreachable,
             registered_time: a.registered_time,
             reregistered_time: a.reregistered_time,
             executors: a.executors.values().cloned().collect(),
         }
+    }
+
+    /// Whether `other` shows the same (infos and executors compared by
+    /// identity: they are replaced, never changed in place).
+    pub(crate) fn same_as(&self, other: &AgentSnapshot) -> bool {
+        Arc::ptr_eq(&self.info, &other.info)
+            && self.active == other.active
+            && self.unreachable == other.unreachable
+            && self.registered_time.to_bits() == other.registered_time.to_bits()
+            && self.reregistered_time.map(f64::to_bits) == other.reregistered_time.map(f64::to_bits)
+            && self.executors.len() == other.executors.len()
+            && self
+                .executors
+                .iter()
+                .zip(&other.executors)
+                .all(|(a, b)| Arc::ptr_eq(a, b))
     }
 
     /// The agent as GET_AGENTS shows it, given what its tasks and
@@ -352,13 +372,9 @@ impl MasterActor {
                 .iter()
                 .map(FrameworkSnapshot::of)
                 .collect(),
-            agents: self.agents.values().map(AgentSnapshot::of).collect(),
+            agents: self.agents.views(),
             recovered_agents: self.recovered_agents.values().cloned().collect(),
-            offers: self
-                .offers
-                .iter()
-                .map(|(id, o)| (id.clone(), Arc::clone(o)))
-                .collect(),
+            offers: self.offers.values().map(Arc::clone).collect(),
             weights: self.weights.clone(),
             quota_roles: self.quotas.keys().cloned().collect(),
             role_shares: self.allocator.role_shares(),
@@ -496,12 +512,12 @@ impl StateSnapshot {
         }
         #[cfg(debug_assertions)]
         self.check_usage(&usage);
-        for a in &self.agents {
+        for a in self.agents.values() {
             for r in a.executor_resources() {
                 add(&mut usage.by_agent, a.id(), Cow::Owned(r));
             }
         }
-        for (_, offer) in &self.offers {
+        for offer in &self.offers {
             add(
                 &mut usage.offered_by_agent,
                 &offer.agent_id,
@@ -519,7 +535,12 @@ impl StateSnapshot {
         for f in &self.frameworks {
             let id = f.info.id.as_ref().map_or("", |i| i.value.as_str());
             let mut framework = Resources::new();
-            for task in f.tasks.tasks.values().filter(|t| !is_terminal(t.state)) {
+            for task in f
+                .tasks
+                .tasks
+                .values()
+                .filter(|t| !crate::agents::is_terminal(t.state))
+            {
                 if let Some(r) = task.resources() {
                     framework += r;
                     *by_agent.entry(&task.agent_id).or_default() += r;
@@ -555,7 +576,7 @@ impl StateSnapshot {
         response::GetExecutors {
             executors: self
                 .agents
-                .iter()
+                .values()
                 .flat_map(|a| {
                     a.executors
                         .iter()
@@ -573,11 +594,11 @@ impl StateSnapshot {
     /// live tasks use, borrowed.
     pub(crate) fn framework_rows<'a>(&'a self, usage: &'a Usage<'a>) -> FrameworkRows<'a> {
         let mut offers: HashMap<&FrameworkId, Vec<(&OfferId, &OutstandingOffer)>> = HashMap::new();
-        for (id, offer) in &self.offers {
+        for offer in &self.offers {
             offers
                 .entry(&offer.framework_id)
                 .or_default()
-                .push((id, &**offer));
+                .push((&offer.id, &**offer));
         }
         let mut row = |f: &'a FrameworkSnapshot| {
             let id = f.info.id.as_ref();
@@ -605,7 +626,7 @@ impl StateSnapshot {
             HashMap::new()
         } else {
             self.agents
-                .iter()
+                .values()
                 .map(|a| (a.id(), a.info.hostname.as_str()))
                 .collect()
         };
@@ -624,7 +645,7 @@ impl StateSnapshot {
         response::GetAgents {
             agents: self
                 .agents
-                .iter()
+                .values()
                 .filter(|a| !a.unreachable)
                 .map(|a| {
                     let row = a.row(usage);
@@ -642,7 +663,7 @@ impl StateSnapshot {
         usage: &'a Usage<'a>,
     ) -> impl Iterator<Item = AgentRow<'a>> + 'a {
         self.agents
-            .iter()
+            .values()
             .filter(|a| !a.unreachable)
             .map(move |a| a.row(usage))
     }
@@ -650,9 +671,11 @@ impl StateSnapshot {
     /// How many reachable agents are active (connected), and how many
     /// are reachable.
     pub(crate) fn agent_counts(&self) -> (usize, usize) {
-        let reachable = self.agents.iter().filter(|a| !a.unreachable);
-        let active = reachable.clone().filter(|a| a.active).count();
-        (active, reachable.count())
+        let reachable = || self.agents.values().filter(|a| !a.unreachable);
+        (
+            reachable().filter(|a| a.active).count(),
+            reachable().count(),
+        )
     }
 
     /// Agents known from the registry that have not registered again.
