@@ -4,16 +4,21 @@
 //! `/state` and its kin are read over and over (dashboards, load
 //! balancers and service discovery poll them every few seconds) while
 //! most tasks stay as they were. So each task remembers its normalized
-//! resources (what usage sums add up) and its legacy JSON (what `/state`
-//! writes for it) once computed; any change to the task forgets both.
-//! Computing happens on the reader's side, off the master's loop, and a
-//! snapshot sharing the entry keeps what it computed.
+//! resources (what usage sums add up) and the part of its legacy JSON
+//! that status updates leave alone (id, name, resources, labels,
+//! container: most of it). A status update keeps both; any other change
+//! forgets both. A snapshot sharing the entry keeps what was computed.
+//!
+//! The master writes that JSON when it adds the task, while the task it
+//! just built is in the cache: written later by a reader, after a launch
+//! of 100,000 tasks, each task's strings were a cache miss apiece and
+//! the first `/state` spent most of its time on them.
 
-use mesos_proto::json::JsonWriter;
+use mesos_proto::json::{JsonWriter, legacy};
 use mesos_proto::resources::Resources;
 use mesos_proto::v1::Task;
 use std::ops::{Deref, DerefMut};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 /// A [`Task`] with its derived forms, computed at most once per version
 /// of the task. It dereferences to the task; changing the task through
@@ -25,8 +30,10 @@ pub(crate) struct TaskEntry {
     /// validate (the master validated them at launch, so only a task an
     /// agent reported can lack them).
     normalized: OnceLock<Option<Resources>>,
-    /// The task in Mesos' legacy JSON model (`/state`, `/tasks`).
-    legacy: OnceLock<Box<[u8]>>,
+    /// The members of the task's legacy JSON (`/state`, `/tasks`) that
+    /// status updates leave as they are, without braces. Shared by
+    /// copies, which a status update makes.
+    fixed: OnceLock<Arc<[u8]>>,
 }
 
 impl TaskEntry {
@@ -50,29 +57,51 @@ impl TaskEntry {
             .as_ref()
     }
 
-    /// The task as the legacy endpoints write it, computed the first time.
-    pub(crate) fn legacy_json(&self) -> &[u8] {
-        self.legacy.get_or_init(|| {
-            let mut w = JsonWriter::with_buffer(Vec::with_capacity(512));
-            mesos_proto::json::legacy::task(&mut w, &self.task);
-            w.into_inner().into_boxed_slice()
-        })
+    /// Writes the task as the legacy endpoints show it: what it
+    /// remembers (computed now if it does not yet), then its state and
+    /// statuses.
+    pub(crate) fn write_legacy(&self, w: &mut JsonWriter) {
+        w.begin_object();
+        w.raw(self.fixed_members());
+        legacy::task_status_members(w, &self.task);
+        w.end_object();
     }
+
+    /// The members of its legacy JSON that status updates leave alone,
+    /// computed the first time.
+    pub(crate) fn fixed_members(&self) -> &[u8] {
+        self.fixed.get_or_init(|| fixed_members(&self.task).into())
+    }
+
+    /// About how many bytes [`TaskEntry::write_legacy`] writes, to size
+    /// buffers.
+    pub(crate) fn legacy_size(&self) -> usize {
+        self.fixed.get().map_or(512, |f| f.len()) + 48 + 64 * self.task.statuses.len()
+    }
+}
+
+/// What [`TaskEntry::fixed_members`] remembers.
+fn fixed_members(task: &Task) -> Vec<u8> {
+    let mut w = JsonWriter::with_buffer(Vec::with_capacity(512));
+    w.begin_object();
+    legacy::task_fixed_members(&mut w, task);
+    let mut bytes = w.into_inner();
+    bytes.remove(0);
+    bytes
 }
 
 impl TaskEntry {
     /// Changes the task's state and statuses through `change`, which must
-    /// leave its resources and agent as they are (debug builds check):
-    /// the normalized resources are kept, the legacy JSON forgotten.
+    /// leave the rest as it is (debug builds check): what was derived is
+    /// kept.
     pub(crate) fn change_status<R>(&mut self, change: impl FnOnce(&mut Task) -> R) -> R {
         #[cfg(debug_assertions)]
-        let before = (self.task.resources.clone(), self.task.agent_id.clone());
-        self.legacy.take();
+        let before = (self.task.resources.clone(), fixed_members(&self.task));
         let out = change(&mut self.task);
         #[cfg(debug_assertions)]
         assert!(
-            before == (self.task.resources.clone(), self.task.agent_id.clone()),
-            "a status change changed task {}'s resources or agent",
+            before == (self.task.resources.clone(), fixed_members(&self.task)),
+            "a status change changed more of task {} than its state and statuses",
             self.task.task_id.value
         );
         out
@@ -80,10 +109,19 @@ impl TaskEntry {
 }
 
 impl Clone for TaskEntry {
-    /// A copy of the task only: it is copied to be changed
-    /// (`Arc::make_mut`), which would forget the rest anyway.
+    /// A copy, to be changed (`Arc::make_mut`): it shares the remembered
+    /// JSON, which a status update keeps; normalized resources are not
+    /// copied (computed again when asked for).
     fn clone(&self) -> TaskEntry {
-        TaskEntry::new(self.task.clone())
+        let fixed = OnceLock::new();
+        if let Some(f) = self.fixed.get() {
+            let _ = fixed.set(Arc::clone(f));
+        }
+        TaskEntry {
+            task: self.task.clone(),
+            normalized: OnceLock::new(),
+            fixed,
+        }
     }
 }
 
@@ -99,7 +137,7 @@ impl DerefMut for TaskEntry {
     /// The task, to change: what was derived from it is forgotten.
     fn deref_mut(&mut self) -> &mut Task {
         self.normalized.take();
-        self.legacy.take();
+        self.fixed.take();
         &mut self.task
     }
 }
@@ -132,7 +170,9 @@ mod tests {
     }
 
     fn json(e: &TaskEntry) -> String {
-        String::from_utf8(e.legacy_json().to_vec()).unwrap()
+        let mut w = JsonWriter::new();
+        e.write_legacy(&mut w);
+        String::from_utf8(w.into_inner()).unwrap()
     }
 
     #[test]
@@ -140,7 +180,7 @@ mod tests {
         let e = TaskEntry::new(task());
         let mut w = JsonWriter::new();
         mesos_proto::json::legacy::task(&mut w, &task());
-        assert_eq!(e.legacy_json(), w.into_inner().as_slice());
+        assert_eq!(json(&e), String::from_utf8(w.into_inner()).unwrap());
         let cpus: Resources = "cpus:1.5".parse().unwrap();
         assert_eq!(e.resources(), Some(&cpus));
     }
@@ -166,6 +206,42 @@ mod tests {
         std::sync::Arc::make_mut(&mut mine).state = TaskState::TaskKilled as i32;
         assert!(json(&mine).contains("TASK_KILLED"));
         assert!(json(&snapshot).contains("TASK_RUNNING"));
+    }
+
+    #[test]
+    fn a_status_change_keeps_the_fixed_members_and_writes_the_new_state() {
+        let mut mine = std::sync::Arc::new(TaskEntry::new(task()));
+        let fixed = mine.fixed_members().as_ptr();
+        let snapshot = std::sync::Arc::clone(&mine);
+        std::sync::Arc::make_mut(&mut mine).change_status(|t| {
+            t.state = TaskState::TaskFinished as i32;
+            t.statuses.push(mesos_proto::v1::TaskStatus {
+                state: TaskState::TaskFinished as i32,
+                timestamp: Some(2.5),
+                ..Default::default()
+            });
+        });
+        assert_eq!(
+            mine.fixed_members().as_ptr(),
+            fixed,
+            "shared, not written again"
+        );
+        let changed: serde_json::Value = serde_json::from_str(&json(&mine)).unwrap();
+        assert_eq!(changed["state"], "TASK_FINISHED");
+        assert_eq!(changed["statuses"][0]["timestamp"], 2.5);
+        assert_eq!(changed["name"], "web");
+        assert!(json(&snapshot).contains("TASK_RUNNING"));
+        let mut w = JsonWriter::new();
+        mesos_proto::json::legacy::task(&mut w, mine.task());
+        assert_eq!(json(&mine), String::from_utf8(w.into_inner()).unwrap());
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "more of task t1 than its state and statuses")]
+    fn a_status_change_that_renames_the_task_is_caught() {
+        let mut e = TaskEntry::new(task());
+        e.change_status(|t| t.name = "other".into());
     }
 
     #[test]

@@ -12,6 +12,7 @@
 use crate::agents::is_terminal;
 use crate::cow_map::{CowMap, Shard, SharedShards};
 use crate::task_entry::TaskEntry;
+use mesos_proto::json::JsonWriter;
 use mesos_proto::resources::Resources;
 use mesos_proto::v1::{AgentId, Task, TaskId, TaskState};
 use std::collections::BTreeMap;
@@ -70,13 +71,13 @@ pub(crate) struct ShardJson {
 }
 
 impl ShardJson {
-    /// Joins the JSON each task remembers (computing what it does not),
-    /// each run allocated once at its size.
+    /// Writes each task's JSON (from what it remembers) into the run of
+    /// its list, each run allocated about at its size.
     fn of(tasks: &BTreeMap<TaskId, Arc<TaskEntry>>) -> ShardJson {
-        // Bytes by list, with a comma each.
+        // Bytes by list, with a comma each, about.
         let mut sizes = [0usize; 3];
         for task in tasks.values() {
-            sizes[Listed::of(task.state) as usize] += task.legacy_json().len() + 1;
+            sizes[Listed::of(task.state) as usize] += task.legacy_size() + 1;
         }
         let [live, unreachable, completed] = sizes.map(Vec::with_capacity);
         let mut out = ShardJson {
@@ -86,10 +87,13 @@ impl ShardJson {
         };
         for task in tasks.values() {
             let run = out.run_mut(Listed::of(task.state));
-            if !run.is_empty() {
-                run.push(b',');
+            let comma = !run.is_empty();
+            let mut w = JsonWriter::with_buffer(std::mem::take(run));
+            if comma {
+                w.element();
             }
-            run.extend_from_slice(task.legacy_json());
+            task.write_legacy(&mut w);
+            *run = w.into_inner();
         }
         out
     }
@@ -195,6 +199,9 @@ impl TaskTable {
     /// Adds or replaces the task with `task`'s id.
     pub(crate) fn insert(&mut self, task: impl Into<TaskEntry>) -> Option<Arc<TaskEntry>> {
         let task = Arc::new(task.into());
+        // Now, while the task just built is in the cache (see
+        // `task_entry`).
+        task.fixed_members();
         self.charge(&task);
         let old = self.tasks.insert(task.task_id.clone(), task);
         if let Some(old) = &old {
@@ -415,7 +422,15 @@ mod tests {
             shards.iter().map(|s| run(s, Listed::Live)).collect()
         });
         for (shard, written) in shards.iter().zip(&written) {
-            let alone: Vec<&[u8]> = shard.entries().values().map(|t| t.legacy_json()).collect();
+            let alone: Vec<Vec<u8>> = shard
+                .entries()
+                .values()
+                .map(|t| {
+                    let mut w = JsonWriter::new();
+                    t.write_legacy(&mut w);
+                    w.into_inner()
+                })
+                .collect();
             assert_eq!(written.as_bytes(), alone.join(&b","[..]).as_slice());
         }
         let listed: usize = written

@@ -166,9 +166,38 @@ pub fn status(w: &mut JsonWriter, s: &TaskStatus) {
     w.end_object();
 }
 
-/// A task as `/state` shows it.
+/// A task as `/state` shows it: [`task_fixed_members`], then
+/// [`task_status_members`].
+///
+/// ```
+/// use mesos_proto::json::{JsonWriter, legacy};
+/// use mesos_proto::v1::{Task, TaskState};
+/// let mut t = Task { name: "web".into(), state: TaskState::TaskRunning as i32, ..Default::default() };
+/// t.task_id.value = "web.1".into();
+/// let mut whole = JsonWriter::new();
+/// legacy::task(&mut whole, &t);
+///
+/// // The same, from members written apart (as a master remembers them).
+/// let mut fixed = JsonWriter::new();
+/// fixed.begin_object();
+/// legacy::task_fixed_members(&mut fixed, &t);
+/// let mut parts = JsonWriter::new();
+/// parts.begin_object();
+/// parts.raw(&fixed.into_inner()[1..]);
+/// legacy::task_status_members(&mut parts, &t);
+/// parts.end_object();
+/// assert_eq!(whole.into_inner(), parts.into_inner());
+/// ```
 pub fn task(w: &mut JsonWriter, t: &Task) {
     w.begin_object();
+    task_fixed_members(w, t);
+    task_status_members(w, t);
+    w.end_object();
+}
+
+/// The members of a task's legacy JSON that its status updates leave as
+/// they are (all but `state` and `statuses`), into an object begun.
+pub fn task_fixed_members(w: &mut JsonWriter, t: &Task) {
     w.str_field("id", &t.task_id.value);
     w.str_field("name", &t.name);
     w.str_field("framework_id", &t.framework_id.value);
@@ -177,7 +206,6 @@ pub fn task(w: &mut JsonWriter, t: &Task) {
         t.executor_id.as_ref().map_or("", |e| e.value.as_str()),
     );
     w.str_field("slave_id", &t.agent_id.value);
-    enum_field::<crate::v1::TaskState>(w, "state", t.state);
     resources_field(w, "resources", &t.resources);
     if let Some(role) = t
         .resources
@@ -186,13 +214,6 @@ pub fn task(w: &mut JsonWriter, t: &Task) {
     {
         w.str_field("role", role);
     }
-    w.key("statuses");
-    w.begin_array();
-    for s in &t.statuses {
-        w.element();
-        status(w, s);
-    }
-    w.end_array();
     if let Some(labels) = &t.labels {
         w.key("labels");
         w.list(&labels.labels);
@@ -203,7 +224,19 @@ pub fn task(w: &mut JsonWriter, t: &Task) {
     if let Some(c) = &t.container {
         w.field("container", c);
     }
-    w.end_object();
+}
+
+/// The members of a task's legacy JSON that its status updates change
+/// (`state` and `statuses`), into an object begun.
+pub fn task_status_members(w: &mut JsonWriter, t: &Task) {
+    enum_field::<crate::v1::TaskState>(w, "state", t.state);
+    w.key("statuses");
+    w.begin_array();
+    for s in &t.statuses {
+        w.element();
+        status(w, s);
+    }
+    w.end_array();
 }
 
 #[cfg(test)]

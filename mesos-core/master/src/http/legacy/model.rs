@@ -20,7 +20,7 @@ pub(super) fn tasks(w: &mut JsonWriter, name: &str, list: &[&TaskEntry]) {
     w.begin_array();
     for t in list {
         w.element();
-        w.raw(t.legacy_json());
+        t.write_legacy(w);
     }
     w.end_array();
 }
@@ -40,7 +40,7 @@ fn framework_tasks(w: &mut JsonWriter, name: &str, tasks: &FrameworkTasks<'_>, l
     if list == Listed::Completed {
         for t in tasks.history {
             w.element();
-            w.raw(t.legacy_json());
+            t.write_legacy(w);
         }
     }
     w.end_array();
