@@ -267,8 +267,22 @@ impl MasterActor {
         if let Some(framework) = self.frameworks.get_mut(&framework_id) {
             let changed = framework.tasks.update(&status.task_id, |task| {
                 let was_terminal = is_terminal(task.state);
-                task.state = status.state;
-                task.statuses = vec![status.clone()];
+                // As Mesos: a task that ended stays ended; its statuses
+                // keep every state it went through (a repeat replaces the
+                // last), without the large `data`.
+                if !was_terminal {
+                    task.state = status.state;
+                }
+                if task
+                    .statuses
+                    .last()
+                    .is_some_and(|s| s.state == status.state)
+                {
+                    task.statuses.pop();
+                }
+                let mut kept = status.clone();
+                kept.data = None;
+                task.statuses.push(kept);
                 is_terminal(status.state) && !was_terminal
             });
             if let Some((true, task)) = changed {
