@@ -73,7 +73,7 @@ impl AgentTable {
             let before = agent.executors.len();
             agent.executors.retain(|(f, _), _| f != framework_id);
             if agent.executors.len() != before {
-                self.views.insert(id.clone(), AgentSnapshot::of(agent));
+                refresh(&mut self.views, id, agent);
             }
         }
     }
@@ -126,10 +126,15 @@ impl DerefMut for AgentMut<'_> {
 
 impl Drop for AgentMut<'_> {
     fn drop(&mut self) {
-        let view = AgentSnapshot::of(self.agent);
-        // Unchanged views are left alone: a snapshot may share the shard.
-        if !self.views.get(self.id).is_some_and(|v| v.same_as(&view)) {
-            self.views.insert(self.id.clone(), view);
-        }
+        refresh(self.views, self.id, self.agent);
+    }
+}
+
+/// Brings the view of agent `id` up to date. An unchanged view is left
+/// alone: a snapshot may share its shard, which a change would copy.
+fn refresh(views: &mut CowMap<AgentId, AgentSnapshot>, id: &AgentId, agent: &Agent) {
+    let view = AgentSnapshot::of(agent);
+    if !views.get(id).is_some_and(|v| v.same_as(&view)) {
+        views.insert(id.clone(), view);
     }
 }

@@ -67,6 +67,14 @@ impl TaskEntry {
         w.end_object();
     }
 
+    /// The task's whole legacy JSON, for tests to compare.
+    #[cfg(test)]
+    pub(crate) fn legacy_json(&self) -> Vec<u8> {
+        let mut w = JsonWriter::new();
+        self.write_legacy(&mut w);
+        w.into_inner()
+    }
+
     /// The members of its legacy JSON that status updates leave alone,
     /// computed the first time.
     pub(crate) fn fixed_members(&self) -> &[u8] {
@@ -170,9 +178,7 @@ mod tests {
     }
 
     fn json(e: &TaskEntry) -> String {
-        let mut w = JsonWriter::new();
-        e.write_legacy(&mut w);
-        String::from_utf8(w.into_inner()).unwrap()
+        String::from_utf8(e.legacy_json()).unwrap()
     }
 
     #[test]

@@ -87,11 +87,10 @@ impl ShardJson {
         };
         for task in tasks.values() {
             let run = out.run_mut(Listed::of(task.state));
-            let comma = !run.is_empty();
-            let mut w = JsonWriter::with_buffer(std::mem::take(run));
-            if comma {
-                w.element();
+            if !run.is_empty() {
+                run.push(b',');
             }
+            let mut w = JsonWriter::with_buffer(std::mem::take(run));
             task.write_legacy(&mut w);
             *run = w.into_inner();
         }
@@ -422,15 +421,7 @@ mod tests {
             shards.iter().map(|s| run(s, Listed::Live)).collect()
         });
         for (shard, written) in shards.iter().zip(&written) {
-            let alone: Vec<Vec<u8>> = shard
-                .entries()
-                .values()
-                .map(|t| {
-                    let mut w = JsonWriter::new();
-                    t.write_legacy(&mut w);
-                    w.into_inner()
-                })
-                .collect();
+            let alone: Vec<Vec<u8>> = shard.entries().values().map(|t| t.legacy_json()).collect();
             assert_eq!(written.as_bytes(), alone.join(&b","[..]).as_slice());
         }
         let listed: usize = written

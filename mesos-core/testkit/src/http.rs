@@ -101,6 +101,18 @@ impl TestClient {
         Ok(self.client.get(url).await?)
     }
 
+    /// GETs `url`, expecting 200 and a JSON body (`/state`, `/metrics/snapshot`).
+    pub async fn get_json(&self, url: &str) -> Result<serde_json::Value, TestkitError> {
+        let (status, _, body) = self.get(url).await?;
+        if status != 200 {
+            return Err(TestkitError::Status {
+                status,
+                body: String::from_utf8_lossy(&body).into_owned(),
+            });
+        }
+        serde_json::from_slice(&body).map_err(|e| TestkitError::Decode(format!("{url}: {e}")))
+    }
+
     /// Makes an operator API call (`POST /api/v1`, protobuf) on the master
     /// at `master`: its response, or `None` for a bare 200.
     pub async fn operator(

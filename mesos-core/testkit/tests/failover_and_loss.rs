@@ -303,14 +303,17 @@ async fn an_agent_whose_stream_closes_is_disconnected_at_once() {
     let base = format!("http://{}", cluster.addr());
     let client = TestClient::default();
     let slave = |state: &serde_json::Value| state["slaves"][0]["active"].clone();
-    let state = get_json(&client, &format!("{base}/state")).await;
+    let state = client.get_json(&format!("{base}/state")).await.unwrap();
     assert_eq!(slave(&state), true, "{state}");
 
     cluster.agents.remove(0).stop().await;
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
-        let state = get_json(&client, &format!("{base}/state")).await;
-        let metrics = get_json(&client, &format!("{base}/metrics/snapshot")).await;
+        let state = client.get_json(&format!("{base}/state")).await.unwrap();
+        let metrics = client
+            .get_json(&format!("{base}/metrics/snapshot"))
+            .await
+            .unwrap();
         if slave(&state) == false && metrics["master/slaves_disconnected"] == 1.0 {
             assert_eq!(state["slaves"].as_array().unwrap().len(), 1, "still known");
             assert_eq!(metrics["master/slaves_unreachable"], 0.0);
@@ -330,10 +333,4 @@ async fn an_agent_whose_stream_closes_is_disconnected_at_once() {
         .wait_for(Duration::from_millis(500), |e| e.offers.is_some())
         .await;
     assert!(offer.is_err(), "offered after its stream closed: {offer:?}");
-}
-
-async fn get_json(client: &TestClient, url: &str) -> serde_json::Value {
-    let (status, _, body) = client.get(url).await.unwrap();
-    assert_eq!(status, 200, "{url}: {}", String::from_utf8_lossy(&body));
-    serde_json::from_slice(&body).unwrap_or_else(|e| panic!("{url}: {e}"))
 }

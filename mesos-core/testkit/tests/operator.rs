@@ -74,9 +74,19 @@ fn operator(ty: mcall::Type) -> MasterCall {
 }
 
 async fn get_json(client: &TestClient, url: &str) -> Value {
-    let (status, _, body) = client.get(url).await.unwrap();
-    assert_eq!(status, 200, "{url}: {}", String::from_utf8_lossy(&body));
-    serde_json::from_slice(&body).unwrap_or_else(|e| panic!("{url}: {e}"))
+    client
+        .get_json(url)
+        .await
+        .unwrap_or_else(|e| panic!("{url}: {e}"))
+}
+
+/// The string member `key` of each object in the array `list`.
+fn strs<'a>(list: &'a Value, key: &str) -> Vec<&'a str> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v[key].as_str().unwrap())
+        .collect()
 }
 
 /// Launches one task per agent for a partition-aware framework and waits
@@ -255,12 +265,7 @@ async fn legacy_endpoints_show_a_change_after_an_earlier_read() {
 
     let after = get_json(&client, &format!("{base}/state")).await;
     let fw = &after["frameworks"][0];
-    let live: Vec<&str> = fw["tasks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["id"].as_str().unwrap())
-        .collect();
+    let live = strs(&fw["tasks"], "id");
     assert_eq!(live.len(), 1);
     assert!(!live.contains(&victim.as_str()));
     // Not acknowledged yet: among the completed ones, as killed.
@@ -268,13 +273,10 @@ async fn legacy_endpoints_show_a_change_after_an_earlier_read() {
     assert_eq!(done["id"], victim.as_str());
     assert_eq!(done["state"], "TASK_KILLED");
     // Every state it went through, as Mesos keeps them.
-    let states: Vec<&str> = done["statuses"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["state"].as_str().unwrap())
-        .collect();
-    assert_eq!(states, ["TASK_RUNNING", "TASK_KILLED"]);
+    assert_eq!(
+        strs(&done["statuses"], "state"),
+        ["TASK_RUNNING", "TASK_KILLED"]
+    );
     assert_eq!(fw["used_resources"]["cpus"], 2.0, "{fw:#}");
     let slave_of = |state: &Value| -> Value {
         state["slaves"]

@@ -1,13 +1,12 @@
 //! `POST /api/v1/agent`: our master/agent protocol (protobuf only).
 
-use super::{Http, ask, error, record_stream_of, stream_id};
+use super::{Http, ask, error, receiver_stream, record_stream_of, stream_id};
 use crate::actor::Command;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use mesos_proto::agent_protocol::AgentEvent;
-use mesos_proto::agent_protocol::{AgentCall, agent_call};
+use mesos_proto::agent_protocol::{AgentCall, AgentEvent, agent_call};
 use mesos_proto::media::MediaType;
 use mesos_proto::prost::Message;
 use mesos_proto::v1::AgentId;
@@ -121,14 +120,15 @@ impl Drop for StreamClosed {
     }
 }
 
-/// The agent's events, then `closed` dropped: when the master ends the
-/// stream or the body is dropped, whichever comes first.
+/// The agent's events; `closed` goes with the stream, so it is dropped
+/// when the master ends the stream or the body is dropped.
 fn events_until_closed(
     events: mpsc::Receiver<AgentEvent>,
     closed: StreamClosed,
 ) -> impl futures_util::Stream<Item = AgentEvent> + Send + 'static {
-    futures_util::stream::unfold((events, closed), |(mut events, closed)| async move {
-        let event = events.recv().await?;
-        Some((event, (events, closed)))
+    use futures_util::StreamExt;
+    receiver_stream(events).map(move |event| {
+        let _held = &closed;
+        event
     })
 }
