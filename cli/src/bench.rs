@@ -110,7 +110,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
             println!(
                 "state: {} agents, {} tasks ({} in /state): /state {:.1} MB, first (cold) \
                  {:.1} ms, then p50 {:.1} ms, max {:.1} ms; \
-                 event loop turns over 10 ms during /state: {}; \
+                 event loop turns over 10 ms during /state: {} ({} of them on CPU); \
                  probe max {:.1} ms during /state ({:.1} ms idle); \
                  RSS {:.0} MB -> {:.0} MB",
                 r.agents,
@@ -121,6 +121,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
                 ms(p50),
                 ms(max),
                 r.turns_over_10ms,
+                r.turns_over_10ms_on_cpu,
                 ms(r.max_probe),
                 ms(r.idle_probe),
                 r.rss_before as f64 / 1e6,

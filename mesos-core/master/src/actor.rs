@@ -366,27 +366,8 @@ pub(crate) struct Counters {
     pub(crate) shutdown_executors: u64,
     /// Tasks that reached each terminal state.
     pub(crate) terminal: BTreeMap<i32, u64>,
-    /// Turns of the event loop (a batch of commands with its allocation,
-    /// or a timer's work), and how many held it up past 10 and 100 ms.
-    pub(crate) turns: u64,
-    pub(crate) turns_over_10ms: u64,
-    pub(crate) turns_over_100ms: u64,
-    /// The longest turn so far, in milliseconds.
-    pub(crate) longest_turn_ms: f64,
-}
-
-impl Counters {
-    /// Counts one turn of the event loop that took `held`.
-    fn turn(&mut self, held: std::time::Duration) {
-        self.turns += 1;
-        if held > std::time::Duration::from_millis(10) {
-            self.turns_over_10ms += 1;
-        }
-        if held > std::time::Duration::from_millis(100) {
-            self.turns_over_100ms += 1;
-        }
-        self.longest_turn_ms = self.longest_turn_ms.max(held.as_secs_f64() * 1e3);
-    }
+    /// Turns of the event loop and how long they held it up.
+    pub(crate) turns: crate::turns::TurnCounts,
 }
 
 /// A framework's failover timeout (0 when unset or invalid).
@@ -546,8 +527,10 @@ impl MasterActor {
                 _ = allocation.tick() => Wake::Allocation,
                 _ = housekeeping.tick() => Wake::Housekeeping,
             };
-            let started = std::time::Instant::now();
+            let timer = crate::turns::TurnTimer::start();
             let kind = wake.kind();
+            let mut batch = 1;
+            let mut handled = std::time::Duration::ZERO;
             match wake {
                 Wake::Command(command) => {
                     self.handle(command);
@@ -555,10 +538,14 @@ impl MasterActor {
                     // for all of it.
                     for _ in 0..BATCH {
                         match commands.try_recv() {
-                            Ok(command) => self.handle(command),
+                            Ok(command) => {
+                                self.handle(command);
+                                batch += 1;
+                            }
                             Err(_) => break,
                         }
                     }
+                    handled = timer.elapsed();
                     if self.allocation_pending {
                         self.allocate();
                     }
@@ -567,15 +554,18 @@ impl MasterActor {
                 Wake::Allocation => self.allocate(),
                 Wake::Housekeeping => self.housekeeping(),
             }
-            let held = started.elapsed();
-            if held > std::time::Duration::from_millis(10) {
+            let turn = timer.stop();
+            if turn.slow() {
                 tracing::debug!(
                     wake = kind,
-                    ms = held.as_secs_f64() * 1e3,
+                    ms = turn.wall.as_secs_f64() * 1e3,
+                    cpu_ms = turn.cpu.as_secs_f64() * 1e3,
+                    batch,
+                    handled_ms = handled.as_secs_f64() * 1e3,
                     "event loop turn past 10 ms"
                 );
             }
-            self.metrics.turn(held);
+            self.metrics.turns.count(turn);
         }
         tracing::info!("master stopped");
     }

@@ -58,6 +58,7 @@ mod scheduler;
 mod snapshot;
 mod task_entry;
 mod task_table;
+mod turns;
 
 pub use config::{MESOS_VERSION, MasterConfig, RegistryConfig};
 pub use registry::RegistryError;

@@ -16,6 +16,10 @@ use mesos_proto::v1::{
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+/// Allocations (deciding and making the offers) longer than this are
+/// logged at debug level, with what they decided.
+const SLOW_ALLOCATION: std::time::Duration = std::time::Duration::from_millis(5);
+
 impl MasterActor {
     /// One allocation cycle: the allocator's decisions become OFFERS, one
     /// offer per framework, agent and role.
@@ -24,7 +28,10 @@ impl MasterActor {
         let started = std::time::Instant::now();
         let now = self.now();
         let mut by_framework: BTreeMap<FrameworkId, Vec<Offer>> = BTreeMap::new();
-        for allocation in self.allocator.allocate(now) {
+        let allocations = self.allocator.allocate(now);
+        let decided = started.elapsed();
+        let count = allocations.len();
+        for allocation in allocations {
             let Some(agent) = self.agents.get(&allocation.agent_id) else {
                 continue;
             };
@@ -72,6 +79,15 @@ impl MasterActor {
         }
         self.metrics.allocation_runs += 1;
         self.metrics.last_allocation_ms = started.elapsed().as_secs_f64() * 1000.0;
+        if started.elapsed() > SLOW_ALLOCATION {
+            tracing::debug!(
+                allocations = count,
+                visited = self.allocator.last_visited(),
+                decided_ms = decided.as_secs_f64() * 1e3,
+                ms = self.metrics.last_allocation_ms,
+                "slow allocation"
+            );
+        }
         for (framework_id, offers) in by_framework {
             self.send(
                 &framework_id,

@@ -370,16 +370,16 @@ impl MasterActor {
         set("allocator/mesos/allocation_runs", c.allocation_runs as f64);
         set("allocator/mesos/allocation_run_ms", c.last_allocation_ms);
         // Ours: how long the event loop is held up at a time.
-        set("master/event_loop/turns", c.turns as f64);
+        let t = &c.turns;
+        set("master/event_loop/turns", t.turns as f64);
+        set("master/event_loop/turns_over_10ms", t.over_10ms as f64);
+        set("master/event_loop/turns_over_100ms", t.over_100ms as f64);
         set(
-            "master/event_loop/turns_over_10ms",
-            c.turns_over_10ms as f64,
+            "master/event_loop/turns_over_10ms_on_cpu",
+            t.over_10ms_on_cpu as f64,
         );
-        set(
-            "master/event_loop/turns_over_100ms",
-            c.turns_over_100ms as f64,
-        );
-        set("master/event_loop/longest_turn_ms", c.longest_turn_ms);
+        set("master/event_loop/longest_turn_ms", t.longest_ms);
+        set("master/event_loop/longest_turn_cpu_ms", t.longest_cpu_ms);
         for state in [
             TaskState::TaskFinished,
             TaskState::TaskFailed,

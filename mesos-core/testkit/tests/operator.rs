@@ -218,6 +218,12 @@ async fn legacy_endpoints_show_the_cluster_in_mesos_shapes() {
             .unwrap()
             > 0.0
     );
+    for name in [
+        "master/event_loop/turns_over_10ms_on_cpu",
+        "master/event_loop/longest_turn_cpu_ms",
+    ] {
+        assert!(metrics[name].as_f64().is_some(), "{name}");
+    }
     assert_eq!(metrics["master/frameworks_active"], 1.0);
     let (status, headers, body) = client.get(&format!("{base}/metrics")).await.unwrap();
     assert_eq!(status, 200);

@@ -3,6 +3,7 @@
 
 use mesos_master::{MasterConfig, RegistryConfig};
 use mesos_proto::media::MediaType;
+use mesos_proto::resources::Resources;
 use mesos_proto::v1::master::{Call as MasterCall, call as mcall};
 use mesos_proto::v1::quota::QuotaConfig;
 use mesos_proto::v1::{FrameworkId, FrameworkInfo, TaskId, TaskState, WeightInfo, value};
@@ -40,11 +41,23 @@ fn agents(n: usize) -> Vec<AgentSpec> {
         .collect()
 }
 
-/// Launches task `id` on the framework's first offer and waits for its
+/// Launches task `id` on the framework's first offer the task fits (quota
+/// can leave others with memory only, or cpus only) and waits for its
 /// TASK_RUNNING (acknowledged).
 async fn launch(s: &mut RawScheduler, id: &str) {
-    let e = s.wait_for(WAIT, |e| e.offers.is_some()).await.unwrap();
-    let offer = e.offers.unwrap().offers.remove(0);
+    let fits = |o: &mesos_proto::v1::Offer| {
+        Resources::try_from(o.resources.clone()).is_ok_and(|r| {
+            let r = r.unallocate();
+            r.cpus().is_some_and(|c| c >= 1.0) && r.mem().is_some_and(|m| m >= 64.0)
+        })
+    };
+    let e = s
+        .wait_for(WAIT, |e| {
+            e.offers.as_ref().is_some_and(|o| o.offers.iter().any(fits))
+        })
+        .await
+        .unwrap();
+    let offer = e.offers.unwrap().offers.into_iter().find(fits).unwrap();
     let t = sleep_task(id, &offer.agent_id, "cpus:1;mem:64");
     assert_eq!(
         s.call(&s.launch_call(&[&offer.id], vec![t], None))

@@ -302,6 +302,27 @@ impl Allocator {
         }
     }
 
+    /// Debug builds: every agent a cycle at `now` skips (not in `visit`)
+    /// has a memo that holds, so skipping it decides nothing differently.
+    #[cfg(debug_assertions)]
+    fn check_visits(&self, visit: &[usize], now: Duration) {
+        let mut visited = vec![false; self.agents.len()];
+        for &ai in visit {
+            visited[ai] = true;
+        }
+        for (ai, agent) in self.agents.iter().enumerate() {
+            if visited[ai] {
+                continue;
+            }
+            let holds = agent.blocked.is_some_and(|b| {
+                b.epoch == agent.epoch
+                    && b.frameworks_epoch == self.frameworks_epoch
+                    && now < b.until
+            });
+            assert!(holds, "agent {} skipped with {:?}", agent.id, agent.blocked);
+        }
+    }
+
     /// One allocation cycle at time `now`: what to offer to whom.
     pub fn allocate(&mut self, now: Duration) -> Vec<Allocation> {
         let mut out: BTreeMap<(u32, usize), Resources> = BTreeMap::new();
@@ -309,16 +330,19 @@ impl Allocator {
         // Candidates by role index, while their order holds.
         let mut framework_orders: Vec<Option<Candidates>> = Vec::new();
 
-        let mut order: Vec<usize> = (0..self.agents.len()).collect();
-        for i in (1..order.len()).rev() {
-            let j = (self.next_random() % (i as u64 + 1)) as usize;
-            order.swap(i, j);
-        }
-
         // With quota, memos are not trusted: an agent's offerability then
         // also depends on other agents (headroom) and on allocations
         // elsewhere (limits).
         let quota = !self.quotas.is_empty();
+        let mut order = self
+            .visits
+            .take(self.agents.len(), now, self.frameworks_epoch, quota);
+        #[cfg(debug_assertions)]
+        self.check_visits(&order, now);
+        for i in (1..order.len()).rev() {
+            let j = (self.next_random() % (i as u64 + 1)) as usize;
+            order.swap(i, j);
+        }
         let mut spare = None;
         if quota {
             self.allocate_guarantees(&order, now, &mut out);
@@ -339,6 +363,9 @@ impl Allocator {
                             until,
                             ..b
                         });
+                        if until < b.until {
+                            self.visits.left(ai, Some(until));
+                        }
                         continue;
                     }
                 }
@@ -401,6 +428,14 @@ impl Allocator {
                 frameworks_epoch: self.frameworks_epoch,
                 until,
             });
+            if !quota {
+                self.visits.left(ai, (!offered).then_some(until));
+            }
+        }
+        if self.visits.overgrown(self.agents.len()) {
+            let memos = self.agents.iter().enumerate();
+            self.visits
+                .rebuild(memos.filter_map(|(ai, a)| Some((ai, a.blocked?.until))));
         }
         out.into_iter()
             .filter_map(|((fw, ai), resources)| {

@@ -38,6 +38,7 @@ mod cycle;
 pub mod filters;
 mod quota;
 pub mod sorter;
+mod visits;
 
 pub use quota::Quota;
 
@@ -200,6 +201,8 @@ pub struct Allocator {
     changes: VecDeque<(u64, u32)>,
     /// Every change after this epoch is in `changes`.
     changes_start: u64,
+    /// The agents the next cycle must look at.
+    visits: visits::Visits,
     rng: u64,
 }
 
@@ -304,6 +307,7 @@ impl Allocator {
             filter_slots: FilterSlots::default(),
             changes: VecDeque::new(),
             changes_start: 0,
+            visits: visits::Visits::default(),
             rng,
         }
     }
@@ -459,10 +463,11 @@ impl Allocator {
         // resources it releases, and those get new epochs.
         self.frameworks[idx as usize] = None;
         let mut released_all = Vec::new();
-        for agent in &mut self.agents {
+        for (ai, agent) in self.agents.iter_mut().enumerate() {
             agent.filters.retain(|k, _| (k >> 32) as u32 != idx);
             if let Some(released) = agent.allocated.remove(&idx) {
                 agent.give_back(&released.unallocate());
+                self.visits.changed(ai);
                 released_all.push(released);
             }
         }
@@ -571,6 +576,7 @@ impl Allocator {
         }
         agent.available = &agent.total - &agent.used;
         self.agent_index.insert(id, self.agents.len());
+        self.visits.changed(self.agents.len());
         self.agents.push(agent);
         for (framework, resources) in tracked {
             self.track_allocation(framework.as_str(), &resources);
@@ -583,8 +589,12 @@ impl Allocator {
             return;
         };
         let agent = self.agents.swap_remove(i);
+        // Indices moved: the next cycle looks at every agent, and the moved
+        // one's memo runs out at its new index.
+        self.visits.all();
         if let Some(moved) = self.agents.get(i) {
             self.agent_index.insert(moved.id.clone(), i);
+            self.visits.left(i, moved.blocked.map(|b| b.until));
         }
         for (framework, resources) in &agent.allocated {
             if let Some(f) = self.frameworks[*framework as usize].as_ref() {
@@ -633,6 +643,7 @@ impl Allocator {
             agent.allocated.remove(&fw);
         }
         agent.give_back(&released.unallocate());
+        self.visits.changed(ai);
         if let Some(duration) = filter {
             for (role, refused) in released.allocations() {
                 filters.push((role, Arc::new(refused.unallocate()), now + duration));
@@ -682,6 +693,7 @@ impl Allocator {
         agent.filters.insert(key, slot, filter);
         // A replaced filter may refuse less than before.
         agent.epoch += 1;
+        self.visits.changed(ai);
     }
 
     /// What is allocated on an agent to a framework.
@@ -697,6 +709,13 @@ impl Allocator {
             .get(fw)
             .cloned()
             .unwrap_or_default()
+    }
+
+    /// How many agents the last [`Allocator::allocate`] looked at: those
+    /// that changed, whose filters ran out, or all of them after a
+    /// framework changed.
+    pub fn last_visited(&self) -> usize {
+        self.visits.last()
     }
 
     /// A role's weighted dominant share of the cluster.

@@ -91,6 +91,7 @@ impl Allocator {
         for agent in &mut self.agents {
             agent.blocked = None;
         }
+        self.visits.all();
     }
 
     /// The role's quota, if it has one.

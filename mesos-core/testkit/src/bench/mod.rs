@@ -384,6 +384,10 @@ pub struct StateReport {
     /// while `/state` was being served (its own count,
     /// `master/event_loop/turns_over_10ms`).
     pub turns_over_10ms: u64,
+    /// Of those, the turns whose own work (the loop thread's CPU time)
+    /// passed 10 ms; the others waited for a core
+    /// (`master/event_loop/turns_over_10ms_on_cpu`).
+    pub turns_over_10ms_on_cpu: u64,
     /// Tasks `/state` listed (every launched task once the master is up
     /// to date).
     pub state_tasks: usize,
@@ -467,6 +471,7 @@ pub async fn state_at_scale(
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let probe = tokio::spawn(probe_loop(addr, stop_rx));
     let stalls_before = metric(&client, addr, STALLS).await?;
+    let busy_before = metric(&client, addr, BUSY_STALLS).await?;
     let mut state_times = Vec::new();
     let mut state_cpu = Vec::new();
     let mut state_bytes = 0;
@@ -489,6 +494,7 @@ pub async fn state_at_scale(
         state_tasks = count_state_tasks(&body)?;
     }
     let stalls = metric(&client, addr, STALLS).await? - stalls_before;
+    let busy = metric(&client, addr, BUSY_STALLS).await? - busy_before;
     let _ = stop_tx.send(true);
     let max_probe = probe.await.unwrap_or_default();
     if let Some(mut cluster) = in_process {
@@ -503,6 +509,7 @@ pub async fn state_at_scale(
         max_probe,
         idle_probe,
         turns_over_10ms: stalls.max(0.0) as u64,
+        turns_over_10ms_on_cpu: busy.max(0.0) as u64,
         state_tasks,
         rss_before,
         rss_after: rss_bytes(),
@@ -511,6 +518,9 @@ pub async fn state_at_scale(
 
 /// The master's count of event-loop turns longer than 10 ms.
 const STALLS: &str = "master/event_loop/turns_over_10ms";
+
+/// Of those, the ones whose own work took that long.
+const BUSY_STALLS: &str = "master/event_loop/turns_over_10ms_on_cpu";
 
 /// One value of the master's `/metrics/snapshot`.
 async fn metric(
