@@ -4,10 +4,10 @@
 //! skipped while nothing that could unblock them changed; when frameworks
 //! change, a blocked agent is re-judged against those frameworks only.
 
-use super::sorter::DrfSorter;
+use super::sorter::{DrfSorter, place};
 use super::{
-    Allocation, Allocator, Blocked, Candidate, Candidates, Choice, RoleOffer, TARGETED_LIMIT,
-    filter_key, quota,
+    Allocation, Allocator, Blocked, Candidate, Candidates, Choice, RoleEntry, RoleOffer,
+    TARGETED_LIMIT, filter_key, quota,
 };
 use mesos_proto::resources::Resources;
 use mesos_proto::v1::FrameworkId;
@@ -38,12 +38,79 @@ impl Allocator {
         let Some(&role_idx) = self.role_index.get(role) else {
             return Candidates::default();
         };
-        Candidates::new(
+        let mut candidates = Candidates::new(
             self.framework_order(role)
                 .into_iter()
                 .filter_map(|idx| self.candidate(idx, role_idx))
                 .collect(),
-        )
+        );
+        if let Some(sorter) = self.framework_sorters.get(role) {
+            let shares = candidates.list.iter();
+            candidates.shares = shares
+                .map(|c| sorter.share(self.framework_id(c.framework)))
+                .collect();
+        }
+        candidates
+    }
+
+    /// A framework's id by index ("" once removed).
+    fn framework_id(&self, idx: u32) -> &str {
+        self.frameworks[idx as usize]
+            .as_ref()
+            .map_or("", |f| f.id.as_str())
+    }
+
+    /// After framework `fw` was offered resources in `role`: moves it to
+    /// where its new share puts it among the role's candidates, which is
+    /// where a new sort would (no other framework's share changed). False
+    /// when that cannot be told this way (a hierarchical sorter); the
+    /// candidates must then be listed again.
+    fn resort_candidates(&self, candidates: &mut Candidates, role: &str, fw: u32) -> bool {
+        let Some(sorter) = self.framework_sorters.get(role) else {
+            return false;
+        };
+        if !sorter.is_flat() || candidates.shares.len() != candidates.list.len() {
+            return false;
+        }
+        let Some(at) = candidates.list.iter().position(|c| c.framework == fw) else {
+            return true;
+        };
+        let name = self.framework_id(fw);
+        let share = sorter.share(name);
+        let moved = candidates.list.remove(at);
+        candidates.shares.remove(at);
+        let others = candidates
+            .list
+            .iter()
+            .map(|c| self.framework_id(c.framework));
+        let to = place(candidates.shares.iter().copied().zip(others), share, name);
+        candidates.list.insert(to, moved);
+        candidates.shares.insert(to, share);
+        #[cfg(debug_assertions)]
+        {
+            let fresh = self.candidates(role);
+            let order = |c: &Candidates| c.list.iter().map(|c| c.framework).collect::<Vec<_>>();
+            assert_eq!(order(candidates), order(&fresh), "{role}: resorted");
+        }
+        true
+    }
+
+    /// After `role` was offered resources: moves it to where its new share
+    /// puts it in `order`, as [`Allocator::resort_candidates`] does for
+    /// frameworks. False when the roles are hierarchical.
+    fn resort_roles(&self, order: &mut Vec<RoleEntry>, role: &str) -> bool {
+        if !self.roles.is_flat() {
+            return false;
+        }
+        let Some(at) = order.iter().position(|r| r.name == role) else {
+            return false;
+        };
+        let mut moved = order.remove(at);
+        moved.share = self.roles.share(role);
+        let others = order.iter().map(|r| (r.share, r.name.as_str()));
+        let to = place(others, moved.share, role);
+        order.insert(to, moved);
+        true
     }
 
     /// What `candidate` may be offered from what agent `ai` can give the
@@ -239,13 +306,14 @@ impl Allocator {
     }
 
     /// Roles, with their indices, lowest weighted share first.
-    fn role_order(&self) -> Vec<(String, Option<u32>)> {
+    fn role_order(&self) -> Vec<RoleEntry> {
         self.roles
             .sort()
             .into_iter()
-            .map(|role| {
-                let idx = self.role_index.get(&role).copied();
-                (role, idx)
+            .map(|name| RoleEntry {
+                idx: self.role_index.get(&name).copied(),
+                share: self.roles.share(&name),
+                name,
             })
             .collect()
     }
@@ -326,7 +394,7 @@ impl Allocator {
     /// One allocation cycle at time `now`: what to offer to whom.
     pub fn allocate(&mut self, now: Duration) -> Vec<Allocation> {
         let mut out: BTreeMap<(u32, usize), Resources> = BTreeMap::new();
-        let mut role_order: Option<Vec<(String, Option<u32>)>> = None;
+        let mut role_order: Option<Vec<RoleEntry>> = None;
         // Candidates by role index, while their order holds.
         let mut framework_orders: Vec<Option<Candidates>> = Vec::new();
 
@@ -373,8 +441,14 @@ impl Allocator {
             let mut until = Duration::MAX;
             let mut offered = false;
             if self.allocatable(&self.agents[ai].available) {
-                let roles = role_order.take().unwrap_or_else(|| self.role_order());
-                for (role, role_idx) in &roles {
+                let mut roles = role_order.take().unwrap_or_else(|| self.role_order());
+                let mut offered_roles: Vec<String> = Vec::new();
+                for RoleEntry {
+                    name: role,
+                    idx: role_idx,
+                    ..
+                } in &roles
+                {
                     let Some(role_idx) = role_idx.map(|i| i as usize) else {
                         continue;
                     };
@@ -413,12 +487,29 @@ impl Allocator {
                         quota::spend(spare, &offerable);
                     }
                     offered = true;
-                    framework_orders[role_idx] = None;
+                    offered_roles.push(role.clone());
+                    let resorted = framework_orders[role_idx]
+                        .as_mut()
+                        .is_some_and(|c| self.resort_candidates(c, role, framework));
+                    if !resorted {
+                        framework_orders[role_idx] = None;
+                    }
                     if self.agents[ai].available.is_empty() {
                         break;
                     }
                 }
-                if !offered {
+                // Roles offered to move back in the order; the others kept
+                // their shares.
+                let kept = offered_roles
+                    .iter()
+                    .all(|role| self.resort_roles(&mut roles, role));
+                if kept {
+                    #[cfg(debug_assertions)]
+                    {
+                        let names =
+                            |o: &[RoleEntry]| o.iter().map(|r| r.name.clone()).collect::<Vec<_>>();
+                        assert_eq!(names(&roles), names(&self.role_order()), "roles resorted");
+                    }
                     role_order = Some(roles);
                 }
             }

@@ -247,12 +247,23 @@ struct Candidate {
     revocable_resources: bool,
 }
 
+/// A role in a cycle's role order.
+#[derive(Debug)]
+struct RoleEntry {
+    name: String,
+    idx: Option<u32>,
+    /// Its weighted dominant share when placed.
+    share: f64,
+}
+
 /// A role's candidates in DRF order, with their filter slots as bit masks:
 /// on an agent whose cover memo holds, "every candidate is filtered" is a
 /// few word operations instead of a look at each candidate.
 #[derive(Debug, Default)]
 struct Candidates {
     list: Vec<Candidate>,
+    /// Each candidate's share in the role's sorter, in the same order.
+    shares: Vec<f64>,
     /// The filter slots of every candidate; `None` when one has no slot
     /// (no filter anywhere, so never known to be filtered).
     slots: Option<Vec<u64>>,
@@ -275,6 +286,7 @@ impl Candidates {
             Some(mask)
         };
         Candidates {
+            shares: Vec::new(),
             slots: mask(false),
             gpu_slots: mask(true),
             list,
@@ -362,14 +374,14 @@ impl Allocator {
     }
 
     fn framework_sorter(&mut self, role: &str) -> &mut DrfSorter {
-        let total = &self.total;
+        if !self.framework_sorters.contains_key(role) {
+            let mut s = DrfSorter::new();
+            s.add_total(&self.total);
+            self.framework_sorters.insert(role.to_string(), s);
+        }
         self.framework_sorters
-            .entry(role.to_string())
-            .or_insert_with(|| {
-                let mut s = DrfSorter::new();
-                s.add_total(total);
-                s
-            })
+            .get_mut(role)
+            .expect("inserted above when missing")
     }
 
     fn track(&mut self, framework: &str, role: &str) {

@@ -27,6 +27,7 @@
 //! ```
 
 use mesos_proto::resources::Scalar;
+use std::cell::Cell;
 use std::collections::BTreeMap;
 
 /// Quantities of scalar resources by name.
@@ -36,19 +37,41 @@ pub type Quantities = BTreeMap<String, Scalar>;
 struct Node {
     /// Allocation of this node as a client (not its subtree).
     own: Quantities,
+    /// Allocation of the node and every descendant, kept up to date as
+    /// allocations change (so a share never sums a subtree).
+    subtree: Quantities,
     /// True when this path was added as a client.
     client: bool,
     /// Child names (full paths).
     children: Vec<String>,
+    /// The weighted dominant share of `subtree`, valid while its first
+    /// member equals the sorter's generation.
+    share: Cell<(u64, f64)>,
+}
+
+impl Node {
+    /// Forgets the cached share.
+    fn changed(&mut self) {
+        self.share.set((0, 0.0));
+    }
 }
 
 /// A hierarchical DRF sorter. See the module docs.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Clone)]
 pub struct DrfSorter {
     total: Quantities,
     /// Every client and every ancestor of one, by path; "" is the root.
     nodes: BTreeMap<String, Node>,
     weights: BTreeMap<String, f64>,
+    /// Bumped when every share changes at once (the pool or a weight);
+    /// never 0, which marks a share not computed.
+    generation: u64,
+}
+
+impl Default for DrfSorter {
+    fn default() -> DrfSorter {
+        DrfSorter::new()
+    }
 }
 
 fn parent(path: &str) -> &str {
@@ -57,7 +80,21 @@ fn parent(path: &str) -> &str {
 
 fn add_into(into: &mut Quantities, q: &Quantities) {
     for (name, v) in q {
-        *into.entry(name.clone()).or_default() += *v;
+        match into.get_mut(name) {
+            Some(a) => *a += *v,
+            None => {
+                into.insert(name.clone(), *v);
+            }
+        }
+    }
+}
+
+/// Takes `q` out of `from` (saturating at zero).
+fn sub_from(from: &mut Quantities, q: &Quantities) {
+    for (name, v) in q {
+        if let Some(a) = from.get_mut(name) {
+            *a = a.saturating_sub(*v);
+        }
     }
 }
 
@@ -70,6 +107,7 @@ impl DrfSorter {
             total: Quantities::new(),
             nodes,
             weights: BTreeMap::new(),
+            generation: 1,
         }
     }
 
@@ -93,6 +131,22 @@ impl DrfSorter {
         }
     }
 
+    /// Applies `change` to the subtree allocation of `path` and of each of
+    /// its ancestors, forgetting their shares.
+    fn up_from(&mut self, path: &str, change: impl Fn(&mut Quantities)) {
+        let mut current = path;
+        loop {
+            if let Some(node) = self.nodes.get_mut(current) {
+                change(&mut node.subtree);
+                node.changed();
+            }
+            if current.is_empty() {
+                break;
+            }
+            current = parent(current);
+        }
+    }
+
     /// Removes a client with its allocation; ancestors left with nothing
     /// go too. Its weight is kept (weights belong to roles, not clients).
     pub fn remove_client(&mut self, path: &str) {
@@ -100,7 +154,8 @@ impl DrfSorter {
             return;
         };
         node.client = false;
-        node.own.clear();
+        let own = std::mem::take(&mut node.own);
+        self.up_from(path, |q| sub_from(q, &own));
         let mut current = path.to_string();
         while !current.is_empty() {
             let empty = self
@@ -128,6 +183,7 @@ impl DrfSorter {
     /// or below zero are treated as 1.0.
     pub fn set_weight(&mut self, path: &str, weight: f64) {
         self.weights.insert(path.to_string(), weight);
+        self.generation += 1;
     }
 
     fn weight(&self, path: &str) -> f64 {
@@ -140,15 +196,13 @@ impl DrfSorter {
     /// Adds resources to the pool shares are computed against.
     pub fn add_total(&mut self, q: &Quantities) {
         add_into(&mut self.total, q);
+        self.generation += 1;
     }
 
     /// Removes resources from the pool (saturating at zero).
     pub fn remove_total(&mut self, q: &Quantities) {
-        for (name, v) in q {
-            if let Some(t) = self.total.get_mut(name) {
-                *t = t.saturating_sub(*v);
-            }
-        }
+        sub_from(&mut self.total, q);
+        self.generation += 1;
     }
 
     /// Records resources allocated to a client. Unknown clients are added.
@@ -158,18 +212,25 @@ impl DrfSorter {
         }
         if let Some(node) = self.nodes.get_mut(path) {
             add_into(&mut node.own, q);
+            self.up_from(path, |s| add_into(s, q));
         }
     }
 
     /// Records resources given back by a client (saturating at zero).
     pub fn unallocated(&mut self, path: &str, q: &Quantities) {
-        if let Some(node) = self.nodes.get_mut(path) {
-            for (name, v) in q {
-                if let Some(a) = node.own.get_mut(name) {
-                    *a = a.saturating_sub(*v);
-                }
+        let Some(node) = self.nodes.get_mut(path) else {
+            return;
+        };
+        // What really comes back: no more than the client holds.
+        let mut released = Quantities::new();
+        for (name, v) in q {
+            if let Some(a) = node.own.get_mut(name) {
+                let taken = (*v).min(*a);
+                *a = a.saturating_sub(taken);
+                released.insert(name.clone(), taken);
             }
         }
+        self.up_from(path, |s| sub_from(s, &released));
     }
 
     /// What a client holds (not counting its subtree).
@@ -183,18 +244,10 @@ impl DrfSorter {
     /// What a client and its whole subtree hold (a role with its
     /// subroles: what quota counts as the role's consumption).
     pub fn subtree_allocation(&self, path: &str) -> Quantities {
-        let mut q = Quantities::new();
-        self.subtree(path, &mut q);
-        q
-    }
-
-    fn subtree(&self, path: &str, into: &mut Quantities) {
-        if let Some(node) = self.nodes.get(path) {
-            add_into(into, &node.own);
-            for child in &node.children {
-                self.subtree(child, into);
-            }
-        }
+        self.nodes
+            .get(path)
+            .map(|n| n.subtree.clone())
+            .unwrap_or_default()
     }
 
     fn dominant_share(&self, allocation: &Quantities) -> f64 {
@@ -210,13 +263,25 @@ impl DrfSorter {
     /// The weighted dominant share of a client's own allocation, or of an
     /// inner node's whole subtree.
     pub fn share(&self, path: &str) -> f64 {
-        let mut q = Quantities::new();
-        match self.nodes.get(path) {
-            Some(n) if n.children.is_empty() => add_into(&mut q, &n.own),
-            Some(_) => self.subtree(path, &mut q),
-            None => {}
+        let Some(node) = self.nodes.get(path) else {
+            return 0.0;
+        };
+        let (generation, share) = node.share.get();
+        if generation == self.generation {
+            return share;
         }
-        self.dominant_share(&q) / self.weight(path)
+        let share = self.dominant_share(&node.subtree) / self.weight(path);
+        node.share.set((self.generation, share));
+        share
+    }
+
+    /// True when every client is a child of the root (no hierarchy): a
+    /// client's place in [`DrfSorter::sort`] then depends only on its own
+    /// share and name (see [`place`]).
+    pub fn is_flat(&self) -> bool {
+        self.nodes
+            .get("")
+            .is_some_and(|root| root.children.len() + 1 == self.nodes.len())
     }
 
     /// Every client, fairest claim first: at each level, siblings in
@@ -233,13 +298,13 @@ impl DrfSorter {
         };
         // An inner node that is also a client competes with its children
         // as if it were one more child holding only its own allocation.
-        let mut entries: Vec<(f64, &str, bool)> = Vec::new();
+        let mut entries: Vec<(f64, &str, bool)> = Vec::with_capacity(node.children.len() + 1);
         if node.client && !path.is_empty() {
-            let own = self.dominant_share(&node.own) / self.weight(path);
             if node.children.is_empty() {
                 out.push(path.to_string());
                 return;
             }
+            let own = self.dominant_share(&node.own) / self.weight(path);
             entries.push((own, path, true));
         }
         for child in &node.children {
@@ -254,6 +319,28 @@ impl DrfSorter {
             }
         }
     }
+}
+
+/// Where a client with `share` and `name` goes among `others`, the
+/// (share, name) of a flat sorter's other clients in sorted order: the
+/// place [`DrfSorter::sort`] would give it.
+///
+/// ```
+/// use mesos_master::allocator::sorter::place;
+///
+/// let others = [(0.1, "a"), (0.3, "b"), (0.3, "d")];
+/// assert_eq!(place(others, 0.3, "c"), 2);
+/// assert_eq!(place(others, 0.0, "z"), 0);
+/// ```
+pub fn place<'a>(
+    others: impl IntoIterator<Item = (f64, &'a str)>,
+    share: f64,
+    name: &str,
+) -> usize {
+    others
+        .into_iter()
+        .take_while(|(s, n)| s.total_cmp(&share).then_with(|| (*n).cmp(name)).is_lt())
+        .count()
 }
 
 #[cfg(test)]
