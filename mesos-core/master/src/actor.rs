@@ -320,6 +320,11 @@ pub(crate) struct MasterActor {
 /// Commands handled before an event-triggered allocation runs.
 const BATCH: usize = 1024;
 
+/// A batch of commands also ends after this long, so that a burst of
+/// costly ones (ACCEPTs launching many tasks) does not hold the loop: the
+/// rest are handled next turn, after whatever else is due.
+const BATCH_TIME: std::time::Duration = std::time::Duration::from_millis(5);
+
 /// How often timers are checked (and a share of agents heartbeated).
 const HOUSEKEEPING: std::time::Duration = std::time::Duration::from_millis(100);
 
@@ -525,6 +530,8 @@ impl MasterActor {
                 },
                 _ = heartbeat.tick() => Wake::Heartbeat,
                 _ = allocation.tick() => Wake::Allocation,
+                // The rest of a cycle split in parts.
+                () = std::future::ready(()), if self.allocation_pending => Wake::Allocation,
                 _ = housekeeping.tick() => Wake::Housekeeping,
             };
             let timer = crate::turns::TurnTimer::start();
@@ -537,6 +544,9 @@ impl MasterActor {
                     // A batch: what else is queued, then one allocation
                     // for all of it.
                     for _ in 0..BATCH {
+                        if timer.elapsed() > BATCH_TIME {
+                            break;
+                        }
                         match commands.try_recv() {
                             Ok(command) => {
                                 self.handle(command);

@@ -9,6 +9,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// Agents offered per turn of the master's event loop by default: about
+/// 4 ms of work at 15 us per offer (deciding it and making it, measured
+/// in a master with 10,000 agents).
+pub const AGENTS_PER_TURN: usize = 256;
+
 /// The Mesos version this master speaks and reports (`/version`,
 /// `MasterInfo.version`): clients parse it as integers.
 pub const MESOS_VERSION: &str = "1.11.0";
@@ -38,7 +43,9 @@ pub struct MasterConfig {
     /// disconnected (default 262,144: a burst of updates for 100,000 tasks
     /// fits; Mesos' own queues are unbounded).
     pub event_queue: usize,
-    /// The allocator's settings.
+    /// The allocator's settings. The master's default offers at most
+    /// [`AGENTS_PER_TURN`] agents per turn of its event loop, so a cycle
+    /// over thousands of agents does not hold the loop for long.
     pub allocator: AllocatorConfig,
     /// `--weights`: role weights (default 1 each). Weights in the
     /// registry (set by UPDATE_WEIGHTS) take precedence, as in Mesos.
@@ -108,7 +115,10 @@ impl Default for MasterConfig {
             max_agent_ping_timeouts: 5,
             max_request_body: 16 * 1024 * 1024,
             event_queue: 256 * 1024,
-            allocator: AllocatorConfig::default(),
+            allocator: AllocatorConfig {
+                max_agents_offered: Some(AGENTS_PER_TURN),
+                ..AllocatorConfig::default()
+            },
             weights: BTreeMap::new(),
             max_completed_frameworks: 50,
             max_completed_tasks_per_framework: 1000,

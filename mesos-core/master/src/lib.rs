@@ -60,7 +60,7 @@ mod task_entry;
 mod task_table;
 mod turns;
 
-pub use config::{MESOS_VERSION, MasterConfig, RegistryConfig};
+pub use config::{AGENTS_PER_TURN, MESOS_VERSION, MasterConfig, RegistryConfig};
 pub use registry::RegistryError;
 
 use mesos_state::{AnyStore, FileStore, MemoryStore};

@@ -77,6 +77,8 @@ impl MasterActor {
                     .push(offer);
             }
         }
+        // A cycle split in parts: the rest after what else is waiting.
+        self.allocation_pending = self.allocator.has_more();
         self.metrics.allocation_runs += 1;
         self.metrics.last_allocation_ms = started.elapsed().as_secs_f64() * 1000.0;
         if started.elapsed() > SLOW_ALLOCATION {

@@ -417,7 +417,19 @@ impl Allocator {
             spare = Some(self.spare_headroom());
         }
 
-        for ai in order {
+        // With quota every call looks at every agent (no memos), so a cycle
+        // is not split: its parts would each cost a whole one.
+        let limit = match self.config.max_agents_offered {
+            Some(limit) if !quota => limit.max(1),
+            _ => usize::MAX,
+        };
+        let mut agents_offered = 0;
+        let mut order = order.into_iter();
+        while let Some(ai) = order.next() {
+            if agents_offered >= limit {
+                self.visits.defer(std::iter::once(ai).chain(order));
+                break;
+            }
             let agent = &self.agents[ai];
             if let Some(b) = agent.blocked.filter(|_| !quota) {
                 if b.epoch == agent.epoch && now < b.until {
@@ -513,6 +525,7 @@ impl Allocator {
                     role_order = Some(roles);
                 }
             }
+            agents_offered += usize::from(offered);
             let agent = &mut self.agents[ai];
             agent.blocked = (!offered).then_some(Blocked {
                 epoch: agent.epoch,

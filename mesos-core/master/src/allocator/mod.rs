@@ -70,6 +70,12 @@ pub struct AllocatorConfig {
     pub filter_gpu_resources: bool,
     /// Seed of the agent shuffle.
     pub seed: u64,
+    /// At most this many agents are offered by one call of
+    /// [`Allocator::allocate`]; the agents it did not get to wait for the
+    /// next call ([`Allocator::has_more`]). The caller can then do other
+    /// work between the parts of a large cycle. `None` (the default): one
+    /// call hands out everything, as Mesos' allocator does.
+    pub max_agents_offered: Option<usize>,
 }
 
 impl Default for AllocatorConfig {
@@ -79,6 +85,7 @@ impl Default for AllocatorConfig {
             min_allocatable: vec![q("cpus", 0.01), q("mem", 32.0)],
             filter_gpu_resources: true,
             seed: 0x006d_6573_6f73,
+            max_agents_offered: None,
         }
     }
 }
@@ -721,6 +728,13 @@ impl Allocator {
             .get(fw)
             .cloned()
             .unwrap_or_default()
+    }
+
+    /// True when the last [`Allocator::allocate`] stopped at
+    /// [`AllocatorConfig::max_agents_offered`] with agents left to look at:
+    /// call it again soon.
+    pub fn has_more(&self) -> bool {
+        self.visits.deferred()
     }
 
     /// How many agents the last [`Allocator::allocate`] looked at: those

@@ -782,3 +782,27 @@ fn an_agent_moved_by_a_removal_is_still_offered_when_its_filter_runs_out() {
     assert_eq!(again.len(), 1);
     assert_eq!(again[0].agent_id, agent(2));
 }
+
+#[test]
+fn a_cycle_split_in_parts_offers_every_agent_once() {
+    let mut a = Allocator::new(AllocatorConfig {
+        max_agents_offered: Some(4),
+        ..Default::default()
+    });
+    for i in 0..10 {
+        a.add_agent(agent(i), res("cpus:4;mem:1024"), []);
+    }
+    a.add_framework(fw("f"), FrameworkOptions::with_roles(["r"]));
+    let mut seen = Vec::new();
+    for expected in [4, 4, 2] {
+        let offers = a.allocate(secs(0));
+        assert_eq!(offers.len(), expected);
+        seen.extend(offers.into_iter().map(|o| o.agent_id));
+        assert_eq!(a.has_more(), expected == 4);
+    }
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), 10);
+    assert!(a.allocate(secs(0)).is_empty());
+    assert!(!a.has_more());
+}

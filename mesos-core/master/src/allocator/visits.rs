@@ -34,6 +34,8 @@ pub(super) struct Visits {
     frameworks_epoch: u64,
     /// Agents the last cycle visited.
     last: usize,
+    /// The last cycle stopped early, leaving agents in `pending`.
+    deferred: bool,
 }
 
 impl Default for Visits {
@@ -44,6 +46,7 @@ impl Default for Visits {
             all: true,
             frameworks_epoch: 0,
             last: 0,
+            deferred: false,
         }
     }
 }
@@ -83,6 +86,7 @@ impl Visits {
             || everything
             || frameworks_epoch != self.frameworks_epoch;
         self.frameworks_epoch = frameworks_epoch;
+        self.deferred = false;
         let mut due = std::mem::take(&mut self.pending);
         while let Some(&Reverse((until, ai))) = self.wakeups.peek() {
             if until > now {
@@ -121,5 +125,18 @@ impl Visits {
     /// Agents the last cycle visited.
     pub(super) fn last(&self) -> usize {
         self.last
+    }
+
+    /// The cycle stopped early: `rest` (not looked at) go to the next one.
+    pub(super) fn defer(&mut self, rest: impl Iterator<Item = usize>) {
+        let before = self.pending.len();
+        self.pending.extend(rest);
+        self.last -= self.pending.len() - before;
+        self.deferred = true;
+    }
+
+    /// Whether the last cycle stopped early.
+    pub(super) fn deferred(&self) -> bool {
+        self.deferred
     }
 }
