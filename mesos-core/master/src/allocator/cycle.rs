@@ -4,7 +4,7 @@
 //! skipped while nothing that could unblock them changed; when frameworks
 //! change, a blocked agent is re-judged against those frameworks only.
 
-use super::sorter::{DrfSorter, place};
+use super::sorter::{DrfSorter, drf_order, reposition};
 use super::{
     Allocation, Allocator, Blocked, Candidate, Candidates, Choice, RoleEntry, RoleOffer,
     TARGETED_LIMIT, filter_key, quota,
@@ -30,6 +30,7 @@ impl Allocator {
             filter_slot: self.filter_slots.get(filter_key),
             gpu_resources: framework.options.gpu_resources,
             revocable_resources: framework.options.revocable_resources,
+            share: 0.0,
         })
     }
 
@@ -38,19 +39,20 @@ impl Allocator {
         let Some(&role_idx) = self.role_index.get(role) else {
             return Candidates::default();
         };
-        let mut candidates = Candidates::new(
+        let sorter = self.framework_sorters.get(role);
+        let share = |idx: u32| sorter.map_or(0.0, |s| s.share(self.framework_id(idx)));
+        Candidates::new(
             self.framework_order(role)
                 .into_iter()
-                .filter_map(|idx| self.candidate(idx, role_idx))
+                .filter_map(|idx| {
+                    let candidate = self.candidate(idx, role_idx)?;
+                    Some(Candidate {
+                        share: share(idx),
+                        ..candidate
+                    })
+                })
                 .collect(),
-        );
-        if let Some(sorter) = self.framework_sorters.get(role) {
-            let shares = candidates.list.iter();
-            candidates.shares = shares
-                .map(|c| sorter.share(self.framework_id(c.framework)))
-                .collect();
-        }
-        candidates
+        )
     }
 
     /// A framework's id by index ("" once removed).
@@ -69,23 +71,17 @@ impl Allocator {
         let Some(sorter) = self.framework_sorters.get(role) else {
             return false;
         };
-        if !sorter.is_flat() || candidates.shares.len() != candidates.list.len() {
+        if !sorter.is_flat() {
             return false;
         }
         let Some(at) = candidates.list.iter().position(|c| c.framework == fw) else {
             return true;
         };
-        let name = self.framework_id(fw);
-        let share = sorter.share(name);
-        let moved = candidates.list.remove(at);
-        candidates.shares.remove(at);
-        let others = candidates
-            .list
-            .iter()
-            .map(|c| self.framework_id(c.framework));
-        let to = place(candidates.shares.iter().copied().zip(others), share, name);
-        candidates.list.insert(to, moved);
-        candidates.shares.insert(to, share);
+        candidates.list[at].share = sorter.share(self.framework_id(fw));
+        reposition(&mut candidates.list, at, |a, b| {
+            let key = |c: &Candidate| (c.share, self.framework_id(c.framework));
+            drf_order(key(a), key(b))
+        });
         #[cfg(debug_assertions)]
         {
             let fresh = self.candidates(role);
@@ -105,11 +101,10 @@ impl Allocator {
         let Some(at) = order.iter().position(|r| r.name == role) else {
             return false;
         };
-        let mut moved = order.remove(at);
-        moved.share = self.roles.share(role);
-        let others = order.iter().map(|r| (r.share, r.name.as_str()));
-        let to = place(others, moved.share, role);
-        order.insert(to, moved);
+        order[at].share = self.roles.share(role);
+        reposition(order, at, |a, b| {
+            drf_order((a.share, &a.name), (b.share, &b.name))
+        });
         true
     }
 

@@ -252,6 +252,9 @@ struct Candidate {
     filter_slot: Option<u32>,
     gpu_resources: bool,
     revocable_resources: bool,
+    /// Its share in the role's sorter when the candidates were listed (0
+    /// where that does not matter).
+    share: f64,
 }
 
 /// A role in a cycle's role order.
@@ -269,8 +272,6 @@ struct RoleEntry {
 #[derive(Debug, Default)]
 struct Candidates {
     list: Vec<Candidate>,
-    /// Each candidate's share in the role's sorter, in the same order.
-    shares: Vec<f64>,
     /// The filter slots of every candidate; `None` when one has no slot
     /// (no filter anywhere, so never known to be filtered).
     slots: Option<Vec<u64>>,
@@ -293,7 +294,6 @@ impl Candidates {
             Some(mask)
         };
         Candidates {
-            shares: Vec::new(),
             slots: mask(false),
             gpu_slots: mask(true),
             list,

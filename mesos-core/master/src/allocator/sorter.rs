@@ -28,6 +28,7 @@
 
 use mesos_proto::resources::Scalar;
 use std::cell::Cell;
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 /// Quantities of scalar resources by name.
@@ -277,7 +278,7 @@ impl DrfSorter {
 
     /// True when every client is a child of the root (no hierarchy): a
     /// client's place in [`DrfSorter::sort`] then depends only on its own
-    /// share and name (see [`place`]).
+    /// share and name (see [`reposition`]).
     pub fn is_flat(&self) -> bool {
         self.nodes
             .get("")
@@ -310,7 +311,7 @@ impl DrfSorter {
         for child in &node.children {
             entries.push((self.share(child), child, false));
         }
-        entries.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(b.1)));
+        entries.sort_by(|a, b| drf_order((a.0, a.1), (b.0, b.1)));
         for (_, name, is_self) in entries {
             if is_self {
                 out.push(name.to_string());
@@ -321,26 +322,31 @@ impl DrfSorter {
     }
 }
 
-/// Where a client with `share` and `name` goes among `others`, the
-/// (share, name) of a flat sorter's other clients in sorted order: the
-/// place [`DrfSorter::sort`] would give it.
+/// The order [`DrfSorter::sort`] gives siblings: the lower (weighted
+/// dominant) share first, ties by name.
+pub fn drf_order(a: (f64, &str), b: (f64, &str)) -> Ordering {
+    a.0.total_cmp(&b.0).then_with(|| a.1.cmp(b.1))
+}
+
+/// Moves `items[at]`, whose share changed while the others' did not, to
+/// its place among them (`items` sorted by `cmp`): where sorting again
+/// would put it. For the clients of a flat sorter ([`DrfSorter::is_flat`]).
 ///
 /// ```
-/// use mesos_master::allocator::sorter::place;
+/// use mesos_master::allocator::sorter::{drf_order, reposition};
 ///
-/// let others = [(0.1, "a"), (0.3, "b"), (0.3, "d")];
-/// assert_eq!(place(others, 0.3, "c"), 2);
-/// assert_eq!(place(others, 0.0, "z"), 0);
+/// let mut clients = vec![(0.5, "c"), (0.1, "a"), (0.3, "b"), (0.3, "d")];
+/// // "c" was offered more: 0.5 is its new share.
+/// reposition(&mut clients, 0, |x, y| drf_order(*x, *y));
+/// assert_eq!(clients, [(0.1, "a"), (0.3, "b"), (0.3, "d"), (0.5, "c")]);
 /// ```
-pub fn place<'a>(
-    others: impl IntoIterator<Item = (f64, &'a str)>,
-    share: f64,
-    name: &str,
-) -> usize {
-    others
-        .into_iter()
-        .take_while(|(s, n)| s.total_cmp(&share).then_with(|| (*n).cmp(name)).is_lt())
-        .count()
+pub fn reposition<T>(items: &mut Vec<T>, at: usize, cmp: impl Fn(&T, &T) -> Ordering) {
+    let moved = items.remove(at);
+    let to = items
+        .iter()
+        .take_while(|other| cmp(other, &moved).is_lt())
+        .count();
+    items.insert(to, moved);
 }
 
 #[cfg(test)]
