@@ -23,10 +23,10 @@ pub(crate) struct OperatorSubscription {
 
 impl OperatorSubscription {
     /// The SUBSCRIBED event (the whole state, built off the loop on a
-    /// blocking thread) and the queue of the events that follow it.
+    /// reader thread) and the queue of the events that follow it.
     pub(crate) async fn start(self) -> (Event, mpsc::Receiver<Event>) {
         let state = self.state;
-        let get_state = tokio::task::spawn_blocking(move || state.get_state())
+        let get_state = crate::readers::run(move || state.get_state())
             .await
             .unwrap_or_default();
         let mut subscribed = of(event::Type::Subscribed);

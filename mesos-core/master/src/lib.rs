@@ -12,8 +12,9 @@
 //! the legacy endpoints. With [`MasterConfig::zk`] several masters elect
 //! their leader through ZooKeeper, as Mesos' do: standbys redirect to the
 //! leader, and a successor recovers the registry when the leader goes.
-//! Not yet: offer operations other than LAUNCH and LAUNCH_GROUP, and
-//! snapshot reads of the state off the event loop.
+//! State views (`/state`, GET_STATE and the rest) are built from
+//! snapshots, off the event loop, on threads below its priority. Not
+//! yet: offer operations other than LAUNCH and LAUNCH_GROUP.
 //!
 //! A lone master:
 //!
@@ -53,6 +54,7 @@ mod ha;
 mod http;
 mod offers;
 mod operator;
+mod readers;
 mod registry;
 mod scheduler;
 mod snapshot;

@@ -25,11 +25,11 @@ pub(crate) struct OperatorAnswer {
 
 impl OperatorAnswer {
     /// The response body. A state view is built here, on the caller's
-    /// side, on a blocking thread: at 100,000 tasks it takes long enough
-    /// to hold up the other tasks of a runtime worker.
+    /// side, on a reader thread ([`crate::readers`]): at 100,000 tasks it
+    /// takes long enough to hold up the other tasks of a runtime worker.
     pub(crate) async fn into_response(self) -> Option<Response> {
         match self.snapshot {
-            Some((ty, snapshot)) => tokio::task::spawn_blocking(move || snapshot.response(ty))
+            Some((ty, snapshot)) => crate::readers::run(move || snapshot.response(ty))
                 .await
                 .ok(),
             None => self.response,

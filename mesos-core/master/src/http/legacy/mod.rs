@@ -56,11 +56,11 @@ fn json(w: JsonWriter) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], w.into_inner()).into_response()
 }
 
-/// Writes a JSON answer on a blocking thread, whole: summing a large
+/// Writes a JSON answer on a reader thread, whole: summing a large
 /// cluster's usage takes long enough to hold up the other tasks of a
 /// runtime worker. ([`render_streamed`] for answers that list tasks.)
 async fn render(write: impl FnOnce(&mut JsonWriter) + Send + 'static) -> Response {
-    let written = tokio::task::spawn_blocking(move || {
+    let written = crate::readers::run(move || {
         let mut w = JsonWriter::with_buffer(Vec::with_capacity(64 * 1024));
         write(&mut w);
         w
@@ -121,7 +121,7 @@ impl Drop for Piece {
     }
 }
 
-/// Writes a JSON answer on a blocking thread and sends it as it is
+/// Writes a JSON answer on a reader thread and sends it as it is
 /// written, a piece of about [`STREAM_CHUNK`] at a time (chunked, with no
 /// `Content-Length`): a `/state` of 100,000 tasks is 45 MB, and sending
 /// it while the rest is written overlaps the two. At most a few pieces
@@ -130,10 +130,10 @@ impl Drop for Piece {
 /// gone already: the body then ends with an error, so the connection is
 /// cut without the last chunk and the client sees a broken answer, not
 /// a short one that looks whole.
-fn render_streamed(write: impl FnOnce(&mut JsonWriter) + Send + 'static) -> Response {
+async fn render_streamed(write: impl FnOnce(&mut JsonWriter) + Send + 'static) -> Response {
     use futures_util::StreamExt;
     let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Piece>>(4);
-    tokio::task::spawn_blocking(move || {
+    let started = crate::readers::spawn(move || {
         let pieces = tx.clone();
         let written = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
             let mut w = JsonWriter::streaming(piece_buffer(), STREAM_CHUNK, move |piece| {
@@ -148,7 +148,11 @@ fn render_streamed(write: impl FnOnce(&mut JsonWriter) + Send + 'static) -> Resp
             std::io::Error::other("writing the answer failed")
         });
         let _ = tx.blocking_send(last);
-    });
+    })
+    .await;
+    if let Err(e) = started {
+        return error(StatusCode::SERVICE_UNAVAILABLE, e.to_string());
+    }
     let body = mesos_http::server::receiver_stream(rx)
         .map(|piece| piece.map(axum::body::Bytes::from_owner));
     (
@@ -187,6 +191,7 @@ pub(crate) async fn state(State(http): State<Http>) -> Response {
             "/state"
         );
     })
+    .await
 }
 
 /// Runs `write` with each framework's tasks while helper threads join
@@ -398,6 +403,7 @@ pub(crate) async fn tasks_endpoint(State(http): State<Http>, RawQuery(raw): RawQ
         tasks(w, "tasks", &page);
         w.end_object();
     })
+    .await
 }
 
 /// `/frameworks`.
@@ -419,6 +425,7 @@ pub(crate) async fn frameworks_endpoint(State(http): State<Http>) -> Response {
             w.end_object();
         });
     })
+    .await
 }
 
 /// `/slaves`.
@@ -435,6 +442,7 @@ pub(crate) async fn slaves_endpoint(State(http): State<Http>) -> Response {
         w.list(state.recovered_agents());
         w.end_object();
     })
+    .await
 }
 
 /// `/roles`.
@@ -570,7 +578,8 @@ mod tests {
             w.element();
             w.raw(&whole);
             w.end_array();
-        });
+        })
+        .await;
         let body = axum::body::to_bytes(answer.into_body(), usize::MAX)
             .await
             .unwrap();
@@ -583,7 +592,8 @@ mod tests {
             w.element();
             w.raw(&big);
             panic!("a bug half way through");
-        });
+        })
+        .await;
         let read = axum::body::to_bytes(answer.into_body(), usize::MAX).await;
         assert!(read.is_err(), "a broken answer must not end cleanly");
     }
@@ -592,7 +602,7 @@ mod tests {
     /// must come out exactly as written.
     #[tokio::test]
     async fn recycled_pieces_carry_exactly_what_was_written() {
-        let answer = |seed: u8| {
+        let answer = async |seed: u8| {
             super::render_streamed(move |w| {
                 w.begin_array();
                 for i in 0..5 * super::STREAM_CHUNK / 1000 {
@@ -601,6 +611,7 @@ mod tests {
                 }
                 w.end_array();
             })
+            .await
         };
         let expected = |seed: u8| {
             let items: Vec<Vec<u8>> = (0..5 * super::STREAM_CHUNK / 1000)
@@ -609,7 +620,7 @@ mod tests {
             [&b"["[..], &items.join(&b","[..]), b"]"].concat()
         };
         for seed in [1, 2, 3] {
-            let body = axum::body::to_bytes(answer(seed).into_body(), usize::MAX)
+            let body = axum::body::to_bytes(answer(seed).await.into_body(), usize::MAX)
                 .await
                 .unwrap();
             assert!(body == expected(seed), "answer {seed} differs");
