@@ -255,7 +255,7 @@ impl Agent {
         );
         let actor = tokio::spawn(actor.run(rx, recovered));
         let server = tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, router).await {
+            if let Err(e) = axum::serve(listener, router.into_make_service()).await {
                 tracing::error!("agent HTTP server failed: {e}");
             }
         });

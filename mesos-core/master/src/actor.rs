@@ -49,7 +49,9 @@ pub(crate) enum CallError {
 #[derive(Debug)]
 pub(crate) struct Subscription {
     pub(crate) stream_id: String,
-    pub(crate) events: mpsc::Receiver<Event>,
+    /// Boxed, as every queue of events here: a queue allocates its
+    /// slots 32 at a time, and an `Event` is a kilobyte.
+    pub(crate) events: mpsc::Receiver<Box<Event>>,
     /// The framework's registry entry; SUBSCRIBED goes out once it is
     /// durable, so an agent re-registering with the framework's tasks
     /// after a master failover finds the framework known.
@@ -125,7 +127,7 @@ impl Command {
 pub(crate) struct AgentSubscription {
     pub(crate) agent_id: AgentId,
     pub(crate) stream_id: String,
-    pub(crate) events: mpsc::Receiver<AgentEvent>,
+    pub(crate) events: mpsc::Receiver<Box<AgentEvent>>,
     /// Fires once the admission is in the registry: only then is the
     /// agent told it is registered.
     pub(crate) committed: crate::registry::Committed,
@@ -138,7 +140,8 @@ pub(crate) struct Agent {
     /// `resources` is the agent's total, as it registered.
     pub(crate) info: Arc<AgentEntry>,
     pub(crate) stream_id: Option<String>,
-    pub(crate) events: Option<mpsc::Sender<AgentEvent>>,
+    /// Boxed: 10,000 agents' queues of unboxed events took 190 MB.
+    pub(crate) events: Option<mpsc::Sender<Box<AgentEvent>>>,
     /// When the agent was last heard from.
     pub(crate) last_seen: tokio::time::Instant,
     /// Marked unreachable: its tasks were reported lost or unreachable.
@@ -194,7 +197,7 @@ pub(crate) struct OutstandingOffer {
 pub(crate) struct Framework {
     pub(crate) info: FrameworkInfo,
     pub(crate) stream_id: Option<String>,
-    pub(crate) events: Option<mpsc::Sender<Event>>,
+    pub(crate) events: Option<mpsc::Sender<Box<Event>>>,
     pub(crate) capabilities: BTreeSet<i32>,
     /// Its tasks the master knows, terminal ones until acknowledged.
     /// Shared with state snapshots: a snapshot shares the map's shards,
@@ -283,7 +286,7 @@ pub(crate) struct MasterActor {
     /// handled, not at the next interval.
     pub(crate) allocation_pending: bool,
     /// Operator API subscribers.
-    pub(crate) operator_subscribers: Vec<mpsc::Sender<mesos_proto::v1::master::Event>>,
+    pub(crate) operator_subscribers: Vec<mpsc::Sender<Box<mesos_proto::v1::master::Event>>>,
     pub(crate) allocator: Allocator,
     /// What must survive the master.
     pub(crate) registry: Registry,
@@ -648,7 +651,7 @@ impl MasterActor {
         let Some(tx) = &framework.events else {
             return;
         };
-        if let Err(e) = tx.try_send(event) {
+        if let Err(e) = tx.try_send(Box::new(event)) {
             let why = match e {
                 mpsc::error::TrySendError::Full(_) => "its event queue is full",
                 mpsc::error::TrySendError::Closed(_) => "its stream closed",

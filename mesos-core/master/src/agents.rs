@@ -145,7 +145,7 @@ impl MasterActor {
             heartbeat_interval_seconds: self.config.heartbeat_interval.as_secs_f64(),
             master_info: Some(self.info.clone()),
         });
-        let _ = tx.try_send(registered);
+        let _ = tx.try_send(Box::new(registered));
         tracing::info!(agent = %id, hostname = %info.hostname, resources = %total, "agent registered");
         let committed = self
             .registry
@@ -153,7 +153,7 @@ impl MasterActor {
         for framework_id in shutdown.iter().cloned() {
             let mut event = agent_event(agent_event::Type::ShutdownFramework);
             event.shutdown_framework = Some(agent_event::ShutdownFramework { framework_id });
-            let _ = tx.try_send(event);
+            let _ = tx.try_send(Box::new(event));
         }
         let executors = register
             .executors
@@ -282,11 +282,15 @@ impl MasterActor {
                 }
                 let mut kept = status.clone();
                 kept.data = None;
+                // Room for exactly one more: a task keeps a status or
+                // three, and a vector's first growth makes room for four
+                // (1.4 KB a task).
+                task.statuses.reserve_exact(1);
                 task.statuses.push(kept);
                 is_terminal(status.state) && !was_terminal
             });
             if let Some((true, task)) = changed {
-                released = task.resources().cloned();
+                released = task.resources();
                 *self.metrics.terminal.entry(status.state).or_default() += 1;
             }
         }
@@ -312,7 +316,7 @@ impl MasterActor {
         let Some(tx) = self.agents.get(agent_id).and_then(|a| a.events.clone()) else {
             return;
         };
-        if tx.try_send(event).is_err() {
+        if tx.try_send(Box::new(event)).is_err() {
             self.disconnect_agent(agent_id);
         }
     }

@@ -18,13 +18,13 @@ pub(crate) struct OperatorSubscription {
     state: Box<StateSnapshot>,
     heartbeat_interval: std::time::Duration,
     /// Every change after the snapshot.
-    events: mpsc::Receiver<Event>,
+    events: mpsc::Receiver<Box<Event>>,
 }
 
 impl OperatorSubscription {
     /// The SUBSCRIBED event (the whole state, built off the loop on a
     /// reader thread) and the queue of the events that follow it.
-    pub(crate) async fn start(self) -> (Event, mpsc::Receiver<Event>) {
+    pub(crate) async fn start(self) -> (Event, mpsc::Receiver<Box<Event>>) {
         let state = self.state;
         let get_state = crate::readers::run(move || state.get_state())
             .await
@@ -65,7 +65,7 @@ impl MasterActor {
 
     fn publish(&mut self, event: Event) {
         self.operator_subscribers
-            .retain(|tx| tx.try_send(event.clone()).is_ok());
+            .retain(|tx| tx.try_send(Box::new(event.clone())).is_ok());
     }
 
     /// HEARTBEAT to every subscriber.

@@ -92,7 +92,7 @@ impl MasterActor {
                 error.error = Some(event::Error {
                     message: "Framework failed over".into(),
                 });
-                let _ = old_tx.try_send(error);
+                let _ = old_tx.try_send(Box::new(error));
             }
             old.info = info;
             old.capabilities = capabilities;

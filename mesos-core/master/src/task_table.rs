@@ -228,7 +228,7 @@ impl TaskTable {
         match (was_live, !is_terminal(after.state)) {
             (true, false) => {
                 if let Some(r) = after.resources() {
-                    self.release_use(&after.agent_id, r);
+                    self.release_use(&after.agent_id, &r);
                 }
             }
             (false, true) => self.charge(&after),
@@ -260,7 +260,7 @@ impl TaskTable {
     }
 
     /// What `task` uses, if it counts: live, with valid resources.
-    fn counted(task: &TaskEntry) -> Option<&Resources> {
+    fn counted(task: &TaskEntry) -> Option<Resources> {
         (!is_terminal(task.state))
             .then(|| task.resources())
             .flatten()
@@ -271,16 +271,16 @@ impl TaskTable {
             return;
         };
         match self.used.get_mut(&task.agent_id) {
-            Some(used) => *used += r,
+            Some(used) => *used += &r,
             None => {
-                self.used.insert(task.agent_id.clone(), r.clone());
+                self.used.insert(task.agent_id.clone(), r);
             }
         }
     }
 
     fn release(&mut self, task: &TaskEntry) {
         if let Some(r) = Self::counted(task) {
-            self.release_use(&task.agent_id, r);
+            self.release_use(&task.agent_id, &r);
         }
     }
 

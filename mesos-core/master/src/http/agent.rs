@@ -123,12 +123,12 @@ impl Drop for StreamClosed {
 /// The agent's events; `closed` goes with the stream, so it is dropped
 /// when the master ends the stream or the body is dropped.
 fn events_until_closed(
-    events: mpsc::Receiver<AgentEvent>,
+    events: mpsc::Receiver<Box<AgentEvent>>,
     closed: StreamClosed,
 ) -> impl futures_util::Stream<Item = AgentEvent> + Send + 'static {
     use futures_util::StreamExt;
     receiver_stream(events).map(move |event| {
         let _held = &closed;
-        event
+        *event
     })
 }

@@ -76,9 +76,9 @@ pub(crate) async fn handle(
                 Err(e) => return e.into_response(),
             };
             let (subscribed, events) = subscription.start().await;
-            let stream =
-                futures_util::stream::once(async { subscribed }).chain(receiver_stream(events));
-            return record_stream_of(stream, move |e| media.encode(e), media, None);
+            let stream = futures_util::stream::once(async { Box::new(subscribed) })
+                .chain(receiver_stream(events));
+            return record_stream_of(stream, move |e| media.encode(&**e), media, None);
         }
         Some(_) => {
             let mut answer = match ask(&http, |reply| Command::Operator {

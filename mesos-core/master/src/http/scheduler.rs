@@ -51,7 +51,7 @@ pub(crate) async fn handle(
                 }
                 record_stream(
                     sub.events,
-                    move |event| response.encode(event),
+                    move |event| response.encode(&**event),
                     response,
                     Some(&sub.stream_id),
                 )

@@ -542,8 +542,8 @@ impl StateSnapshot {
                 .filter(|t| !crate::agents::is_terminal(t.state))
             {
                 if let Some(r) = task.resources() {
-                    framework += r;
-                    *by_agent.entry(&task.agent_id).or_default() += r;
+                    framework += &r;
+                    *by_agent.entry(&task.agent_id).or_default() += &r;
                 }
             }
             let kept = usage.by_framework.get(id).cloned().unwrap_or_default();
