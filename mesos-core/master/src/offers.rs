@@ -548,19 +548,11 @@ impl MasterActor {
         group: Option<&mesos_proto::v1::ExecutorInfo>,
     ) -> Option<mesos_proto::v1::FrameworkInfo> {
         let framework = self.frameworks.get_mut(framework_id)?;
-        framework.tasks.insert(Task {
-            name: task.name.clone(),
-            task_id: task.task_id.clone(),
-            framework_id: framework_id.clone(),
-            executor_id: group
-                .or(task.executor.as_ref())
-                .map(|e| e.executor_id.clone()),
-            agent_id: agent_id.clone(),
-            state: TaskState::TaskStaging as i32,
-            resources: task.resources.clone(),
-            labels: task.labels.clone(),
-            ..Default::default()
-        });
+        let mut recorded = Task::from_info(task, framework_id, group, TaskState::TaskStaging);
+        // The agent it was offered by, whatever the TaskInfo says (it was
+        // checked against the offer).
+        recorded.agent_id = agent_id.clone();
+        framework.tasks.insert(recorded);
         let framework_info = framework.info.clone();
         if let Some(added) = framework.tasks.get(&task.task_id).cloned() {
             self.publish_task_added(&added);

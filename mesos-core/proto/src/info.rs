@@ -1,6 +1,6 @@
 //! Conveniences on messages: the `*Info` ones and metrics.
 
-use crate::v1::{MasterInfo, Metric};
+use crate::v1::{ExecutorInfo, FrameworkId, MasterInfo, Metric, Task, TaskInfo, TaskState};
 use std::net::Ipv4Addr;
 
 impl Metric {
@@ -70,6 +70,60 @@ fn join(host: &str, port: u16) -> String {
         format!("[{host}]:{port}")
     } else {
         format!("{host}:{port}")
+    }
+}
+
+impl Task {
+    /// The task a master or agent keeps for `info`, in `state`, as Mesos
+    /// makes it (`protobuf::createTask`): its ids, name, resources and
+    /// limits, and what service discovery and the operator API show
+    /// (labels, discovery, container, health check, kill policy); its
+    /// user is its command's, else its executor's. `executor` is the one
+    /// it runs under: its own, or its group's.
+    ///
+    /// ```
+    /// use mesos_proto::v1::{CommandInfo, FrameworkId, Task, TaskInfo, TaskState};
+    /// let info = TaskInfo {
+    ///     name: "web".into(),
+    ///     command: Some(CommandInfo { user: Some("nobody".into()), ..Default::default() }),
+    ///     ..Default::default()
+    /// };
+    /// let task = Task::from_info(&info, &FrameworkId::default(), None, TaskState::TaskStaging);
+    /// assert_eq!(task.name, "web");
+    /// assert_eq!(task.user.as_deref(), Some("nobody"));
+    /// assert_eq!(task.state, TaskState::TaskStaging as i32);
+    /// ```
+    pub fn from_info(
+        info: &TaskInfo,
+        framework_id: &FrameworkId,
+        executor: Option<&ExecutorInfo>,
+        state: TaskState,
+    ) -> Task {
+        let executor = executor.or(info.executor.as_ref());
+        let user = [
+            info.command.as_ref(),
+            executor.and_then(|e| e.command.as_ref()),
+        ]
+        .into_iter()
+        .flatten()
+        .find_map(|c| c.user.clone());
+        Task {
+            name: info.name.clone(),
+            task_id: info.task_id.clone(),
+            framework_id: framework_id.clone(),
+            executor_id: executor.map(|e| e.executor_id.clone()),
+            agent_id: info.agent_id.clone(),
+            state: state as i32,
+            resources: info.resources.clone(),
+            labels: info.labels.clone(),
+            discovery: info.discovery.clone().map(Box::new),
+            container: info.container.clone().map(Box::new),
+            health_check: info.health_check.clone().map(Box::new),
+            kill_policy: info.kill_policy,
+            user,
+            limits: info.limits.clone(),
+            ..Default::default()
+        }
     }
 }
 

@@ -92,19 +92,14 @@ impl ExecutorRun {
 
     /// The run's non-terminal tasks as the master knows tasks.
     pub(crate) fn tasks_for_master(&self, agent: &AgentInfo) -> Vec<Task> {
-        let task = |info: &TaskInfo, state: i32, latest: Option<&TaskStatus>| Task {
-            name: info.name.clone(),
-            task_id: info.task_id.clone(),
-            framework_id: self.framework_id.clone(),
-            executor_id: (!self.generated).then(|| self.info.executor_id.clone()),
-            agent_id: agent.id.clone().unwrap_or_default(),
-            state,
-            resources: info.resources.clone(),
-            statuses: latest.cloned().into_iter().collect(),
-            labels: info.labels.clone(),
-            health_check: info.health_check.clone(),
-            kill_policy: info.kill_policy,
-            ..Default::default()
+        let task = |info: &TaskInfo, state: i32, latest: Option<&TaskStatus>| {
+            let executor = (!self.generated).then_some(&self.info);
+            let mut task =
+                Task::from_info(info, &self.framework_id, executor, TaskState::TaskStaging);
+            task.state = state;
+            task.agent_id = agent.id.clone().unwrap_or_default();
+            task.statuses = latest.cloned().into_iter().collect();
+            task
         };
         let mut out: Vec<Task> = self
             .queued_tasks()

@@ -2119,12 +2119,12 @@ pub struct Task {
     pub status_update_uuid: ::core::option::Option<::prost::alloc::vec::Vec<u8>>,
     #[prost(message, optional, tag = "11")]
     pub labels: ::core::option::Option<Labels>,
-    #[prost(message, optional, tag = "12")]
-    pub discovery: ::core::option::Option<DiscoveryInfo>,
-    #[prost(message, optional, tag = "13")]
-    pub container: ::core::option::Option<ContainerInfo>,
-    #[prost(message, optional, tag = "15")]
-    pub health_check: ::core::option::Option<HealthCheck>,
+    #[prost(message, optional, boxed, tag = "12")]
+    pub discovery: ::core::option::Option<::prost::alloc::boxed::Box<DiscoveryInfo>>,
+    #[prost(message, optional, boxed, tag = "13")]
+    pub container: ::core::option::Option<::prost::alloc::boxed::Box<ContainerInfo>>,
+    #[prost(message, optional, boxed, tag = "15")]
+    pub health_check: ::core::option::Option<::prost::alloc::boxed::Box<HealthCheck>>,
     #[prost(message, optional, tag = "16")]
     pub kill_policy: ::core::option::Option<KillPolicy>,
     #[prost(string, optional, tag = "14")]
