@@ -13,10 +13,12 @@ use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(10);
 
-fn work_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("mesos-registry-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
+/// A fresh directory, removed when dropped, even by a failing test.
+fn work_dir(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("mesos-registry-{name}-"))
+        .tempdir()
+        .unwrap()
 }
 
 fn framework(name: &str, failover_timeout: f64) -> FrameworkInfo {
@@ -95,7 +97,7 @@ async fn a_master_restart_keeps_the_registry_and_failover_deadlines() {
     let config = MasterConfig {
         allocation_interval: Duration::from_millis(20),
         registry: RegistryConfig::Local {
-            work_dir: dir.clone(),
+            work_dir: dir.path().to_path_buf(),
         },
         // Live agents retry at most a second apart: well within this.
         agent_reregister_timeout: Duration::from_secs(4),
@@ -331,5 +333,5 @@ async fn a_master_restart_keeps_the_registry_and_failover_deadlines() {
     };
     assert_eq!(metric("master/slaves_unreachable"), Some(1.0));
     assert_eq!(metric("master/slaves_active"), Some(2.0));
-    let _ = std::fs::remove_dir_all(dir);
+    drop(dir);
 }
