@@ -809,4 +809,7 @@ async fn a_task_shows_the_discovery_container_and_checks_it_was_launched_with() 
     assert_eq!(task["discovery"]["ports"]["ports"][0]["name"], "http");
     assert_eq!(task["container"]["type"], "MESOS");
     assert_eq!(task["container"]["hostname"], "web-1.local");
+    assert_eq!(task["user"], "nobody");
+    // Mesos' legacy JSON of a task has no health check or kill policy.
+    assert!(task.get("health_check").is_none());
 }

@@ -214,6 +214,9 @@ pub fn task_fixed_members(w: &mut JsonWriter, t: &Task) {
     {
         w.str_field("role", role);
     }
+    if let Some(user) = &t.user {
+        w.str_field("user", user);
+    }
     if let Some(labels) = &t.labels {
         w.key("labels");
         w.list(&labels.labels);
