@@ -642,3 +642,111 @@ async fn a_task_group_launches_whole_or_not_at_all() {
     let offered = Resources::from_resources(again.resources).unwrap();
     assert_eq!(offered.cpus(), Some(4.0));
 }
+
+/// As Mesos' master does, a task keeps what service discovery and the
+/// operator API show of it from its TaskInfo: discovery, container,
+/// health check, kill policy, the command's user and limits.
+#[tokio::test]
+async fn a_task_shows_the_discovery_container_and_checks_it_was_launched_with() {
+    use mesos_proto::v1::master::call as mcall;
+    use mesos_proto::v1::{
+        CommandInfo, ContainerInfo, DiscoveryInfo, DurationInfo, HealthCheck, KillPolicy, Port,
+        Ports, container_info, discovery_info, health_check, value,
+    };
+    let cluster = Cluster::start(
+        config(),
+        agents(1, "cpus:2;mem:1024;ports:[31000-31009]", TaskScript::Run),
+    )
+    .await
+    .unwrap();
+    let mut s = RawScheduler::subscribe(cluster.addr(), framework("dns", "web"), MediaType::Json)
+        .await
+        .unwrap();
+    let offer = next_offers(&mut s).await.remove(0);
+    let mut task = task(
+        "web-1",
+        &offer.agent_id,
+        "cpus:1;mem:128;ports:[31000-31000]",
+    );
+    task.command = Some(CommandInfo {
+        value: Some("sleep 1000".into()),
+        user: Some("nobody".into()),
+        ..Default::default()
+    });
+    task.discovery = Some(DiscoveryInfo {
+        visibility: discovery_info::Visibility::Framework as i32,
+        name: Some("web".into()),
+        ports: Some(Ports {
+            ports: vec![Port {
+                number: 31000,
+                name: Some("http".into()),
+                protocol: Some("tcp".into()),
+                ..Default::default()
+            }],
+        }),
+        ..Default::default()
+    });
+    task.container = Some(ContainerInfo {
+        r#type: container_info::Type::Mesos as i32,
+        hostname: Some("web-1.local".into()),
+        ..Default::default()
+    });
+    task.health_check = Some(HealthCheck {
+        r#type: Some(health_check::Type::Command as i32),
+        command: Some(CommandInfo {
+            value: Some("true".into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    });
+    task.kill_policy = Some(KillPolicy {
+        grace_period: Some(DurationInfo {
+            nanoseconds: 3_000_000_000,
+        }),
+    });
+    task.limits
+        .insert("cpus".into(), value::Scalar { value: 2.0 });
+    assert_eq!(
+        s.call(&launch(&s, &[&offer.id], vec![task], None))
+            .await
+            .unwrap()
+            .0,
+        202
+    );
+
+    let client = mesos_testkit::TestClient::default();
+    let got = client
+        .operator_get(cluster.addr(), mcall::Type::GetTasks)
+        .await
+        .unwrap()
+        .get_tasks
+        .unwrap();
+    let t = &got.tasks[0];
+    let discovery = t.discovery.as_ref().expect("discovery kept");
+    assert_eq!(discovery.name.as_deref(), Some("web"));
+    let port = &discovery.ports.as_ref().unwrap().ports[0];
+    assert_eq!((port.number, port.name.as_deref()), (31000, Some("http")));
+    let container = t.container.as_ref().expect("container kept");
+    assert_eq!(container.hostname.as_deref(), Some("web-1.local"));
+    assert!(t.health_check.is_some(), "health check kept");
+    let grace = t.kill_policy.as_ref().and_then(|k| k.grace_period.as_ref());
+    assert_eq!(grace.map(|g| g.nanoseconds), Some(3_000_000_000));
+    assert_eq!(t.user.as_deref(), Some("nobody"));
+    assert_eq!(t.limits.get("cpus").map(|l| l.value), Some(2.0));
+
+    // The legacy JSON Mesos-DNS reads.
+    let state = client
+        .get_json(&format!("http://{}/state", cluster.addr()))
+        .await
+        .unwrap();
+    let task = &state["frameworks"][0]["tasks"][0];
+    assert_eq!(task["discovery"]["name"], "web");
+    assert_eq!(task["discovery"]["visibility"], "FRAMEWORK");
+    assert_eq!(task["discovery"]["ports"]["ports"][0]["number"], 31000);
+    assert_eq!(task["discovery"]["ports"]["ports"][0]["name"], "http");
+    assert_eq!(task["container"]["type"], "MESOS");
+    assert_eq!(task["container"]["hostname"], "web-1.local");
+    assert_eq!(task["user"], "nobody");
+    // Mesos' legacy JSON of a task has no health check or kill policy.
+    assert!(task.get("health_check").is_none());
+}

@@ -27,6 +27,18 @@ fn cluster(n: usize, resources: &str) -> Allocator {
     a
 }
 
+/// `o`'s framework declines all of it at `now`, filtering it for
+/// `refuse` seconds.
+fn decline(a: &mut Allocator, o: &Allocation, refuse: u64, now: u64) {
+    a.recover_resources(
+        &o.framework_id,
+        &o.agent_id,
+        &o.resources,
+        Some(secs(refuse)),
+        secs(now),
+    );
+}
+
 fn count_for(offers: &[Allocation], framework: &str) -> usize {
     offers
         .iter()
@@ -91,13 +103,7 @@ fn a_filter_applies_to_its_framework_only() {
     } else {
         "f1"
     };
-    a.recover_resources(
-        &o.framework_id,
-        &o.agent_id,
-        &o.resources,
-        Some(secs(60)),
-        secs(0),
-    );
+    decline(&mut a, &o, 60, 0);
     let next = a.allocate(secs(1));
     assert_eq!(next.len(), 1);
     assert_eq!(next[0].framework_id.as_str(), other);
@@ -120,13 +126,7 @@ fn suppress_and_revive() {
 
     // Revive also clears the role's filters.
     for o in &offers {
-        a.recover_resources(
-            &o.framework_id,
-            &o.agent_id,
-            &o.resources,
-            Some(secs(100)),
-            secs(0),
-        );
+        decline(&mut a, o, 100, 0);
     }
     assert!(a.allocate(secs(1)).is_empty());
     a.revive(&fw("f"), &[]);
@@ -328,13 +328,7 @@ fn a_blocked_agent_is_reconsidered_when_anything_could_unblock_it() {
     let mut a = cluster(1, "cpus:4;mem:1024");
     a.add_framework(fw("f1"), FrameworkOptions::with_roles(["r"]));
     let o = a.allocate(secs(0)).remove(0);
-    a.recover_resources(
-        &fw("f1"),
-        &o.agent_id,
-        &o.resources,
-        Some(secs(1000)),
-        secs(0),
-    );
+    decline(&mut a, &o, 1000, 0);
     a.add_framework(fw("f2"), FrameworkOptions::with_roles(["r"]));
     a.suppress(&fw("f2"), &[]);
     assert!(a.allocate(secs(1)).is_empty());
@@ -346,26 +340,14 @@ fn a_blocked_agent_is_reconsidered_when_anything_could_unblock_it() {
     assert_eq!(o.framework_id.as_str(), "f2");
 
     // Declined by f2 too: blocked again; a new framework unblocks.
-    a.recover_resources(
-        &fw("f2"),
-        &o.agent_id,
-        &o.resources,
-        Some(secs(1000)),
-        secs(3),
-    );
+    decline(&mut a, &o, 1000, 3);
     assert!(a.allocate(secs(4)).is_empty());
     a.add_framework(fw("f3"), FrameworkOptions::with_roles(["r"]));
     let o = a.allocate(secs(5)).remove(0);
     assert_eq!(o.framework_id.as_str(), "f3");
 
     // Declined by all three; the earliest filter's expiry unblocks.
-    a.recover_resources(
-        &fw("f3"),
-        &o.agent_id,
-        &o.resources,
-        Some(secs(10)),
-        secs(5),
-    );
+    decline(&mut a, &o, 10, 5);
     assert!(a.allocate(secs(14)).is_empty());
     let o = a.allocate(secs(15)).remove(0);
     assert_eq!(o.framework_id.as_str(), "f3");
@@ -387,13 +369,7 @@ fn blocked_agents_are_judged_right_after_the_change_log_overflows() {
     let mut a = cluster(2, "cpus:4;mem:1024");
     a.add_framework(fw("f1"), FrameworkOptions::with_roles(["r"]));
     for o in a.allocate(secs(0)) {
-        a.recover_resources(
-            &fw("f1"),
-            &o.agent_id,
-            &o.resources,
-            Some(secs(1000)),
-            secs(0),
-        );
+        decline(&mut a, &o, 1000, 0);
     }
     a.add_framework(fw("f2"), FrameworkOptions::with_roles(["r"]));
     a.suppress(&fw("f2"), &[]);
@@ -440,13 +416,7 @@ fn headroom_for_an_unmet_guarantee_is_held_back_from_fair_share() {
     assert_eq!(cpus_for(&offers, "quota"), 10.0);
     // The quota framework declines everything for a long time.
     for o in &offers {
-        a.recover_resources(
-            &o.framework_id,
-            &o.agent_id,
-            &o.resources,
-            Some(secs(600)),
-            secs(0),
-        );
+        decline(&mut a, o, 600, 0);
     }
     a.add_framework(fw("fair"), FrameworkOptions::with_roles(["a"]));
     let offers = a.allocate(secs(1));

@@ -18,13 +18,7 @@ fn a_cycle_visits_only_the_agents_that_could_offer_something() {
     // Ten declined for 5 s: those ten are looked at, then again when
     // their filters run out.
     for o in &offers[..10] {
-        a.recover_resources(
-            &o.framework_id,
-            &o.agent_id,
-            &o.resources,
-            Some(secs(5)),
-            secs(1),
-        );
+        decline(&mut a, o, 5, 1);
     }
     assert!(a.allocate(secs(2)).is_empty());
     assert_eq!(a.visits.last(), 10);
