@@ -154,6 +154,11 @@ pub(crate) struct Agent {
     pub(crate) registered_time: f64,
     /// When it last re-registered, if it did.
     pub(crate) reregistered_time: Option<f64>,
+    /// Which insertion into the agent table this is (set by
+    /// [`AgentTable::insert`](crate::agent_table::AgentTable::insert)):
+    /// the ping-timeout deadlines of an agent it replaced are told apart
+    /// by it.
+    pub(crate) inserted: u64,
 }
 
 impl Agent {
@@ -170,6 +175,7 @@ impl Agent {
             executors: BTreeMap::new(),
             registered_time: unix_now(),
             reregistered_time: None,
+            inserted: 0,
         }
     }
 

@@ -183,6 +183,7 @@ impl MasterActor {
                 executors,
                 registered_time,
                 reregistered_time: reregistering.then(unix_now),
+                inserted: 0,
             },
         );
         self.publish_agent_added(&agent_id);
@@ -396,12 +397,7 @@ impl MasterActor {
             .config
             .agent_ping_timeout
             .saturating_mul(self.config.max_agent_ping_timeouts.max(1));
-        let silent: Vec<AgentId> = self
-            .agents
-            .iter()
-            .filter(|(_, a)| !a.unreachable && now.duration_since(a.last_seen) > limit)
-            .map(|(id, _)| id.clone())
-            .collect();
+        let silent = self.agents.silent(now, limit);
         for id in silent {
             self.mark_unreachable(&id);
         }

@@ -135,9 +135,13 @@ async fn lead(
     let (commands, rx) = mpsc::channel(1024);
     // Fenced: once this term ends its writer can change nothing.
     let (registry, _writer) = registry::Registry::start(store);
-    let mut actor = AbortOnDrop(tokio::spawn(
+    let actor = crate::loop_thread::spawn(
         MasterActor::new(config.clone(), info.clone(), registry, recovered).run(rx),
-    ));
+    );
+    let mut actor = match actor {
+        Ok(actor) => AbortOnDrop(actor),
+        Err(e) => return Ok(format!("cannot start the event loop's thread: {e}")),
+    };
     role.send_replace(Role::Leading(commands));
     tokio::select! {
         reason = term.candidacy.lost() => Ok(reason),

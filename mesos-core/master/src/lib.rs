@@ -52,6 +52,7 @@ mod events;
 mod executors;
 mod ha;
 mod http;
+mod loop_thread;
 mod offers;
 mod operator;
 mod readers;
@@ -88,6 +89,9 @@ pub enum StartError {
     /// The settings contradict each other.
     #[error("invalid master settings: {0}")]
     Config(String),
+    /// The operating system would not start the event loop's thread.
+    #[error("cannot start the master's event loop thread: {0}")]
+    Thread(std::io::Error),
 }
 
 /// A running master: its HTTP server and its actor (or, with ZooKeeper,
@@ -153,9 +157,10 @@ impl Master {
                 let (commands, rx) = mpsc::channel(1024);
                 let (registry, writer) = registry::Registry::start(store);
                 registry_writer = Some(writer);
-                let actor = tokio::spawn(
+                let actor = loop_thread::spawn(
                     actor::MasterActor::new(config, info, registry, recovered).run(rx),
-                );
+                )
+                .map_err(StartError::Thread)?;
                 role.send_replace(ha::Role::Leading(commands));
                 actor
             }
