@@ -63,7 +63,9 @@ mod task_entry;
 mod task_table;
 mod turns;
 
-pub use config::{AGENTS_PER_TURN, MESOS_VERSION, MasterConfig, RegistryConfig};
+pub use config::{
+    AGENT_VISITS_PER_TURN, AGENTS_PER_TURN, MESOS_VERSION, MasterConfig, RegistryConfig,
+};
 pub use registry::RegistryError;
 
 use mesos_state::{AnyStore, FileStore, MemoryStore};

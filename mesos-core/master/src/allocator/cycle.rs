@@ -414,15 +414,20 @@ impl Allocator {
 
         // With quota every call looks at every agent (no memos), so a cycle
         // is not split: its parts would each cost a whole one.
-        let limit = match self.config.max_agents_offered {
+        let limit = |limit: Option<usize>| match limit {
             Some(limit) if !quota => limit.max(1),
             _ => usize::MAX,
         };
+        let (offer_limit, visit_limit) = (
+            limit(self.config.max_agents_offered),
+            limit(self.config.max_agents_visited),
+        );
         let mut agents_offered = 0;
-        let mut order = order.into_iter();
-        while let Some(ai) = order.next() {
-            if agents_offered >= limit {
-                self.visits.defer(std::iter::once(ai).chain(order));
+        let mut order = order.into_iter().enumerate();
+        while let Some((visited, ai)) = order.next() {
+            if agents_offered >= offer_limit || visited >= visit_limit {
+                self.visits
+                    .defer(std::iter::once(ai).chain(order.map(|(_, ai)| ai)));
                 break;
             }
             let agent = &self.agents[ai];

@@ -76,6 +76,13 @@ pub struct AllocatorConfig {
     /// work between the parts of a large cycle. `None` (the default): one
     /// call hands out everything, as Mesos' allocator does.
     pub max_agents_offered: Option<usize>,
+    /// At most this many agents are looked at by one call of
+    /// [`Allocator::allocate`], offered or not; the rest wait for the next
+    /// call, as with [`AllocatorConfig::max_agents_offered`]. A framework
+    /// that subscribes or revives makes the next cycle look at every
+    /// agent that was blocked (about 1 us each: 40 ms at 50,000 agents);
+    /// this splits that work. `None` (the default): no limit.
+    pub max_agents_visited: Option<usize>,
 }
 
 impl Default for AllocatorConfig {
@@ -86,6 +93,7 @@ impl Default for AllocatorConfig {
             filter_gpu_resources: true,
             seed: 0x006d_6573_6f73,
             max_agents_offered: None,
+            max_agents_visited: None,
         }
     }
 }
@@ -731,8 +739,9 @@ impl Allocator {
     }
 
     /// True when the last [`Allocator::allocate`] stopped at
-    /// [`AllocatorConfig::max_agents_offered`] with agents left to look at:
-    /// call it again soon.
+    /// [`AllocatorConfig::max_agents_offered`] or
+    /// [`AllocatorConfig::max_agents_visited`] with agents left to look
+    /// at: call it again soon.
     pub fn has_more(&self) -> bool {
         self.visits.deferred()
     }

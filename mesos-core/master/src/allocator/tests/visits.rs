@@ -143,3 +143,63 @@ fn a_cycle_split_in_parts_offers_every_agent_once() {
     assert!(a.allocate(secs(0)).is_empty());
     assert!(!a.has_more());
 }
+
+#[test]
+fn a_cycle_that_must_look_at_every_agent_is_split_by_visits() {
+    let mut a = Allocator::new(AllocatorConfig {
+        max_agents_visited: Some(4),
+        ..Default::default()
+    });
+    for i in 0..10 {
+        a.add_agent(agent(i), res("cpus:4;mem:1024"), []);
+    }
+    a.add_framework(fw("f"), FrameworkOptions::with_roles(["r"]));
+    // Each call looks at four: the agents not yet looked at, and those
+    // offered the call before (found empty), in shuffled order.
+    let offers = all_parts(&mut a, 0);
+    assert_eq!(offers.len(), 10);
+    // Every agent declined for long: blocked, then left alone.
+    for o in &offers {
+        decline(&mut a, o, 100, 0);
+    }
+    for _ in 0..3 {
+        assert!(a.allocate(secs(1)).is_empty());
+    }
+    assert!(a.allocate(secs(1)).is_empty());
+    assert_eq!((a.visits.last(), a.has_more()), (0, false));
+    // A framework change: every blocked agent is judged again, four a
+    // call (debug builds check that none waiting was skipped).
+    a.deactivate_framework(&fw("f"));
+    a.activate_framework(&fw("f"));
+    for expected in [4, 4, 2] {
+        assert!(a.allocate(secs(2)).is_empty());
+        assert_eq!(a.visits.last(), expected);
+        assert_eq!(a.has_more(), expected == 4);
+    }
+    // A change in the middle of a split cycle starts it over, and a new
+    // framework still gets every agent, the split notwithstanding.
+    a.deactivate_framework(&fw("f"));
+    a.activate_framework(&fw("f"));
+    assert!(a.allocate(secs(3)).is_empty());
+    a.add_framework(fw("g"), FrameworkOptions::with_roles(["r"]));
+    let mut to_g: Vec<AgentId> = all_parts(&mut a, 3)
+        .into_iter()
+        .map(|o| o.agent_id)
+        .collect();
+    to_g.sort();
+    to_g.dedup();
+    assert_eq!(to_g.len(), 10);
+    assert!(!a.has_more());
+}
+
+/// The offers of a cycle and all its parts, at `now` seconds.
+fn all_parts(a: &mut Allocator, now: u64) -> Vec<Allocation> {
+    let mut offers = a.allocate(secs(now));
+    for _ in 0..100 {
+        if !a.has_more() {
+            return offers;
+        }
+        offers.extend(a.allocate(secs(now)));
+    }
+    panic!("a cycle in more than 100 parts");
+}
