@@ -73,13 +73,22 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
             );
             if let (Some(c), Some(before)) = (&child, cpu_before) {
                 let used = cpu_time(c.child.id()).saturating_sub(before);
+                let per_task =
+                    |d: std::time::Duration| d.as_secs_f64() * 1e6 / r.tasks.max(1) as f64;
                 println!(
                     "master process CPU (user + system) from its start to the last \
                      TASK_RUNNING, registering the agents included: {:.2} s = {:.0} us \
                      per task",
                     used.as_secs_f64(),
-                    used.as_secs_f64() * 1e6 / r.tasks.max(1) as f64
+                    per_task(used)
                 );
+                if let Some(event_loop) = event_loop_cpu_time(c.child.id()) {
+                    println!(
+                        "of which the event loop's thread: {:.3} s = {:.1} us per task",
+                        event_loop.as_secs_f64(),
+                        per_task(event_loop)
+                    );
+                }
             }
         }
         "state" => {
@@ -356,6 +365,23 @@ fn cpu_time(pid: u32) -> std::time::Duration {
         })
         .unwrap_or(0);
     std::time::Duration::from_millis(ticks * 10)
+}
+
+/// The CPU time the master's event loop thread
+/// ([`mesos_master::EVENT_LOOP_THREAD`]) of
+/// process `pid` has used, to the nanosecond (`/proc/P/task/T/schedstat`).
+fn event_loop_cpu_time(pid: u32) -> Option<std::time::Duration> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+    tasks.filter_map(Result::ok).find_map(|task| {
+        let path = task.path();
+        let comm = std::fs::read_to_string(path.join("comm")).ok()?;
+        if comm.trim_end() != mesos_master::EVENT_LOOP_THREAD {
+            return None;
+        }
+        let schedstat = std::fs::read_to_string(path.join("schedstat")).ok()?;
+        let ns: u64 = schedstat.split_whitespace().next()?.parse().ok()?;
+        Some(std::time::Duration::from_nanos(ns))
+    })
 }
 
 /// Every process' children, by parent pid.

@@ -66,6 +66,9 @@ mod turns;
 pub use config::{
     AGENT_VISITS_PER_TURN, AGENTS_PER_TURN, MESOS_VERSION, MasterConfig, RegistryConfig,
 };
+/// The name of the master's event loop thread, for tools that measure it
+/// (`/proc/PID/task/*/comm`).
+pub use loop_thread::THREAD_NAME as EVENT_LOOP_THREAD;
 pub use registry::RegistryError;
 
 use mesos_state::{AnyStore, FileStore, MemoryStore};

@@ -18,7 +18,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 /// The name the loop's thread has (seen in `top -H` and `perf`).
-pub(crate) const THREAD_NAME: &str = "mesos-master";
+pub const THREAD_NAME: &str = "mesos-master";
 
 /// Starts `event_loop` on a new thread with a runtime of its own, which
 /// lasts until the loop ends or the returned handle aborts it.

@@ -272,21 +272,20 @@ impl MasterActor {
         }
         let filter = refuse_duration(accept.filters.and_then(|f| f.refuse_seconds));
 
-        let tasks = launched_tasks(&accept.operations);
         match (problem, agent_id) {
             (None, Some(agent_id)) => {
-                for op in &accept.operations {
-                    if let Some(launch) = &op.launch {
-                        for task in launch.task_infos.iter().cloned() {
+                for op in accept.operations {
+                    if let Some(launch) = op.launch {
+                        for task in launch.task_infos {
                             self.launch(framework_id, &agent_id, task, &mut remaining);
                         }
                     }
-                    if let Some(group) = &op.launch_group {
+                    if let Some(group) = op.launch_group {
                         self.launch_group(
                             framework_id,
                             &agent_id,
-                            group.executor.clone(),
-                            group.task_group.tasks.clone(),
+                            group.executor,
+                            group.task_group.tasks,
                             &mut remaining,
                         );
                     }
@@ -298,7 +297,7 @@ impl MasterActor {
             (problem, agent_id) => {
                 let message = problem.unwrap_or_default();
                 let state = self.lost_or(framework_id, TaskState::TaskDropped);
-                for (task, _) in tasks {
+                for (task, _) in launched_tasks(&accept.operations) {
                     self.master_update(
                         framework_id,
                         &task,
@@ -333,10 +332,10 @@ impl MasterActor {
         mut task: TaskInfo,
         remaining: &mut Resources,
     ) {
+        self.assign_role(framework_id, &mut task);
         match self.check_task(framework_id, agent_id, &task, None, remaining) {
             Ok(resources) => {
                 *remaining -= &resources;
-                self.assign_role(framework_id, &mut task);
                 let Some(framework_info) = self.record_task(framework_id, agent_id, &task, None)
                 else {
                     return;
@@ -442,13 +441,15 @@ impl MasterActor {
     }
 
     /// The task's resources (and its executor's) carry the role they are
-    /// allocated to.
+    /// allocated to, filled in where a single-role framework left it out
+    /// (Mesos' `injectAllocationInfo`); otherwise they stay as given.
     fn assign_role(&self, framework_id: &FrameworkId, task: &mut TaskInfo) {
-        if let Ok(r) = self.with_allocation_info(framework_id, task.resources.clone()) {
-            task.resources = r.into_vec();
-        }
+        let Some(role) = self.single_role(framework_id) else {
+            return;
+        };
+        inject_role(&mut task.resources, role);
         if let Some(executor) = &mut task.executor {
-            self.assign_executor_role(framework_id, executor);
+            inject_role(&mut executor.resources, role);
         }
     }
 
@@ -457,8 +458,17 @@ impl MasterActor {
         framework_id: &FrameworkId,
         executor: &mut mesos_proto::v1::ExecutorInfo,
     ) {
-        if let Ok(r) = self.with_allocation_info(framework_id, executor.resources.clone()) {
-            executor.resources = r.into_vec();
+        if let Some(role) = self.single_role(framework_id) {
+            inject_role(&mut executor.resources, role);
+        }
+    }
+
+    /// The framework's role when it has exactly one.
+    fn single_role(&self, framework_id: &FrameworkId) -> Option<&str> {
+        let info = &self.frameworks.get(framework_id)?.info;
+        match info.roles.as_slice() {
+            [] => Some(info.role.as_deref().unwrap_or("*")),
+            [first, rest @ ..] => rest.iter().all(|r| r == first).then_some(first.as_str()),
         }
     }
 
@@ -469,17 +479,8 @@ impl MasterActor {
         framework_id: &FrameworkId,
         mut resources: Vec<mesos_proto::v1::Resource>,
     ) -> Result<Resources, String> {
-        let roles = self
-            .frameworks
-            .get(framework_id)
-            .map(|f| f.roles())
-            .unwrap_or_default();
-        if let [role] = roles.iter().collect::<Vec<_>>().as_slice() {
-            for r in &mut resources {
-                r.allocation_info.get_or_insert_with(|| AllocationInfo {
-                    role: Some((*role).clone()),
-                });
-            }
+        if let Some(role) = self.single_role(framework_id) {
+            inject_role(&mut resources, role);
         }
         Resources::from_resources(resources).map_err(|e| e.to_string())
     }
@@ -599,6 +600,16 @@ impl MasterActor {
                 ..Default::default()
             },
         );
+    }
+}
+
+/// Sets `role` as the allocation role of each of `resources` that has
+/// none.
+fn inject_role(resources: &mut [mesos_proto::v1::Resource], role: &str) {
+    for r in resources {
+        r.allocation_info.get_or_insert_with(|| AllocationInfo {
+            role: Some(role.to_owned()),
+        });
     }
 }
 
