@@ -706,6 +706,12 @@ async fn a_task_shows_the_discovery_container_and_checks_it_was_launched_with() 
     });
     task.limits
         .insert("cpus".into(), value::Scalar { value: 2.0 });
+    // A second cpus entry: the master fills in the role but keeps the
+    // resources as given, as Mesos does (it does not merge them).
+    let mut more_cpus = task.resources[0].clone();
+    assert_eq!(more_cpus.name, "cpus");
+    more_cpus.scalar = Some(value::Scalar { value: 0.5 });
+    task.resources.push(more_cpus);
     assert_eq!(
         s.call(&launch(&s, &[&offer.id], vec![task], None))
             .await
@@ -733,6 +739,12 @@ async fn a_task_shows_the_discovery_container_and_checks_it_was_launched_with() 
     assert_eq!(grace.map(|g| g.nanoseconds), Some(3_000_000_000));
     assert_eq!(t.user.as_deref(), Some("nobody"));
     assert_eq!(t.limits.get("cpus").map(|l| l.value), Some(2.0));
+    let names: Vec<&str> = t.resources.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, ["cpus", "mem", "ports", "cpus"]);
+    for r in &t.resources {
+        let role = r.allocation_info.as_ref().and_then(|a| a.role.as_deref());
+        assert_eq!(role, Some("web"), "{r:?}");
+    }
 
     // The legacy JSON Mesos-DNS reads.
     let state = client
