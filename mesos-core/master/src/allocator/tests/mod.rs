@@ -20,7 +20,11 @@ fn fw(name: &str) -> FrameworkId {
 
 /// An allocator with `n` agents of the given resources.
 fn cluster(n: usize, resources: &str) -> Allocator {
-    let mut a = Allocator::new(AllocatorConfig::default());
+    cluster_with(AllocatorConfig::default(), n, resources)
+}
+
+fn cluster_with(config: AllocatorConfig, n: usize, resources: &str) -> Allocator {
+    let mut a = Allocator::new(config);
     for i in 0..n {
         a.add_agent(agent(i), res(resources), []);
     }

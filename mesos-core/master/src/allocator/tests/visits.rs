@@ -122,13 +122,11 @@ fn an_agent_moved_by_a_removal_is_still_offered_when_its_filter_runs_out() {
 
 #[test]
 fn a_cycle_split_in_parts_offers_every_agent_once() {
-    let mut a = Allocator::new(AllocatorConfig {
+    let config = AllocatorConfig {
         max_agents_offered: Some(4),
         ..Default::default()
-    });
-    for i in 0..10 {
-        a.add_agent(agent(i), res("cpus:4;mem:1024"), []);
-    }
+    };
+    let mut a = cluster_with(config, 10, "cpus:4;mem:1024");
     a.add_framework(fw("f"), FrameworkOptions::with_roles(["r"]));
     let mut seen = Vec::new();
     for expected in [4, 4, 2] {
@@ -146,13 +144,11 @@ fn a_cycle_split_in_parts_offers_every_agent_once() {
 
 #[test]
 fn a_cycle_that_must_look_at_every_agent_is_split_by_visits() {
-    let mut a = Allocator::new(AllocatorConfig {
+    let config = AllocatorConfig {
         max_agents_visited: Some(4),
         ..Default::default()
-    });
-    for i in 0..10 {
-        a.add_agent(agent(i), res("cpus:4;mem:1024"), []);
-    }
+    };
+    let mut a = cluster_with(config, 10, "cpus:4;mem:1024");
     a.add_framework(fw("f"), FrameworkOptions::with_roles(["r"]));
     // Each call looks at four: the agents not yet looked at, and those
     // offered the call before (found empty), in shuffled order.
