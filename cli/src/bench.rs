@@ -136,6 +136,18 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
                 r.rss_before as f64 / 1e6,
                 r.rss_after as f64 / 1e6
             );
+            let t = &r.teardown;
+            println!(
+                "teardown of the framework with all {} tasks: answered in {:.1} ms, no task \
+                 running after {:.1} ms; event loop turns over 10 ms: {} ({} of them on CPU); \
+                 probe max {:.1} ms",
+                r.tasks,
+                ms(t.answered),
+                ms(t.done),
+                t.turns_over_10ms,
+                t.turns_over_10ms_on_cpu,
+                ms(t.max_probe)
+            );
             if let Some((cold, warm)) = r.state_cpu.split_first() {
                 let warm_ms = warm.iter().map(|d| ms(*d)).sum::<f64>() / warm.len().max(1) as f64;
                 println!(

@@ -291,6 +291,8 @@ pub(crate) struct MasterActor {
     /// agent arrived, a revive): allocate once the queued commands are
     /// handled, not at the next interval.
     pub(crate) allocation_pending: bool,
+    /// What the loop let go of, dropped in later turns.
+    pub(crate) reclaim: crate::reclaim::Reclaim,
     /// Operator API subscribers.
     pub(crate) operator_subscribers: Vec<mpsc::Sender<Box<mesos_proto::v1::master::Event>>>,
     pub(crate) allocator: Allocator,
@@ -343,6 +345,7 @@ enum Wake {
     Heartbeat,
     Allocation,
     Housekeeping,
+    Reclaim,
 }
 
 impl Wake {
@@ -353,6 +356,7 @@ impl Wake {
             Wake::Heartbeat => "heartbeat",
             Wake::Allocation => "allocation",
             Wake::Housekeeping => "housekeeping",
+            Wake::Reclaim => "reclaim",
         }
     }
 }
@@ -448,6 +452,7 @@ impl MasterActor {
             completed_frameworks: VecDeque::new(),
             metrics: Counters::default(),
             allocation_pending: false,
+            reclaim: Default::default(),
             operator_subscribers: Vec::new(),
             agents: AgentTable::default(),
             recovered_agents: BTreeMap::new(),
@@ -542,6 +547,8 @@ impl MasterActor {
                 // The rest of a cycle split in parts.
                 () = std::future::ready(()), if self.allocation_pending => Wake::Allocation,
                 _ = housekeeping.tick() => Wake::Housekeeping,
+                // Memory let go of in earlier turns.
+                () = std::future::ready(()), if self.reclaim.is_pending() => Wake::Reclaim,
             };
             let timer = crate::turns::TurnTimer::start();
             let kind = wake.kind();
@@ -572,6 +579,9 @@ impl MasterActor {
                 Wake::Heartbeat => self.heartbeat(),
                 Wake::Allocation => self.allocate(),
                 Wake::Housekeeping => self.housekeeping(),
+                Wake::Reclaim => {
+                    self.reclaim.run(crate::reclaim::TURN);
+                }
             }
             let turn = timer.stop();
             if turn.slow() {

@@ -181,9 +181,23 @@ impl<K: Ord + Hash + Clone, V: Clone, D> CowMap<K, V, D> {
         self.iter().map(|(_, v)| v)
     }
 
+    /// The values in the reverse of [`CowMap::values`]' order.
+    pub(crate) fn values_rev(&self) -> impl Iterator<Item = &V> + '_ {
+        self.shards
+            .iter()
+            .rev()
+            .flat_map(|s| s.entries.values().rev())
+    }
+
     /// What a snapshot keeps: the shards, shared.
     pub(crate) fn share(&self) -> SharedShards<K, V, D> {
         SharedShards(self.shards.clone())
+    }
+
+    /// The shards, to be dropped one at a time
+    /// ([`Reclaim`](crate::reclaim::Reclaim)) rather than all at once.
+    pub(crate) fn into_shards(self) -> Vec<Arc<Shard<K, V, D>>> {
+        self.shards
     }
 }
 

@@ -56,6 +56,7 @@ mod loop_thread;
 mod offers;
 mod operator;
 mod readers;
+mod reclaim;
 mod registry;
 mod scheduler;
 mod snapshot;

@@ -380,6 +380,10 @@ impl MasterActor {
         );
         set("master/event_loop/longest_turn_ms", t.longest_ms);
         set("master/event_loop/longest_turn_cpu_ms", t.longest_cpu_ms);
+        set(
+            "master/event_loop/reclaim_pending",
+            self.reclaim.pending() as f64,
+        );
         for state in [
             TaskState::TaskFinished,
             TaskState::TaskFailed,

@@ -11,6 +11,7 @@
 
 use crate::agents::is_terminal;
 use crate::cow_map::{CowMap, Shard, SharedShards};
+use crate::reclaim::Reclaim;
 use crate::task_entry::TaskEntry;
 use mesos_proto::json::JsonWriter;
 use mesos_proto::resources::Resources;
@@ -20,10 +21,16 @@ use std::sync::Arc;
 
 /// A framework's tasks by id, and what the live ones (not terminal) use
 /// by agent. Both maps are shared with state snapshots shard by shard.
-#[derive(Debug, Clone, Default)]
+/// It also counts the tasks on each agent and the live ones, so removing
+/// a framework need not walk its tasks to know whom to tell.
+#[derive(Debug, Default)]
 pub(crate) struct TaskTable {
     tasks: CowMap<TaskId, Arc<TaskEntry>, ShardJson>,
     used: CowMap<AgentId, Resources>,
+    /// Tasks in any state, by agent (no entry: none).
+    on_agent: BTreeMap<AgentId, u32>,
+    /// Tasks not terminal.
+    live: usize,
 }
 
 /// A shard of a framework's tasks, as a snapshot shares it.
@@ -195,6 +202,24 @@ impl TaskTable {
         self.used.get(agent)
     }
 
+    /// The agents with any of the tasks (terminal ones too), in id order.
+    pub(crate) fn agents(&self) -> impl Iterator<Item = &AgentId> + '_ {
+        self.on_agent.keys()
+    }
+
+    /// How many tasks are not terminal.
+    pub(crate) fn live(&self) -> usize {
+        self.live
+    }
+
+    /// The last `n` tasks in the table's order (as [`TaskTable::values`]
+    /// lists them), in that order, without walking the others.
+    pub(crate) fn last(&self, n: usize) -> Vec<Arc<TaskEntry>> {
+        let mut last: Vec<Arc<TaskEntry>> = self.tasks.values_rev().take(n).cloned().collect();
+        last.reverse();
+        last
+    }
+
     /// Adds or replaces the task with `task`'s id.
     pub(crate) fn insert(&mut self, task: impl Into<TaskEntry>) -> Option<Arc<TaskEntry>> {
         let task = Arc::new(task.into());
@@ -202,9 +227,11 @@ impl TaskTable {
         // `task_entry`).
         task.fixed_members();
         self.charge(&task);
+        self.count(&task);
         let old = self.tasks.insert(task.task_id.clone(), task);
         if let Some(old) = &old {
             self.release(old);
+            self.uncount(old);
         }
         old
     }
@@ -227,11 +254,15 @@ impl TaskTable {
         let after = Arc::clone(entry);
         match (was_live, !is_terminal(after.state)) {
             (true, false) => {
+                self.live -= 1;
                 if let Some(r) = after.resources() {
                     self.release_use(&after.agent_id, &r);
                 }
             }
-            (false, true) => self.charge(&after),
+            (false, true) => {
+                self.live += 1;
+                self.charge(&after);
+            }
             _ => {}
         }
         Some((out, after))
@@ -240,16 +271,19 @@ impl TaskTable {
     pub(crate) fn remove(&mut self, id: &TaskId) -> Option<Arc<TaskEntry>> {
         let old = self.tasks.remove(id)?;
         self.release(&old);
+        self.uncount(&old);
         Some(old)
     }
 
-    /// Every task, leaving the table empty.
-    pub(crate) fn take_all(&mut self) -> Vec<Arc<TaskEntry>> {
-        std::mem::take(self)
-            .tasks
-            .into_iter()
-            .map(|(_, t)| t)
-            .collect()
+    /// Hands the table to `reclaim` a shard at a time: at 100,000 tasks,
+    /// dropping it whole held the event loop up for most of a second.
+    pub(crate) fn reclaim(self, reclaim: &mut Reclaim) {
+        for shard in self.tasks.into_shards() {
+            reclaim.defer(shard);
+        }
+        for shard in self.used.into_shards() {
+            reclaim.defer(shard);
+        }
     }
 
     pub(crate) fn share(&self) -> SharedTasks {
@@ -264,6 +298,28 @@ impl TaskTable {
         (!is_terminal(task.state))
             .then(|| task.resources())
             .flatten()
+    }
+
+    /// Counts a task coming in.
+    fn count(&mut self, task: &TaskEntry) {
+        self.live += usize::from(!is_terminal(task.state));
+        match self.on_agent.get_mut(&task.agent_id) {
+            Some(n) => *n += 1,
+            None => {
+                self.on_agent.insert(task.agent_id.clone(), 1);
+            }
+        }
+    }
+
+    /// Counts a task going out.
+    fn uncount(&mut self, task: &TaskEntry) {
+        self.live -= usize::from(!is_terminal(task.state));
+        if let Some(n) = self.on_agent.get_mut(&task.agent_id) {
+            *n -= 1;
+            if *n == 0 {
+                self.on_agent.remove(&task.agent_id);
+            }
+        }
     }
 
     fn charge(&mut self, task: &TaskEntry) {
@@ -333,6 +389,7 @@ mod tests {
         t.insert(task("t3", "a2", "cpus:2"));
         assert_eq!(used(&t, "a1"), Some(res("cpus:1.5;mem:192")));
         assert_eq!(used(&t, "a2"), Some(res("cpus:2")));
+        assert_eq!((agents(&t), t.live()), (vec!["a1", "a2"], 3));
 
         let (_, entry) = t
             .update(&TaskId { value: "t1".into() }, |task| {
@@ -341,23 +398,64 @@ mod tests {
             .unwrap();
         assert_eq!(entry.state, TaskState::TaskFinished as i32);
         assert_eq!(used(&t, "a1"), Some(res("cpus:0.5;mem:64")));
+        // A terminal task still has its agent, and is not live.
+        assert_eq!((agents(&t), t.live()), (vec!["a1", "a2"], 2));
+        // Back to live (an unreachable task's agent returning, say).
+        t.update(&id("t1"), |task| task.state = TaskState::TaskRunning as i32);
+        assert_eq!(t.live(), 3);
+        assert_eq!(used(&t, "a1"), Some(res("cpus:1.5;mem:192")));
+        t.update(&id("t1"), |task| task.state = TaskState::TaskKilled as i32);
+        assert_eq!(t.live(), 2);
         // Terminal tasks count for nothing when they go either.
         t.remove(&TaskId { value: "t1".into() });
         assert_eq!(used(&t, "a1"), Some(res("cpus:0.5;mem:64")));
+        assert_eq!((agents(&t), t.live()), (vec!["a1", "a2"], 2));
 
         // Replacing a task counts the new one instead of the old.
         t.insert(task("t2", "a1", "cpus:0.25"));
         assert_eq!(used(&t, "a1"), Some(res("cpus:0.25")));
+        assert_eq!((agents(&t), t.live()), (vec!["a1", "a2"], 2));
+        // Replaced by a task on another agent: counted there instead.
+        t.insert(task("t2", "a3", "cpus:0.25"));
+        assert_eq!((agents(&t), t.live()), (vec!["a2", "a3"], 2));
+        t.insert(task("t2", "a1", "cpus:0.25"));
         // An agent whose tasks are all gone has no entry.
         t.remove(&TaskId { value: "t2".into() });
         assert_eq!(used(&t, "a1"), None);
+        assert_eq!((agents(&t), t.live()), (vec!["a2"], 1));
         assert!(t.update(&TaskId { value: "t9".into() }, |_| ()).is_none());
-        assert_eq!(t.take_all().len(), 1);
+        assert_eq!(t.keys().count(), 1);
+        let mut reclaim = Reclaim::default();
+        let kept = Arc::clone(t.get(&TaskId { value: "t3".into() }).unwrap());
+        std::mem::take(&mut t).reclaim(&mut reclaim);
         assert_eq!(used(&t, "a2"), None);
+        assert!(reclaim.is_pending());
+        assert_eq!(Arc::strong_count(&kept), 2);
+        reclaim.run(std::time::Duration::from_secs(60));
+        assert_eq!(Arc::strong_count(&kept), 1);
     }
 
     fn id(s: &str) -> TaskId {
         TaskId { value: s.into() }
+    }
+
+    fn agents(t: &TaskTable) -> Vec<&str> {
+        t.agents().map(|a| a.value.as_str()).collect()
+    }
+
+    #[test]
+    fn the_last_tasks_are_the_end_of_the_tables_order() {
+        let mut t = TaskTable::default();
+        // Enough tasks for several shards.
+        for i in 0..3000 {
+            t.insert(task(&format!("t{i}"), "a1", "cpus:1"));
+        }
+        let all: Vec<&TaskId> = t.values().map(|task| &task.task_id).collect();
+        for n in [0, 1, 700, 3000, 5000] {
+            let last = t.last(n);
+            let ids: Vec<&TaskId> = last.iter().map(|task| &task.task_id).collect();
+            assert_eq!(ids, all[all.len().saturating_sub(n)..], "last {n}");
+        }
     }
 
     fn run(shard: &TaskShard, list: Listed) -> String {

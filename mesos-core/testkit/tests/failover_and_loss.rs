@@ -1,4 +1,5 @@
-//! Framework failover timeouts and lost agents, through the whole cluster.
+//! Framework failover timeouts, teardown and lost agents, through the
+//! whole cluster.
 
 use mesos_master::MasterConfig;
 use mesos_proto::media::MediaType;
@@ -333,4 +334,97 @@ async fn an_agent_whose_stream_closes_is_disconnected_at_once() {
         .wait_for(Duration::from_millis(500), |e| e.offers.is_some())
         .await;
     assert!(offer.is_err(), "offered after its stream closed: {offer:?}");
+}
+
+/// A TEARDOWN of a framework with tasks on several agents: every agent
+/// with its tasks kills them, every live task counts as killed, history
+/// keeps the last `--max_completed_tasks_per_framework` as TASK_KILLED,
+/// and the rest is freed in later turns of the event loop (its reclaim
+/// queue empties).
+#[tokio::test]
+async fn teardown_kills_everything_keeps_the_last_tasks_and_frees_the_rest() {
+    let spec = one_agent().remove(0);
+    let cluster = Cluster::start(
+        MasterConfig {
+            max_completed_tasks_per_framework: 3,
+            ..config()
+        },
+        vec![spec.clone(), spec.clone(), spec],
+    )
+    .await
+    .unwrap();
+    let addr = cluster.addr();
+    let client = TestClient::default();
+    let metric = |name: &'static str| {
+        let client = client.clone();
+        async move {
+            let m = client
+                .get_json(&format!("http://{addr}/metrics/snapshot"))
+                .await
+                .unwrap();
+            m[name].as_f64().unwrap_or_else(|| panic!("no {name}"))
+        }
+    };
+    let mut s = RawScheduler::subscribe(addr, framework(0.0, true), MediaType::Json)
+        .await
+        .unwrap();
+    // Two tasks on each agent.
+    let mut launched = 0;
+    while launched < 6 {
+        let e = s.wait_for(WAIT, |e| e.offers.is_some()).await.unwrap();
+        for offer in e.offers.unwrap().offers {
+            let tasks = (0..2)
+                .map(|i| {
+                    sleep_task(
+                        &format!("t{}", launched + i),
+                        &offer.agent_id,
+                        "cpus:1;mem:64",
+                    )
+                })
+                .collect();
+            launched += 2;
+            let accept = s.launch_call(&[&offer.id], tasks, None);
+            assert_eq!(s.call(&accept).await.unwrap().0, 202);
+        }
+    }
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while metric("master/tasks_running").await < 6.0 {
+        assert!(tokio::time::Instant::now() < deadline, "tasks not running");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    assert_eq!(
+        s.call(&s.call_of(call::Type::Teardown)).await.unwrap().0,
+        202
+    );
+    let tasks = client
+        .operator_get(addr, mesos_proto::v1::master::call::Type::GetTasks)
+        .await
+        .unwrap()
+        .get_tasks
+        .unwrap();
+    assert!(tasks.tasks.is_empty());
+    assert_eq!(tasks.completed_tasks.len(), 3);
+    assert!(
+        tasks
+            .completed_tasks
+            .iter()
+            .all(|t| t.state == TaskState::TaskKilled as i32),
+        "{:?}",
+        tasks.completed_tasks
+    );
+    assert_eq!(metric("master/tasks_running").await, 0.0);
+    assert_eq!(metric("master/tasks_killed").await, 6.0);
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while metric("master/event_loop/reclaim_pending").await > 0.0 {
+        assert!(tokio::time::Instant::now() < deadline, "nothing reclaimed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for agent in &cluster.agents {
+        eventually("the agent killing the framework's tasks", || {
+            let tasks = agent.tasks();
+            tasks.len() == 2 && tasks.values().all(|t| t.state == TaskState::TaskKilled)
+        })
+        .await;
+    }
 }

@@ -160,6 +160,32 @@ pub struct Allocator {
     rng: u64,
 }
 
+/// Adds the scalar quantities in `resources` to `into`, by the role they
+/// are allocated to (resources without one are left out), as
+/// `allocations()` then `scalar_quantities()` would, without copying
+/// them.
+fn add_allocated_quantities(resources: &Resources, into: &mut BTreeMap<String, Quantities>) {
+    for r in resources.iter() {
+        let (Some(role), Some(scalar)) = (
+            r.allocation_info.as_ref().and_then(|a| a.role.as_ref()),
+            r.scalar,
+        ) else {
+            continue;
+        };
+        let q = match into.get_mut(role) {
+            Some(q) => q,
+            None => into.entry(role.clone()).or_default(),
+        };
+        let v = Scalar::from_f64(scalar.value);
+        match q.get_mut(&r.name) {
+            Some(sum) => *sum += v,
+            None => {
+                q.insert(r.name.clone(), v);
+            }
+        }
+    }
+}
+
 fn quantity(resources: &Resources, name: &str) -> Scalar {
     resources
         .iter()
@@ -355,11 +381,19 @@ impl Allocator {
     }
 
     fn untrack_allocation(&mut self, framework: &str, released: &Resources) {
-        for (role, resources) in released.allocations() {
-            let q = resources.scalar_quantities();
-            self.roles.unallocated(&role, &q);
-            if let Some(s) = self.framework_sorters.get_mut(&role) {
-                s.unallocated(framework, &q);
+        let mut by_role = BTreeMap::new();
+        add_allocated_quantities(released, &mut by_role);
+        self.untrack_quantities(framework, &by_role);
+    }
+
+    /// Takes quantities by role off a framework's allocation (and its
+    /// roles'): one call for everything released at once, however many
+    /// agents it came from.
+    fn untrack_quantities(&mut self, framework: &str, by_role: &BTreeMap<String, Quantities>) {
+        for (role, q) in by_role {
+            self.roles.unallocated(role, q);
+            if let Some(s) = self.framework_sorters.get_mut(role) {
+                s.unallocated(framework, q);
             }
         }
     }
@@ -428,19 +462,19 @@ impl Allocator {
         // Removing a framework unblocks nothing but the agents whose
         // resources it releases, and those get new epochs.
         self.frameworks[idx as usize] = None;
-        let mut released_all = Vec::new();
+        // What it held on every agent, summed by role: the sorters are
+        // told once, not once per agent (10,000 agents: 10,000 calls).
+        let mut released_by_role = BTreeMap::new();
         for (ai, agent) in self.agents.iter_mut().enumerate() {
             agent.filters.retain(|k, _| (k >> 32) as u32 != idx);
             if let Some(released) = agent.allocated.remove(&idx) {
                 agent.give_back(&released.unallocate());
                 self.visits.changed(ai);
-                released_all.push(released);
+                add_allocated_quantities(&released, &mut released_by_role);
             }
         }
         self.filter_slots.release_framework(idx);
-        for released in released_all {
-            self.untrack_allocation(&key, &released);
-        }
+        self.untrack_quantities(&key, &released_by_role);
         let roles: Vec<String> = self.framework_sorters.keys().cloned().collect();
         for role in roles {
             let empty = self.framework_sorters.get_mut(&role).is_some_and(|s| {

@@ -391,11 +391,31 @@ pub struct StateReport {
     /// Tasks `/state` listed (every launched task once the master is up
     /// to date).
     pub state_tasks: usize,
+    /// The framework's TEARDOWN at the end, with every task running.
+    pub teardown: TeardownReport,
     /// Resident memory of the process before the cluster started and
     /// with it at full size (bytes; 0 where unknown).
     pub rss_before: u64,
     /// See `rss_before`.
     pub rss_after: u64,
+}
+
+/// A TEARDOWN of a framework with every task of [`state_at_scale`]'s
+/// cluster.
+#[derive(Debug, Clone)]
+pub struct TeardownReport {
+    /// From sending the call to its 202.
+    pub answered: Duration,
+    /// From sending the call to the master counting no task running.
+    pub done: Duration,
+    /// The longest a probe call (GET_MASTER) waited from just before the
+    /// call to a second after the tasks ended (the agents' updates for
+    /// the removed framework arrive then).
+    pub max_probe: Duration,
+    /// Event-loop turns past 10 ms in that span.
+    pub turns_over_10ms: u64,
+    /// Of those, the ones whose own work passed 10 ms.
+    pub turns_over_10ms_on_cpu: u64,
 }
 
 /// This process' resident set size, from `/proc/self/status`.
@@ -449,7 +469,7 @@ pub async fn state_at_scale(
     // Only the client end of each agent's stream (their calls share a
     // few pooled connections).
     let (in_process, addr) = bench_master(master, agents, 1).await?;
-    let _running = launch_cluster(addr, agents, per_agent, tasks).await?;
+    let running = launch_cluster(addr, agents, per_agent, tasks).await?;
     let client = crate::TestClient::default();
     // Every task running as the master sees it, before measuring.
     let deadline = Instant::now() + Duration::from_secs(600);
@@ -497,6 +517,7 @@ pub async fn state_at_scale(
     let busy = metric(&client, addr, BUSY_STALLS).await? - busy_before;
     let _ = stop_tx.send(true);
     let max_probe = probe.await.unwrap_or_default();
+    let teardown = teardown_at_scale(&client, addr, &running.1).await?;
     if let Some(mut cluster) = in_process {
         cluster.master.halt().await;
     }
@@ -511,8 +532,55 @@ pub async fn state_at_scale(
         turns_over_10ms: stalls.max(0.0) as u64,
         turns_over_10ms_on_cpu: busy.max(0.0) as u64,
         state_tasks,
+        teardown,
         rss_before,
         rss_after: rss_bytes(),
+    })
+}
+
+/// Tears the framework of `scheduler` down (all its tasks at once) while
+/// a probe measures how long the event loop is held up, and waits until
+/// the master counts none of its tasks running.
+async fn teardown_at_scale(
+    client: &crate::TestClient,
+    addr: std::net::SocketAddr,
+    scheduler: &RawScheduler,
+) -> Result<TeardownReport, TestkitError> {
+    let stalls_before = metric(client, addr, STALLS).await?;
+    let busy_before = metric(client, addr, BUSY_STALLS).await?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let probe = tokio::spawn(probe_loop(addr, stop_rx));
+    let t = Instant::now();
+    let (status, body) = scheduler
+        .call(&scheduler.call_of(call::Type::Teardown))
+        .await?;
+    let answered = t.elapsed();
+    if status != 202 {
+        return Err(TestkitError::Status { status, body });
+    }
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while metric(client, addr, "master/tasks_running").await? > 0.0 {
+        if Instant::now() > deadline {
+            return Err(TestkitError::Timeout(
+                "the torn down framework's tasks to end",
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let done = t.elapsed();
+    // The agents' TASK_KILLED updates for the framework that is gone
+    // arrive after; give them a moment within the probe's watch.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let stalls = metric(client, addr, STALLS).await? - stalls_before;
+    let busy = metric(client, addr, BUSY_STALLS).await? - busy_before;
+    let _ = stop_tx.send(true);
+    let max_probe = probe.await.unwrap_or_default();
+    Ok(TeardownReport {
+        answered,
+        done,
+        max_probe,
+        turns_over_10ms: stalls.max(0.0) as u64,
+        turns_over_10ms_on_cpu: busy.max(0.0) as u64,
     })
 }
 
@@ -616,6 +684,7 @@ mod tests {
         assert_eq!(state.state_times.len(), 2);
         assert!(state.state_bytes > 1000);
         assert_eq!(state.state_tasks, 10);
+        assert!(state.teardown.answered <= state.teardown.done);
     }
 
     /// `/state` is sent while it is written, a MiB at a time: a body of
