@@ -161,7 +161,16 @@ impl MasterActor {
     /// Drops a framework's outstanding offers (the allocator releases what
     /// they held when the framework is removed).
     pub(crate) fn forget_offers_of(&mut self, framework_id: &FrameworkId) {
-        self.offers.retain(|_, o| o.framework_id != *framework_id);
+        // One per agent, say: dropped in later turns.
+        let ids: Vec<OfferId> = self
+            .offers
+            .iter()
+            .filter(|(_, o)| o.framework_id == *framework_id)
+            .map(|(id, _)| id.clone())
+            .collect();
+        let gone: Vec<_> = ids.iter().filter_map(|id| self.offers.remove(id)).collect();
+        self.reclaim.defer_in_groups(gone, 256);
+        self.reclaim.defer(ids);
     }
 
     /// Takes a framework's outstanding offers back into the pool (it
