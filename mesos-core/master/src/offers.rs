@@ -161,16 +161,16 @@ impl MasterActor {
     /// Drops a framework's outstanding offers (the allocator releases what
     /// they held when the framework is removed).
     pub(crate) fn forget_offers_of(&mut self, framework_id: &FrameworkId) {
-        // One per agent, say: dropped in later turns.
-        let ids: Vec<OfferId> = self
-            .offers
-            .iter()
-            .filter(|(_, o)| o.framework_id == *framework_id)
-            .map(|(id, _)| id.clone())
-            .collect();
-        let gone: Vec<_> = ids.iter().filter_map(|id| self.offers.remove(id)).collect();
+        // Up to one per agent: dropped in later turns.
+        let mut gone = Vec::new();
+        self.offers.retain(|_, o| {
+            let keep = o.framework_id != *framework_id;
+            if !keep {
+                gone.push(Arc::clone(o));
+            }
+            keep
+        });
         self.reclaim.defer_in_groups(gone, 256);
-        self.reclaim.defer(ids);
     }
 
     /// Takes a framework's outstanding offers back into the pool (it

@@ -472,15 +472,14 @@ pub async fn state_at_scale(
     let running = launch_cluster(addr, agents, per_agent, tasks).await?;
     let client = crate::TestClient::default();
     // Every task running as the master sees it, before measuring.
-    let deadline = Instant::now() + Duration::from_secs(600);
-    while metric(&client, addr, "master/tasks_running").await? < tasks as f64 {
-        if Instant::now() > deadline {
-            return Err(TestkitError::Timeout(
-                "the master to see every task running",
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    wait_for_metric(
+        &client,
+        addr,
+        RUNNING,
+        |n| n >= tasks as f64,
+        "every task running",
+    )
+    .await?;
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let idle = tokio::spawn(probe_loop(addr, stop_rx));
@@ -488,10 +487,7 @@ pub async fn state_at_scale(
     let _ = stop_tx.send(true);
     let idle_probe = idle.await.unwrap_or_default();
 
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let probe = tokio::spawn(probe_loop(addr, stop_rx));
-    let stalls_before = metric(&client, addr, STALLS).await?;
-    let busy_before = metric(&client, addr, BUSY_STALLS).await?;
+    let watch = LoopWatch::start(&client, addr).await?;
     let mut state_times = Vec::new();
     let mut state_cpu = Vec::new();
     let mut state_bytes = 0;
@@ -513,10 +509,7 @@ pub async fn state_at_scale(
         state_bytes = body.len();
         state_tasks = count_state_tasks(&body)?;
     }
-    let stalls = metric(&client, addr, STALLS).await? - stalls_before;
-    let busy = metric(&client, addr, BUSY_STALLS).await? - busy_before;
-    let _ = stop_tx.send(true);
-    let max_probe = probe.await.unwrap_or_default();
+    let held = watch.stop(&client, addr).await?;
     let teardown = teardown_at_scale(&client, addr, &running.1).await?;
     if let Some(mut cluster) = in_process {
         cluster.master.halt().await;
@@ -527,10 +520,10 @@ pub async fn state_at_scale(
         state_times,
         state_cpu,
         state_bytes,
-        max_probe,
+        max_probe: held.max_probe,
         idle_probe,
-        turns_over_10ms: stalls.max(0.0) as u64,
-        turns_over_10ms_on_cpu: busy.max(0.0) as u64,
+        turns_over_10ms: held.turns_over_10ms,
+        turns_over_10ms_on_cpu: held.turns_over_10ms_on_cpu,
         state_tasks,
         teardown,
         rss_before,
@@ -546,10 +539,7 @@ async fn teardown_at_scale(
     addr: std::net::SocketAddr,
     scheduler: &RawScheduler,
 ) -> Result<TeardownReport, TestkitError> {
-    let stalls_before = metric(client, addr, STALLS).await?;
-    let busy_before = metric(client, addr, BUSY_STALLS).await?;
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let probe = tokio::spawn(probe_loop(addr, stop_rx));
+    let watch = LoopWatch::start(client, addr).await?;
     let t = Instant::now();
     let (status, body) = scheduler
         .call(&scheduler.call_of(call::Type::Teardown))
@@ -558,30 +548,95 @@ async fn teardown_at_scale(
     if status != 202 {
         return Err(TestkitError::Status { status, body });
     }
-    let deadline = Instant::now() + Duration::from_secs(600);
-    while metric(client, addr, "master/tasks_running").await? > 0.0 {
-        if Instant::now() > deadline {
-            return Err(TestkitError::Timeout(
-                "the torn down framework's tasks to end",
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_for_metric(
+        client,
+        addr,
+        RUNNING,
+        |n| n == 0.0,
+        "the torn down tasks to end",
+    )
+    .await?;
     let done = t.elapsed();
     // The agents' TASK_KILLED updates for the framework that is gone
-    // arrive after; give them a moment within the probe's watch.
+    // arrive after; give them a moment within the watch.
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let stalls = metric(client, addr, STALLS).await? - stalls_before;
-    let busy = metric(client, addr, BUSY_STALLS).await? - busy_before;
-    let _ = stop_tx.send(true);
-    let max_probe = probe.await.unwrap_or_default();
+    let held = watch.stop(client, addr).await?;
     Ok(TeardownReport {
         answered,
         done,
-        max_probe,
-        turns_over_10ms: stalls.max(0.0) as u64,
-        turns_over_10ms_on_cpu: busy.max(0.0) as u64,
+        max_probe: held.max_probe,
+        turns_over_10ms: held.turns_over_10ms,
+        turns_over_10ms_on_cpu: held.turns_over_10ms_on_cpu,
     })
+}
+
+/// A span in which a probe keeps asking the event loop and the master's
+/// counts of slow turns are read at both ends.
+struct LoopWatch {
+    stalls_before: f64,
+    busy_before: f64,
+    stop: tokio::sync::watch::Sender<bool>,
+    probe: tokio::task::JoinHandle<Duration>,
+}
+
+/// What a [`LoopWatch`] saw.
+struct LoopHeld {
+    max_probe: Duration,
+    turns_over_10ms: u64,
+    turns_over_10ms_on_cpu: u64,
+}
+
+impl LoopWatch {
+    async fn start(
+        client: &crate::TestClient,
+        addr: std::net::SocketAddr,
+    ) -> Result<LoopWatch, TestkitError> {
+        let (stop, stop_rx) = tokio::sync::watch::channel(false);
+        let probe = tokio::spawn(probe_loop(addr, stop_rx));
+        Ok(LoopWatch {
+            stalls_before: metric(client, addr, STALLS).await?,
+            busy_before: metric(client, addr, BUSY_STALLS).await?,
+            stop,
+            probe,
+        })
+    }
+
+    async fn stop(
+        self,
+        client: &crate::TestClient,
+        addr: std::net::SocketAddr,
+    ) -> Result<LoopHeld, TestkitError> {
+        let stalls = metric(client, addr, STALLS).await? - self.stalls_before;
+        let busy = metric(client, addr, BUSY_STALLS).await? - self.busy_before;
+        let _ = self.stop.send(true);
+        Ok(LoopHeld {
+            max_probe: self.probe.await.unwrap_or_default(),
+            turns_over_10ms: stalls.max(0.0) as u64,
+            turns_over_10ms_on_cpu: busy.max(0.0) as u64,
+        })
+    }
+}
+
+/// The master's count of running tasks.
+const RUNNING: &str = "master/tasks_running";
+
+/// Polls one of the master's metrics until `done` holds for it (ten
+/// minutes at most).
+async fn wait_for_metric(
+    client: &crate::TestClient,
+    addr: std::net::SocketAddr,
+    name: &str,
+    done: impl Fn(f64) -> bool,
+    what: &'static str,
+) -> Result<(), TestkitError> {
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while !done(metric(client, addr, name).await?) {
+        if Instant::now() > deadline {
+            return Err(TestkitError::Timeout(what));
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    Ok(())
 }
 
 /// The master's count of event-loop turns longer than 10 ms.
