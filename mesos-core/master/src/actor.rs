@@ -293,6 +293,8 @@ pub(crate) struct MasterActor {
     pub(crate) allocation_pending: bool,
     /// What the loop let go of, dropped in later turns.
     pub(crate) reclaim: crate::reclaim::Reclaim,
+    /// Teardowns with parts left for later turns, oldest first.
+    pub(crate) teardowns: VecDeque<crate::teardown::Teardown>,
     /// Operator API subscribers.
     pub(crate) operator_subscribers: Vec<mpsc::Sender<Box<mesos_proto::v1::master::Event>>>,
     pub(crate) allocator: Allocator,
@@ -345,7 +347,8 @@ enum Wake {
     Heartbeat,
     Allocation,
     Housekeeping,
-    Reclaim,
+    /// Work left from earlier turns: teardowns, memory to free.
+    Later,
 }
 
 impl Wake {
@@ -356,7 +359,7 @@ impl Wake {
             Wake::Heartbeat => "heartbeat",
             Wake::Allocation => "allocation",
             Wake::Housekeeping => "housekeeping",
-            Wake::Reclaim => "reclaim",
+            Wake::Later => "later",
         }
     }
 }
@@ -453,6 +456,7 @@ impl MasterActor {
             metrics: Counters::default(),
             allocation_pending: false,
             reclaim: Default::default(),
+            teardowns: VecDeque::new(),
             operator_subscribers: Vec::new(),
             agents: AgentTable::default(),
             recovered_agents: BTreeMap::new(),
@@ -547,8 +551,8 @@ impl MasterActor {
                 // The rest of a cycle split in parts.
                 () = std::future::ready(()), if self.allocation_pending => Wake::Allocation,
                 _ = housekeeping.tick() => Wake::Housekeeping,
-                // Memory let go of in earlier turns.
-                () = std::future::ready(()), if self.reclaim.is_pending() => Wake::Reclaim,
+                // Work left from earlier turns.
+                () = std::future::ready(()), if self.has_later_work() => Wake::Later,
             };
             let timer = crate::turns::TurnTimer::start();
             let kind = wake.kind();
@@ -579,7 +583,8 @@ impl MasterActor {
                 Wake::Heartbeat => self.heartbeat(),
                 Wake::Allocation => self.allocate(),
                 Wake::Housekeeping => self.housekeeping(),
-                Wake::Reclaim => {
+                Wake::Later => {
+                    self.continue_teardowns(crate::reclaim::TURN);
                     self.reclaim.run(crate::reclaim::TURN);
                 }
             }
@@ -597,6 +602,11 @@ impl MasterActor {
             self.metrics.turns.count(turn);
         }
         tracing::info!("master stopped");
+    }
+
+    /// Whether earlier turns left work for later ones.
+    fn has_later_work(&self) -> bool {
+        self.reclaim.is_pending() || self.teardowns_pending() > 0
     }
 
     fn handle(&mut self, command: Command) {

@@ -139,15 +139,19 @@ impl AgentTable {
         }
     }
 
-    /// Forgets the executors of a framework on every agent.
-    pub(crate) fn forget_executors_of(&mut self, framework_id: &FrameworkId) {
+    /// Forgets the executors of a framework on every agent; returns the
+    /// agents that had some.
+    pub(crate) fn forget_executors_of(&mut self, framework_id: &FrameworkId) -> Vec<AgentId> {
+        let mut had = Vec::new();
         for (id, agent) in &mut self.agents {
             let before = agent.executors.len();
             agent.executors.retain(|(f, _), _| f != framework_id);
             if agent.executors.len() != before {
                 refresh(&mut self.views, id, agent);
+                had.push(id.clone());
             }
         }
+        had
     }
 
     /// Every agent's view, shared: what a snapshot keeps.

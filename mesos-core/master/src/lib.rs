@@ -62,6 +62,7 @@ mod scheduler;
 mod snapshot;
 mod task_entry;
 mod task_table;
+mod teardown;
 mod turns;
 
 pub use config::{

@@ -384,6 +384,10 @@ impl MasterActor {
             "master/event_loop/reclaim_pending",
             self.reclaim.pending() as f64,
         );
+        set(
+            "master/event_loop/teardown_pending",
+            self.teardowns_pending() as f64,
+        );
         for state in [
             TaskState::TaskFinished,
             TaskState::TaskFailed,

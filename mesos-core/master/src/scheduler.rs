@@ -10,15 +10,10 @@ use mesos_proto::v1::{
     TaskStatus, framework_info, task_status,
 };
 use std::collections::BTreeSet;
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
 type Cap = framework_info::capability::Type;
-
-/// Completed tasks dropped together in one item of the reclaim queue
-/// (a few dozen tasks: well under its turn).
-const RECLAIMED_TASKS_PER_GROUP: usize = 64;
 
 /// Checks a FrameworkInfo as Mesos does on SUBSCRIBE and UPDATE_FRAMEWORK.
 fn validate_framework_info(info: &FrameworkInfo) -> Result<(), CallError> {
@@ -309,90 +304,6 @@ impl MasterActor {
             )),
         };
         done.map(|()| None)
-    }
-
-    /// TEARDOWN: the framework is removed for good.
-    ///
-    /// Nothing here walks the framework's tasks: its task table knows the
-    /// agents it has tasks on and how many are live, the last
-    /// `--max_completed_tasks_per_framework` of them become its history
-    /// as TASK_KILLED, and the table with all of them is dropped in later
-    /// turns ([`Reclaim`](crate::reclaim::Reclaim)). At 100,000 tasks the
-    /// walk and the drop held the event loop up for most of a second.
-    pub(crate) fn teardown(&mut self, id: &FrameworkId) {
-        let Some(mut framework) = self.frameworks.remove(id) else {
-            return;
-        };
-        framework.events = None;
-        framework.stream_id = None;
-        framework.unregistered_time = Some(unix_now());
-        let tasks = std::mem::take(&mut framework.tasks);
-        debug_assert_eq!(
-            tasks.agents().collect::<BTreeSet<_>>(),
-            tasks.values().map(|t| &t.agent_id).collect::<BTreeSet<_>>()
-        );
-        debug_assert_eq!(
-            tasks.live(),
-            tasks.values().filter(|t| !is_terminal(t.state)).count()
-        );
-        // Agents with its tasks or its executors (which outlive finished
-        // tasks) shut them down.
-        let mut agents: Vec<AgentId> = tasks
-            .agents()
-            .chain(
-                self.agents
-                    .iter()
-                    .filter(|(_, a)| a.executors.keys().any(|(f, _)| f == id))
-                    .map(|(agent_id, _)| agent_id),
-            )
-            .cloned()
-            .collect();
-        agents.sort_unstable();
-        agents.dedup();
-        let limit = self.config.max_completed_tasks_per_framework;
-        let live = tasks.live() as u64;
-        let last = tasks.last(limit);
-        tasks.reclaim(&mut self.reclaim);
-        for agent in agents {
-            self.send_agent(
-                &agent,
-                AgentEvent {
-                    r#type: agent_event::Type::ShutdownFramework as i32,
-                    shutdown_framework: Some(agent_event::ShutdownFramework {
-                        framework_id: id.clone(),
-                    }),
-                    ..Default::default()
-                },
-            );
-        }
-        self.agents.forget_executors_of(id);
-        self.forget_offers_of(id);
-        self.allocator.remove_framework(id);
-        self.removed_frameworks.insert(id.clone());
-        // Its tasks are killed with it: history keeps them as such.
-        if live > 0 {
-            *self
-                .metrics
-                .terminal
-                .entry(TaskState::TaskKilled as i32)
-                .or_default() += live;
-        }
-        for mut task in last {
-            if !is_terminal(task.state) {
-                Arc::make_mut(&mut task).state = TaskState::TaskKilled as i32;
-            }
-            framework.complete(task, limit);
-        }
-        self.publish_framework_removed(&framework.info);
-        self.completed_frameworks.push_back(framework);
-        while self.completed_frameworks.len() > self.config.max_completed_frameworks {
-            if let Some(old) = self.completed_frameworks.pop_front() {
-                self.reclaim
-                    .defer_in_groups(old.completed_tasks, RECLAIMED_TASKS_PER_GROUP);
-            }
-        }
-        let _ = self.registry.remove_framework(id);
-        tracing::info!(framework = %id, "framework torn down");
     }
 
     /// RECONCILE: the latest state of each task asked about (all the

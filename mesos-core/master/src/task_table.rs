@@ -275,15 +275,17 @@ impl TaskTable {
         Some(old)
     }
 
-    /// Hands the table to `reclaim` a shard at a time: at 100,000 tasks,
-    /// dropping it whole held the event loop up for most of a second.
-    pub(crate) fn reclaim(self, reclaim: &mut Reclaim) {
+    /// Hands the table to `reclaim` a shard at a time (at 100,000 tasks,
+    /// dropping it whole held the event loop up for most of a second);
+    /// returns its count of tasks by agent.
+    pub(crate) fn reclaim(self, reclaim: &mut Reclaim) -> BTreeMap<AgentId, u32> {
         for shard in self.tasks.into_shards() {
             reclaim.defer(shard);
         }
         for shard in self.used.into_shards() {
             reclaim.defer(shard);
         }
+        self.on_agent
     }
 
     pub(crate) fn share(&self) -> SharedTasks {
@@ -427,7 +429,12 @@ mod tests {
         assert_eq!(t.keys().count(), 1);
         let mut reclaim = Reclaim::default();
         let kept = Arc::clone(t.get(&TaskId { value: "t3".into() }).unwrap());
-        std::mem::take(&mut t).reclaim(&mut reclaim);
+        let on_agent = std::mem::take(&mut t).reclaim(&mut reclaim);
+        // The count by agent comes back whole: TEARDOWN tells them.
+        assert_eq!(
+            on_agent.into_iter().collect::<Vec<_>>(),
+            [(AgentId::new("a2"), 1)]
+        );
         assert_eq!(used(&t, "a2"), None);
         assert!(reclaim.is_pending());
         assert_eq!(Arc::strong_count(&kept), 2);

@@ -336,20 +336,36 @@ async fn an_agent_whose_stream_closes_is_disconnected_at_once() {
     assert!(offer.is_err(), "offered after its stream closed: {offer:?}");
 }
 
-/// A TEARDOWN of a framework with tasks on several agents: every agent
-/// with its tasks kills them, every live task counts as killed, history
-/// keeps the last `--max_completed_tasks_per_framework` as TASK_KILLED,
-/// and the rest is freed in later turns of the event loop (its reclaim
-/// queue empties).
+/// TEARDOWN of a framework with its tasks kills them, every live task
+/// counts as killed, history keeps the last
+/// `--max_completed_tasks_per_framework` as TASK_KILLED, and the rest is
+/// done in later turns of the event loop: its table freed, its agents
+/// told, its history written, its resources released (the pending
+/// metrics empty, and another framework is offered everything).
 #[tokio::test]
 async fn teardown_kills_everything_keeps_the_last_tasks_and_frees_the_rest() {
-    let spec = one_agent().remove(0);
+    teardown_with(3, 2, 3).await;
+}
+
+/// The same with more than a turn's worth of history and agents to tell
+/// (in a debug build, each of the 500 history copies takes tens of
+/// microseconds, each turn two milliseconds).
+#[tokio::test]
+async fn a_large_teardown_finishes_over_later_turns() {
+    teardown_with(20, 30, 500).await;
+}
+
+async fn teardown_with(agents: usize, per_agent: usize, history: usize) {
+    let spec = AgentSpec {
+        resources: format!("cpus:{per_agent};mem:{}", per_agent * 64),
+        ..one_agent().remove(0)
+    };
     let cluster = Cluster::start(
         MasterConfig {
-            max_completed_tasks_per_framework: 3,
+            max_completed_tasks_per_framework: history,
             ..config()
         },
-        vec![spec.clone(), spec.clone(), spec],
+        vec![spec; agents],
     )
     .await
     .unwrap();
@@ -368,12 +384,12 @@ async fn teardown_kills_everything_keeps_the_last_tasks_and_frees_the_rest() {
     let mut s = RawScheduler::subscribe(addr, framework(0.0, true), MediaType::Json)
         .await
         .unwrap();
-    // Two tasks on each agent.
+    let total = agents * per_agent;
     let mut launched = 0;
-    while launched < 6 {
+    while launched < total {
         let e = s.wait_for(WAIT, |e| e.offers.is_some()).await.unwrap();
         for offer in e.offers.unwrap().offers {
-            let tasks = (0..2)
+            let tasks = (0..per_agent)
                 .map(|i| {
                     sleep_task(
                         &format!("t{}", launched + i),
@@ -382,13 +398,13 @@ async fn teardown_kills_everything_keeps_the_last_tasks_and_frees_the_rest() {
                     )
                 })
                 .collect();
-            launched += 2;
+            launched += per_agent;
             let accept = s.launch_call(&[&offer.id], tasks, None);
             assert_eq!(s.call(&accept).await.unwrap().0, 202);
         }
     }
     let deadline = tokio::time::Instant::now() + WAIT;
-    while metric("master/tasks_running").await < 6.0 {
+    while metric("master/tasks_running").await < total as f64 {
         assert!(tokio::time::Instant::now() < deadline, "tasks not running");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -397,6 +413,19 @@ async fn teardown_kills_everything_keeps_the_last_tasks_and_frees_the_rest() {
         s.call(&s.call_of(call::Type::Teardown)).await.unwrap().0,
         202
     );
+    // At once: nothing live, every task counted as killed.
+    assert_eq!(metric("master/tasks_running").await, 0.0);
+    assert_eq!(metric("master/tasks_killed").await, total as f64);
+    let deadline = tokio::time::Instant::now() + WAIT;
+    for pending in [
+        "master/event_loop/teardown_pending",
+        "master/event_loop/reclaim_pending",
+    ] {
+        while metric(pending).await > 0.0 {
+            assert!(tokio::time::Instant::now() < deadline, "{pending} stays");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
     let tasks = client
         .operator_get(addr, mesos_proto::v1::master::call::Type::GetTasks)
         .await
@@ -404,7 +433,10 @@ async fn teardown_kills_everything_keeps_the_last_tasks_and_frees_the_rest() {
         .get_tasks
         .unwrap();
     assert!(tasks.tasks.is_empty());
-    assert_eq!(tasks.completed_tasks.len(), 3);
+    assert_eq!(tasks.completed_tasks.len(), history);
+    let distinct: std::collections::BTreeSet<_> =
+        tasks.completed_tasks.iter().map(|t| &t.task_id).collect();
+    assert_eq!(distinct.len(), history);
     assert!(
         tasks
             .completed_tasks
@@ -413,18 +445,30 @@ async fn teardown_kills_everything_keeps_the_last_tasks_and_frees_the_rest() {
         "{:?}",
         tasks.completed_tasks
     );
-    assert_eq!(metric("master/tasks_running").await, 0.0);
-    assert_eq!(metric("master/tasks_killed").await, 6.0);
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while metric("master/event_loop/reclaim_pending").await > 0.0 {
-        assert!(tokio::time::Instant::now() < deadline, "nothing reclaimed");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
     for agent in &cluster.agents {
         eventually("the agent killing the framework's tasks", || {
             let tasks = agent.tasks();
-            tasks.len() == 2 && tasks.values().all(|t| t.state == TaskState::TaskKilled)
+            tasks.len() == per_agent && tasks.values().all(|t| t.state == TaskState::TaskKilled)
         })
         .await;
+    }
+    // Everything it held is offered again, whole, to another framework.
+    let mut other = RawScheduler::subscribe(addr, framework(0.0, false), MediaType::Json)
+        .await
+        .unwrap();
+    let mut offered = std::collections::BTreeSet::new();
+    while offered.len() < agents {
+        let e = other.wait_for(WAIT, |e| e.offers.is_some()).await.unwrap();
+        for offer in e.offers.unwrap().offers {
+            let cpus: f64 = offer
+                .resources
+                .iter()
+                .filter(|r| r.name == "cpus")
+                .filter_map(|r| r.scalar.as_ref())
+                .map(|s| s.value)
+                .sum();
+            assert_eq!(cpus, per_agent as f64, "{offer:?}");
+            offered.insert(offer.agent_id);
+        }
     }
 }

@@ -408,9 +408,13 @@ pub struct TeardownReport {
     pub answered: Duration,
     /// From sending the call to the master counting no task running.
     pub done: Duration,
+    /// From sending the call to the master having done what it left for
+    /// later turns: agents told, history written, resources released,
+    /// memory freed (`master/event_loop/teardown_pending` and
+    /// `reclaim_pending` at 0).
+    pub finished: Duration,
     /// The longest a probe call (GET_MASTER) waited from just before the
-    /// call to a second after the tasks ended (the agents' updates for
-    /// the removed framework arrive then).
+    /// call to a second after the master finished.
     pub max_probe: Duration,
     /// Event-loop turns past 10 ms in that span.
     pub turns_over_10ms: u64,
@@ -557,13 +561,28 @@ async fn teardown_at_scale(
     )
     .await?;
     let done = t.elapsed();
-    // The agents' TASK_KILLED updates for the framework that is gone
-    // arrive after; give them a moment within the watch.
+    for pending in [
+        "master/event_loop/teardown_pending",
+        "master/event_loop/reclaim_pending",
+    ] {
+        wait_for_metric(
+            client,
+            addr,
+            pending,
+            |n| n == 0.0,
+            "the teardown to finish",
+        )
+        .await?;
+    }
+    let finished = t.elapsed();
+    // Whatever follows (allocations of what was released) within the
+    // watch too.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let held = watch.stop(client, addr).await?;
     Ok(TeardownReport {
         answered,
         done,
+        finished,
         max_probe: held.max_probe,
         turns_over_10ms: held.turns_over_10ms,
         turns_over_10ms_on_cpu: held.turns_over_10ms_on_cpu,

@@ -1,5 +1,6 @@
 use super::*;
 
+mod release;
 mod visits;
 
 fn res(text: &str) -> Resources {
