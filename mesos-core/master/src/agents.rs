@@ -527,9 +527,13 @@ impl MasterActor {
             .map(|f| {
                 let ids: Vec<_> = f
                     .tasks
-                    .iter()
-                    .filter(|(_, t)| t.agent_id == *id && !is_terminal(t.state) && which(t))
-                    .map(|(k, _)| k.clone())
+                    .on(id)
+                    .filter(|k| {
+                        f.tasks
+                            .get(k)
+                            .is_some_and(|t| !is_terminal(t.state) && which(t))
+                    })
+                    .cloned()
                     .collect();
                 ids.into_iter()
                     .filter_map(|k| {

@@ -27,8 +27,8 @@ use crate::actor::MasterActor;
 use crate::agents::is_terminal;
 use crate::task_entry::TaskEntry;
 use mesos_proto::agent_protocol::{AgentEvent, agent_event};
-use mesos_proto::v1::{AgentId, FrameworkId, TaskState};
-use std::collections::btree_map;
+use mesos_proto::v1::{AgentId, FrameworkId, TaskId, TaskState};
+use std::collections::{BTreeSet, btree_map};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -57,7 +57,10 @@ pub(crate) struct Teardown {
     framework: FrameworkId,
     /// Agents not yet told to shut it down: those with its tasks, then
     /// those with only its executors.
-    agents: std::iter::Chain<btree_map::IntoKeys<AgentId, u32>, std::vec::IntoIter<AgentId>>,
+    agents: std::iter::Chain<
+        btree_map::IntoKeys<AgentId, BTreeSet<TaskId>>,
+        std::vec::IntoIter<AgentId>,
+    >,
     /// Tasks not yet in its history, oldest first.
     history: std::vec::IntoIter<Arc<TaskEntry>>,
 }

@@ -15,9 +15,11 @@
 
 mod agent;
 mod failover;
+mod gone;
 
 pub use agent::{SleepersReport, sleepers};
 pub use failover::{FailoverReport, failover};
+pub use gone::GoneReport;
 
 use crate::{AgentSpec, Cluster, RawScheduler, TaskScript, TestkitError};
 use mesos_master::MasterConfig;
@@ -391,7 +393,9 @@ pub struct StateReport {
     /// Tasks `/state` listed (every launched task once the master is up
     /// to date).
     pub state_tasks: usize,
-    /// The framework's TEARDOWN at the end, with every task running.
+    /// Agents marked gone after the `/state` rounds.
+    pub gone: gone::GoneReport,
+    /// The framework's TEARDOWN at the end, with every task left running.
     pub teardown: TeardownReport,
     /// Resident memory of the process before the cluster started and
     /// with it at full size (bytes; 0 where unknown).
@@ -455,7 +459,8 @@ async fn probe_loop(
 
 /// Builds a cluster of `agents` agents running `tasks` tasks (spread
 /// evenly), then GETs `/state` `rounds` times while a probe measures how
-/// long the event loop is held up.
+/// long the event loop is held up; then marks `gone` agents gone, one at
+/// a time, and tears the framework down.
 ///
 /// With `master`, the agents and the framework use that master (say a
 /// `mesos master` child process, so each process holds one end of every
@@ -465,6 +470,7 @@ pub async fn state_at_scale(
     agents: usize,
     tasks: usize,
     rounds: usize,
+    gone: usize,
     master: Option<std::net::SocketAddr>,
     master_cpu: Option<&(dyn Fn() -> Duration + Sync)>,
 ) -> Result<StateReport, TestkitError> {
@@ -514,6 +520,15 @@ pub async fn state_at_scale(
         state_tasks = count_state_tasks(&body)?;
     }
     let held = watch.stop(&client, addr).await?;
+    let gone = gone::mark_gone(&client, addr, &running.0, gone).await?;
+    wait_for_metric(
+        &client,
+        addr,
+        RUNNING,
+        |n| n == (tasks - gone.tasks) as f64,
+        "the gone agents' tasks to end",
+    )
+    .await?;
     let teardown = teardown_at_scale(&client, addr, &running.1).await?;
     if let Some(mut cluster) = in_process {
         cluster.master.halt().await;
@@ -529,6 +544,7 @@ pub async fn state_at_scale(
         turns_over_10ms: held.turns_over_10ms,
         turns_over_10ms_on_cpu: held.turns_over_10ms_on_cpu,
         state_tasks,
+        gone,
         teardown,
         rss_before,
         rss_after: rss_bytes(),
@@ -752,20 +768,23 @@ mod tests {
         let launch = launch_throughput(4, 4, 12, None).await.unwrap();
         assert_eq!(launch.tasks, 12);
         assert!(launch.p50 <= launch.p99);
-        let state = state_at_scale(5, 10, 2, None, None).await.unwrap();
+        let state = state_at_scale(5, 10, 2, 1, None, None).await.unwrap();
         let err = launch_throughput(1_000_000, 1, 1, None).await.unwrap_err();
         assert!(err.to_string().contains("open files"), "{err}");
         assert_eq!(state.state_times.len(), 2);
         assert!(state.state_bytes > 1000);
         assert_eq!(state.state_tasks, 10);
         assert!(state.teardown.answered <= state.teardown.done);
+        assert!(state.teardown.done <= state.teardown.finished);
+        assert_eq!((state.gone.agents, state.gone.tasks), (1, 2));
+        assert_eq!(state.gone.answers.len(), 1);
     }
 
     /// `/state` is sent while it is written, a MiB at a time: a body of
     /// several pieces must still be one valid document with every task.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_state_of_several_pieces_is_whole() {
-        let state = state_at_scale(40, 4000, 2, None, None).await.unwrap();
+        let state = state_at_scale(40, 4000, 2, 0, None, None).await.unwrap();
         assert!(state.state_bytes > 1 << 20, "{} bytes", state.state_bytes);
         assert_eq!(state.state_tasks, 4000);
     }
