@@ -148,11 +148,8 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
                  max {:.1} ms",
                 g.agents,
                 g.tasks,
-                ms(g.answers
-                    .get(g.answers.len() / 2)
-                    .copied()
-                    .unwrap_or_default()),
-                ms(g.answers.last().copied().unwrap_or_default()),
+                ms(g.p50),
+                ms(g.max),
                 g.turns_over_10ms,
                 g.turns_over_10ms_on_cpu,
                 ms(g.max_probe)

@@ -584,7 +584,7 @@ impl MasterActor {
                 Wake::Allocation => self.allocate(),
                 Wake::Housekeeping => self.housekeeping(),
                 Wake::Later => {
-                    self.continue_teardowns(crate::reclaim::TURN);
+                    self.continue_teardowns(crate::teardown::TURN);
                     self.reclaim.run(crate::reclaim::TURN);
                 }
             }

@@ -3,8 +3,8 @@
 //!
 //! A framework with 100,000 tasks on 10,000 agents is a lot to let go
 //! of. Done in one turn it held the event loop up for most of a second;
-//! the parts that grow with the framework now run in later turns, a
-//! millisecond or so at a time, between commands:
+//! the parts that grow with the framework now run in later turns, two
+//! milliseconds at a time ([`TURN`]), between commands:
 //!
 //! - its task table is dropped a shard at a time
 //!   ([`Reclaim`](crate::reclaim::Reclaim));
@@ -34,7 +34,7 @@ use std::time::{Duration, Instant};
 
 /// Completed tasks dropped together in one item of the reclaim queue
 /// (a few dozen tasks: well under its turn).
-pub(crate) const RECLAIMED_TASKS_PER_GROUP: usize = 64;
+const RECLAIMED_TASKS_PER_GROUP: usize = 64;
 
 /// Agents told to shut a framework down between two looks at the clock
 /// (about 2 us each).
@@ -49,7 +49,7 @@ const HISTORY_PER_CHUNK: usize = 32;
 const RELEASE_PER_CHUNK: usize = 128;
 
 /// How long a turn carries teardowns on, the TEARDOWN's own included.
-const TURN: Duration = Duration::from_millis(2);
+pub(crate) const TURN: Duration = Duration::from_millis(2);
 
 /// A torn down framework's parts still to do.
 #[derive(Debug)]
@@ -134,7 +134,8 @@ impl MasterActor {
         );
     }
 
-    /// Whether teardowns have parts left for later turns.
+    /// How many teardowns have parts left for later turns, counting
+    /// those left to the allocator's release apart.
     pub(crate) fn teardowns_pending(&self) -> usize {
         self.teardowns.len() + self.allocator.releasing()
     }

@@ -385,16 +385,12 @@ impl Allocator {
         }
     }
 
+    /// Takes what `released` holds, by role, off a framework's allocation
+    /// (and its roles').
     fn untrack_allocation(&mut self, framework: &str, released: &Resources) {
         let mut by_role = BTreeMap::new();
         add_allocated_quantities(released, &mut by_role);
-        self.untrack_quantities(framework, &by_role);
-    }
-
-    /// Takes quantities by role off a framework's allocation (and its
-    /// roles').
-    fn untrack_quantities(&mut self, framework: &str, by_role: &BTreeMap<String, Quantities>) {
-        for (role, q) in by_role {
+        for (role, q) in &by_role {
             self.roles.unallocated(role, q);
             if let Some(s) = self.framework_sorters.get_mut(role) {
                 s.unallocated(framework, q);
