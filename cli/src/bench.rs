@@ -18,11 +18,16 @@ Scenarios:
            marked gone one at a time and a TEARDOWN of every task left;
            --external=true runs the master as a `mesos master` child
            process and reports its RSS)
+  reregister
+           agents registering again, all at once, each carrying its tasks
+           (--agents 1 --tasks 10000 --rounds 3; --external=true runs the
+           master as a `mesos master` child process)
   failover masters elected through ZooKeeper: time from the leader's loss
            to every agent and framework back with its successor
-           after a kill -9 (--agents 1000 --frameworks 10
+           after a kill -9 (--agents 1000 --frameworks 10 --tasks 0
            --zk_session_timeout 10secs; --zk zk://... or a ZooKeeper
-           started from Debian's package)
+           started from Debian's package; --tasks N are launched by the
+           first framework and must all run again with the successor)
   agent    `sleep` tasks on one real agent (a `mesos agent` child process,
            POSIX containerizer, a command executor per task): time to all
            TASK_RUNNING, to all TASK_KILLED, memory per task (--tasks 1000)
@@ -178,6 +183,31 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
                 );
             }
         }
+        "reregister" => {
+            let agents = flags.get("agents")?.unwrap_or(1);
+            let tasks = flags.get("tasks")?.unwrap_or(10_000);
+            let rounds = flags.get("rounds")?.unwrap_or(3);
+            let child = Child::master_if_external(&flags)?;
+            let r = runtime.block_on(bench::reregister(
+                agents,
+                tasks,
+                rounds,
+                child.as_ref().map(|c| c.addr),
+            ))?;
+            println!(
+                "reregister: {} agents with {} tasks between them, all registering again {} \
+                 times: REGISTER to REGISTERED p50 {:.1} ms, max {:.1} ms; event loop turns over \
+                 10 ms: {} ({} of them on CPU); probe max {:.1} ms",
+                r.agents,
+                r.tasks,
+                r.rounds,
+                ms(r.p50),
+                ms(r.max),
+                r.turns_over_10ms,
+                r.turns_over_10ms_on_cpu,
+                ms(r.max_probe)
+            );
+        }
         "agent" => {
             let tasks = flags.get("tasks")?.unwrap_or(1000);
             let master =
@@ -238,6 +268,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         "failover" => {
             let agents = flags.get("agents")?.unwrap_or(1000);
             let frameworks = flags.get("frameworks")?.unwrap_or(10);
+            let tasks = flags.get("tasks")?.unwrap_or(0);
             let (_server, url) = match flags.text("zk") {
                 Some(url) => (None, crate::zk_url(url)?),
                 None => {
@@ -272,6 +303,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
                 },
                 agents,
                 frameworks,
+                tasks,
             ))?;
             drop(masters);
             let _ = std::fs::remove_dir_all(&work_dir);
@@ -284,6 +316,22 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
                 ms(r.elected),
                 ms(r.agents_back),
                 ms(r.all_back)
+            );
+            if r.tasks > 0 {
+                println!(
+                    "tasks: {} running before, all running again with the successor after {:.0} \
+                     ms",
+                    r.tasks,
+                    ms(r.tasks_back)
+                );
+            }
+            println!(
+                "successor's event loop: turns over 10 ms {} ({} of them on CPU), longest \
+                 {:.1} ms ({:.1} ms on CPU)",
+                r.turns_over_10ms,
+                r.turns_over_10ms_on_cpu,
+                r.longest_turn_ms.0,
+                r.longest_turn_ms.1
             );
         }
         other => anyhow::bail!("unknown scenario `{other}`\n\n{USAGE}"),

@@ -12,7 +12,7 @@ use crate::registry::{AgentStanding, Recovered, Registry};
 use crate::scheduler::unix_now;
 use crate::task_entry::TaskEntry;
 use crate::task_table::TaskTable;
-use mesos_proto::agent_protocol::{AgentCall, AgentEvent, agent_call};
+use mesos_proto::agent_protocol::{AgentCall, AgentEvent};
 use mesos_proto::resources::Resources;
 use mesos_proto::v1::quota::QuotaConfig;
 use mesos_proto::v1::scheduler::{self, Event, event};
@@ -84,7 +84,7 @@ pub(crate) enum Command {
     },
     /// An agent's REGISTER.
     RegisterAgent {
-        register: Box<agent_call::Register>,
+        register: Box<crate::registration::Registration>,
         reply: oneshot::Sender<Result<AgentSubscription, CallError>>,
     },
     /// Any other agent call, with the request's `Mesos-Stream-Id`.
@@ -131,6 +131,9 @@ pub(crate) struct AgentSubscription {
     /// Fires once the admission is in the registry: only then is the
     /// agent told it is registered.
     pub(crate) committed: crate::registry::Committed,
+    /// What the registration brought that the master did not keep, for
+    /// the HTTP handler to drop instead of the event loop.
+    pub(crate) unused: crate::registration::Unused,
 }
 
 /// An agent the master knows.

@@ -1,200 +1,21 @@
-//! The master side of the master/agent protocol: registration, status
-//! updates, heartbeats and disconnection.
+//! The master side of the master/agent protocol: status updates,
+//! heartbeats, disconnection and removal (registration is in
+//! `registration`).
 
-use crate::actor::{Agent, AgentSubscription, CallError, MasterActor};
+use crate::actor::{Agent, CallError, MasterActor};
+use crate::registration::agent_event;
 use crate::registry::AgentStanding;
 use crate::scheduler::unix_now;
 use crate::task_entry::TaskEntry;
-use mesos_proto::agent_protocol::{
-    AgentCall, AgentEvent, OLDEST_PROTOCOL_VERSION, PROTOCOL_VERSION, agent_call, agent_event,
-};
-use mesos_proto::resources::Resources;
+use mesos_proto::agent_protocol::{AgentCall, AgentEvent, agent_call, agent_event};
 use mesos_proto::v1::scheduler::{Event, event};
 use mesos_proto::v1::{AgentId, FrameworkId, TaskState};
-use std::collections::BTreeMap;
 use std::ops::Bound::{Excluded, Unbounded};
 use std::sync::Arc;
-use tokio::sync::mpsc;
 
 pub(crate) use mesos_proto::is_terminal;
 
-fn agent_event(ty: agent_event::Type) -> AgentEvent {
-    AgentEvent {
-        r#type: ty as i32,
-        ..Default::default()
-    }
-}
-
 impl MasterActor {
-    /// REGISTER: a new agent, or one coming back with its tasks.
-    pub(crate) fn register_agent(
-        &mut self,
-        register: agent_call::Register,
-    ) -> Result<AgentSubscription, CallError> {
-        if !(OLDEST_PROTOCOL_VERSION..=PROTOCOL_VERSION).contains(&register.protocol_version) {
-            return Err(CallError::BadRequest(format!(
-                "agent speaks protocol version {}, this master {OLDEST_PROTOCOL_VERSION} to \
-                 {PROTOCOL_VERSION}",
-                register.protocol_version
-            )));
-        }
-        let total = Resources::from_resources(register.resources)
-            .map_err(|e| CallError::BadRequest(format!("agent resources: {e}")))?;
-        let mut info = register.agent_info;
-        let info_had_id = info.id.is_some();
-        let id = match info.id.clone() {
-            Some(id) => id,
-            None => {
-                let id = AgentId::new(format!("{}-S{}", self.info.id, self.next_agent));
-                self.next_agent += 1;
-                id
-            }
-        };
-        if self.gone_agents.contains_key(&id) {
-            return Err(CallError::Forbidden(format!(
-                "Agent {id} has been marked gone and may not register again; \
-                 restart it with a fresh work directory to join as a new agent"
-            )));
-        }
-        info.id = Some(id.clone());
-        info.resources = total.clone().into_vec();
-        self.recovered_agents.remove(&id);
-
-        // A re-registration replaces the old stream and the old view.
-        let was_unreachable = self.agents.get(&id).is_some_and(|a| a.unreachable);
-        let reregistering = info_had_id;
-        let registered_time = self
-            .agents
-            .get(&id)
-            .map_or_else(unix_now, |a| a.registered_time);
-        if self.agents.contains_key(&id) {
-            self.remove_agent_from_allocation(&id);
-            // Tasks the agent no longer has (it restarted without
-            // recovering them: their framework does not checkpoint) are
-            // lost; TASK_DROPPED for PARTITION_AWARE frameworks.
-            if !was_unreachable {
-                let reported: std::collections::BTreeSet<(FrameworkId, mesos_proto::v1::TaskId)> =
-                    register
-                        .tasks
-                        .iter()
-                        .map(|t| (t.framework_id.clone(), t.task_id.clone()))
-                        .collect();
-                let framework_ids: Vec<FrameworkId> = self.frameworks.keys().cloned().collect();
-                for framework_id in framework_ids {
-                    self.end_agent_tasks(
-                        &id,
-                        &framework_id,
-                        TaskState::TaskDropped,
-                        mesos_proto::v1::task_status::Reason::AgentRestarted,
-                        &format!("Task is unknown to agent {id}, which restarted"),
-                        |t| !reported.contains(&(t.framework_id.clone(), t.task_id.clone())),
-                    );
-                }
-            }
-        }
-
-        // What the agent's running tasks use counts as allocated. Back from
-        // unreachable, tasks of frameworks that are not PARTITION_AWARE were
-        // already reported lost: they are shut down, as Mesos does.
-        let mut used: BTreeMap<FrameworkId, Resources> = BTreeMap::new();
-        let mut shutdown = std::collections::BTreeSet::new();
-        for mut task in register.tasks {
-            if is_terminal(task.state) {
-                continue;
-            }
-            let Some(framework) = self.frameworks.get(&task.framework_id) else {
-                // Torn down, or past its failover timeout (possibly while
-                // the master was down): the registry no longer has it.
-                shutdown.insert(task.framework_id.clone());
-                continue;
-            };
-            let partition_aware =
-                framework.has(mesos_proto::v1::framework_info::capability::Type::PartitionAware);
-            if was_unreachable && !partition_aware {
-                shutdown.insert(task.framework_id.clone());
-                continue;
-            }
-            let task_resources = Resources::from_resources(task.resources.clone())
-                .map_err(|e| CallError::BadRequest(format!("task {}: {e}", task.task_id)))?;
-            *used.entry(task.framework_id.clone()).or_default() += &task_resources;
-            task.agent_id = id.clone();
-            if let Some(framework) = self.frameworks.get_mut(&task.framework_id) {
-                framework.tasks.insert(task);
-            }
-        }
-        // So do its executors' (those the master knows of).
-        for executor in &register.executors {
-            let Some(framework_id) = executor.framework_id.as_ref() else {
-                continue;
-            };
-            if shutdown.contains(framework_id) || !self.frameworks.contains_key(framework_id) {
-                continue;
-            }
-            let resources = Resources::from_resources(executor.resources.clone()).map_err(|e| {
-                CallError::BadRequest(format!("executor {}: {e}", executor.executor_id))
-            })?;
-            *used.entry(framework_id.clone()).or_default() += &resources;
-        }
-        self.allocator.add_agent(id.clone(), total.clone(), used);
-
-        let (tx, rx) = mpsc::channel(self.config.event_queue);
-        let stream_id = uuid::Uuid::new_v4().to_string();
-        let mut registered = agent_event(agent_event::Type::Registered);
-        registered.registered = Some(agent_event::Registered {
-            agent_id: id.clone(),
-            heartbeat_interval_seconds: self.config.heartbeat_interval.as_secs_f64(),
-            master_info: Some(self.info.clone()),
-        });
-        let _ = tx.try_send(Box::new(registered));
-        tracing::info!(agent = %id, hostname = %info.hostname, resources = %total, "agent registered");
-        let committed = self
-            .registry
-            .put_agent(&info, AgentStanding::Admitted, None);
-        for framework_id in shutdown.iter().cloned() {
-            let mut event = agent_event(agent_event::Type::ShutdownFramework);
-            event.shutdown_framework = Some(agent_event::ShutdownFramework { framework_id });
-            let _ = tx.try_send(Box::new(event));
-        }
-        let executors = register
-            .executors
-            .into_iter()
-            .filter_map(|e| {
-                let framework_id = e.framework_id.clone()?;
-                (!shutdown.contains(&framework_id))
-                    .then(|| ((framework_id, e.executor_id.clone()), Arc::new(e)))
-            })
-            .collect();
-        self.allocation_pending = true;
-        if reregistering {
-            self.metrics.agent_reregistrations += 1;
-        } else {
-            self.metrics.agent_registrations += 1;
-        }
-        let agent_id = id.clone();
-        self.agents.insert(
-            id,
-            Agent {
-                info: Arc::new(info.into()),
-                stream_id: Some(stream_id.clone()),
-                events: Some(tx),
-                last_seen: tokio::time::Instant::now(),
-                unreachable: false,
-                unreachable_since: None,
-                executors,
-                registered_time,
-                reregistered_time: reregistering.then(unix_now),
-                inserted: 0,
-            },
-        );
-        self.publish_agent_added(&agent_id);
-        Ok(AgentSubscription {
-            agent_id,
-            stream_id,
-            events: rx,
-            committed,
-        })
-    }
-
     /// Any agent call but REGISTER.
     pub(crate) fn agent_call(
         &mut self,
@@ -511,7 +332,7 @@ impl MasterActor {
     /// The framework's non-terminal tasks on agent `id` that `which`
     /// selects become `aware` (TASK_LOST for frameworks that are not
     /// PARTITION_AWARE); terminal ones go to the history.
-    fn end_agent_tasks(
+    pub(crate) fn end_agent_tasks(
         &mut self,
         id: &AgentId,
         framework_id: &FrameworkId,
@@ -607,7 +428,7 @@ impl MasterActor {
         }
     }
 
-    fn remove_agent_from_allocation(&mut self, id: &AgentId) {
+    pub(crate) fn remove_agent_from_allocation(&mut self, id: &AgentId) {
         self.rescind_offers_on(id);
         self.allocator.remove_agent(id);
     }

@@ -57,6 +57,7 @@ mod offers;
 mod operator;
 mod readers;
 mod reclaim;
+mod registration;
 mod registry;
 mod scheduler;
 mod snapshot;

@@ -210,6 +210,11 @@ impl TaskTable {
         self.on_agent.get(agent).into_iter().flatten()
     }
 
+    /// How many of its tasks are on `agent`.
+    pub(crate) fn count_on(&self, agent: &AgentId) -> usize {
+        self.on_agent.get(agent).map_or(0, BTreeSet::len)
+    }
+
     /// How many tasks are not terminal.
     pub(crate) fn live(&self) -> usize {
         self.live
@@ -230,6 +235,11 @@ impl TaskTable {
         // `task_entry`).
         task.fixed_members();
         self.charge(&task);
+        self.put(task)
+    }
+
+    /// Puts a task in, charged already, in place of any task of its id.
+    fn put(&mut self, task: Arc<TaskEntry>) -> Option<Arc<TaskEntry>> {
         let old = self.tasks.insert(task.task_id.clone(), Arc::clone(&task));
         if let Some(old) = &old {
             self.release(old);
@@ -237,6 +247,20 @@ impl TaskTable {
         }
         self.count(&task);
         old
+    }
+
+    /// As [`TaskTable::insert`], for a task built (its legacy JSON
+    /// written) off the event loop, whose resources in normal form are
+    /// `resources`.
+    pub(crate) fn insert_prepared(
+        &mut self,
+        task: Arc<TaskEntry>,
+        resources: &Resources,
+    ) -> Option<Arc<TaskEntry>> {
+        if !is_terminal(task.state) {
+            self.charge_with(&task.agent_id, resources);
+        }
+        self.put(task)
     }
 
     /// Changes a task's state and statuses (copying it first if a
@@ -332,13 +356,17 @@ impl TaskTable {
     }
 
     fn charge(&mut self, task: &TaskEntry) {
-        let Some(r) = Self::counted(task) else {
-            return;
-        };
-        match self.used.get_mut(&task.agent_id) {
-            Some(used) => *used += &r,
+        if let Some(r) = Self::counted(task) {
+            self.charge_with(&task.agent_id, &r);
+        }
+    }
+
+    /// Adds `r` to what is used on `agent`.
+    fn charge_with(&mut self, agent: &AgentId, r: &Resources) {
+        match self.used.get_mut(agent) {
+            Some(used) => *used += r,
             None => {
-                self.used.insert(task.agent_id.clone(), r);
+                self.used.insert(agent.clone(), r.clone());
             }
         }
     }

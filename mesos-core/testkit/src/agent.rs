@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 
 /// What a simulated task does once launched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +81,9 @@ struct Shared {
 pub struct SimulatedAgent {
     shared: Arc<Mutex<Shared>>,
     task: tokio::task::JoinHandle<()>,
+    /// Asks the agent to register again now; it answers how long the
+    /// master took.
+    reregister: mpsc::UnboundedSender<oneshot::Sender<Duration>>,
 }
 
 /// REGISTER (with `info.id` set: re-register, carrying `tasks`); returns
@@ -224,8 +227,13 @@ impl SimulatedAgent {
             launched: BTreeMap::new(),
             timers,
         };
-        let task = tokio::spawn(runner.run(stream, timer_rx, spec.retry));
-        Ok(SimulatedAgent { shared, task })
+        let (reregister, commands) = mpsc::unbounded_channel();
+        let task = tokio::spawn(runner.run(stream, timer_rx, commands, spec.retry));
+        Ok(SimulatedAgent {
+            shared,
+            task,
+            reregister,
+        })
     }
 
     /// The id the master gave this agent.
@@ -238,6 +246,12 @@ impl SimulatedAgent {
         self.lock().tasks.clone()
     }
 
+    /// Forgets task `id`, as an agent restarted without recovering it
+    /// does: it is left out of the agent's next registration.
+    pub fn forget(&self, id: &TaskId) {
+        self.lock().tasks.remove(id);
+    }
+
     /// How many updates frameworks have acknowledged.
     pub fn acknowledged(&self) -> usize {
         self.lock().acknowledged
@@ -245,6 +259,25 @@ impl SimulatedAgent {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Shared> {
         self.shared.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Registers again with the same master now, carrying every task, as
+    /// an agent does when its connection to the master breaks; returns
+    /// the time from sending REGISTER to the master's REGISTERED. The
+    /// agent is asked at once; the future waits for its answer, so many
+    /// agents can be asked together.
+    pub fn reregister(
+        &self,
+    ) -> impl std::future::Future<Output = Result<Duration, TestkitError>> + 'static {
+        let (tx, rx) = oneshot::channel();
+        let asked = self.reregister.send(tx).is_ok();
+        async move {
+            let gone = || TestkitError::Setup("the simulated agent has stopped".into());
+            if !asked {
+                return Err(gone());
+            }
+            rx.await.map_err(|_| gone())
+        }
     }
 
     /// Stops the agent: its stream to the master closes.
@@ -259,6 +292,7 @@ impl Runner {
         mut self,
         mut stream: RecordStream,
         mut timers: mpsc::Receiver<(FrameworkId, TaskId, TaskState)>,
+        mut commands: mpsc::UnboundedReceiver<oneshot::Sender<Duration>>,
         retry: Duration,
     ) {
         let mut resend = tokio::time::interval(retry);
@@ -291,6 +325,17 @@ impl Runner {
                         None => break,
                     },
                 },
+                Some(answer) = commands.recv() => {
+                    let sent = std::time::Instant::now();
+                    match self.reregister().await {
+                        Some(next) => {
+                            let _ = answer.send(sent.elapsed());
+                            stream = next;
+                            self.resend_heads();
+                        }
+                        None => break,
+                    }
+                }
                 Some((framework_id, task_id, state)) = timers.recv() => {
                     self.enqueue(framework_id, task_id, state);
                 }

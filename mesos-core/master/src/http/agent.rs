@@ -58,13 +58,21 @@ pub(crate) async fn handle(
                 "Expecting 'register' to be present",
             );
         };
-        let registration = ask(&http, |reply| Command::RegisterAgent {
-            register: Box::new(register),
-            reply,
-        })
-        .await;
+        // Checked and taken apart here, off the event loop: an agent
+        // may bring thousands of tasks.
+        let registration = match crate::registration::Registration::prepare(register) {
+            Ok(prepared) => {
+                ask(&http, |reply| Command::RegisterAgent {
+                    register: Box::new(prepared),
+                    reply,
+                })
+                .await
+            }
+            Err(e) => return e.into_response(),
+        };
         return match registration {
-            Ok(Ok(sub)) => {
+            Ok(Ok(mut sub)) => {
+                drop(std::mem::take(&mut sub.unused));
                 // Registered only once the registry says so.
                 if !sub.committed.wait().await {
                     return crate::actor::CallError::Unavailable(

@@ -1,6 +1,7 @@
 //! [`failover`]: how long a master failover takes, from the leader's loss
-//! to every agent re-registered and every framework resubscribed with its
-//! successor, elected through a real ZooKeeper.
+//! to every agent re-registered (with its running tasks) and every
+//! framework resubscribed with its successor, elected through a real
+//! ZooKeeper.
 
 use crate::http::{TestClient, TestkitError};
 use crate::{RawScheduler, SimulatedAgent};
@@ -24,6 +25,17 @@ pub struct FailoverReport {
     pub agents_back: Duration,
     /// Until every framework had resubscribed too.
     pub all_back: Duration,
+    /// Tasks running in the cluster when the leader was killed.
+    pub tasks: usize,
+    /// Until the successor counted every one of them running again.
+    pub tasks_back: Duration,
+    /// The successor's event-loop turns past 10 ms, from its start to
+    /// the end (the recovery and every re-registration included).
+    pub turns_over_10ms: u64,
+    /// Of those, the ones whose own work passed 10 ms.
+    pub turns_over_10ms_on_cpu: u64,
+    /// The successor's longest turn (ms), and that turn's CPU time.
+    pub longest_turn_ms: (f64, f64),
 }
 
 /// How long any one phase may take before the scenario gives up.
@@ -31,7 +43,8 @@ const PHASE: Duration = Duration::from_secs(600);
 
 /// Masters at `masters` contend in ZooKeeper (started by the caller,
 /// typically as `mesos master --zk` processes); `agents` simulated agents
-/// and `frameworks` frameworks join the leader; `kill(i)` then kills the
+/// and `frameworks` frameworks join the leader, the first framework
+/// launching `tasks` tasks spread over the agents; `kill(i)` then kills the
 /// leading master `i` (`kill -9`), and the clock runs until a successor
 /// leads and has them all back. The successor waits for the dead
 /// leader's ZooKeeper session to expire: the session timeout is part of
@@ -41,6 +54,7 @@ pub async fn failover(
     kill: impl FnOnce(usize),
     agents: usize,
     frameworks: usize,
+    tasks: usize,
 ) -> Result<FailoverReport, TestkitError> {
     // This process holds one end of each agent's stream (calls share
     // a pool).
@@ -50,7 +64,9 @@ pub async fn failover(
     let (leader_tx, leader) = watch::channel(masters[first]);
 
     let mut sims = Vec::with_capacity(agents);
-    for spec in super::bench_agents(agents, "cpus:4;mem:4096") {
+    let cpus = tasks.div_ceil(agents.max(1)).max(4);
+    let resources = format!("cpus:{cpus};mem:{}", cpus * 1024);
+    for spec in super::bench_agents(agents, &resources) {
         sims.push(SimulatedAgent::start_following(leader.clone(), spec, client.clone()).await?);
     }
     let info = |i: usize, id: Option<mesos_proto::v1::FrameworkId>| FrameworkInfo {
@@ -63,7 +79,13 @@ pub async fn failover(
     let mut ids = Vec::with_capacity(frameworks);
     let mut schedulers = Vec::with_capacity(frameworks);
     for i in 0..frameworks {
-        let s = RawScheduler::subscribe(masters[first], info(i, None), MediaType::Protobuf).await?;
+        let mut s =
+            RawScheduler::subscribe(masters[first], info(i, None), MediaType::Protobuf).await?;
+        if i == 0 && tasks > 0 {
+            // Before the others subscribe: they would hold offers.
+            until_counted(&client, masters[first], agents, 1).await?;
+            super::launch_all(&mut s, tasks, PHASE).await?;
+        }
         ids.push(s.framework_id().clone());
         schedulers.push(s);
     }
@@ -91,6 +113,23 @@ pub async fn failover(
     let (agents_back, again) = tokio::try_join!(agents_back, frameworks_back)?;
     until_counted(&client, successor, agents, frameworks).await?;
     let all_back = killed.elapsed();
+    let all_running = |n: f64| n >= tasks as f64;
+    super::wait_for_metric(
+        &client,
+        successor,
+        super::RUNNING,
+        all_running,
+        "tasks back",
+    )
+    .await?;
+    let tasks_back = killed.elapsed();
+    let count = |name| super::metric(&client, successor, name);
+    let turns_over_10ms = count(super::STALLS).await? as u64;
+    let turns_over_10ms_on_cpu = count(super::BUSY_STALLS).await? as u64;
+    let longest_turn_ms = (
+        count("master/event_loop/longest_turn_ms").await?,
+        count("master/event_loop/longest_turn_cpu_ms").await?,
+    );
     drop((again, schedulers));
     for sim in sims {
         sim.stop().await;
@@ -101,6 +140,11 @@ pub async fn failover(
         elected,
         agents_back,
         all_back,
+        tasks,
+        tasks_back,
+        turns_over_10ms,
+        turns_over_10ms_on_cpu,
+        longest_turn_ms,
     })
 }
 

@@ -10,16 +10,20 @@
 //!   (a probe keeps asking it), and the process' memory.
 //! - [`sleepers`]: many `sleep` tasks on one real agent; time to all
 //!   running and to all killed.
+//! - [`reregister`]: agents registering again with their tasks, while a
+//!   probe watches the event loop.
 //! - [`failover`]: masters elected through ZooKeeper; time from the
 //!   leader's loss to every agent and framework back with its successor.
 
 mod agent;
 mod failover;
 mod gone;
+mod reregister;
 
 pub use agent::{SleepersReport, sleepers};
 pub use failover::{FailoverReport, failover};
 pub use gone::GoneReport;
+pub use reregister::{ReregisterReport, reregister};
 
 use crate::{AgentSpec, Cluster, RawScheduler, TaskScript, TestkitError};
 use mesos_master::MasterConfig;
@@ -727,11 +731,23 @@ async fn launch_cluster(
     // thousands of idle sockets behind (the open-files limit).
     let client = crate::TestClient::with_max_idle_per_host(256);
     let started = start_agents(addr, bench_agents(agents, &resources), || client.clone()).await?;
+    launch_all(&mut s, tasks, Duration::from_secs(600)).await?;
+    Ok((started, s))
+}
+
+/// Has the framework of `s` launch `tasks` tasks of 1 cpu and 128 MB on
+/// its offers until each is running, every update acknowledged and every
+/// call answered (within `within`).
+async fn launch_all(
+    s: &mut RawScheduler,
+    tasks: usize,
+    within: Duration,
+) -> Result<(), TestkitError> {
     let per_task = "cpus:1;mem:128"
         .parse()
         .map_err(|e| TestkitError::Decode(format!("{e}")))?;
-    let mut launcher = Launcher::new(&s, per_task, tasks);
-    let deadline = Instant::now() + Duration::from_secs(600);
+    let mut launcher = Launcher::new(s, per_task, tasks);
+    let deadline = Instant::now() + within;
     while launcher.latencies.len() < tasks {
         if Instant::now() > deadline {
             return Err(TestkitError::Timeout("all tasks running"));
@@ -741,8 +757,7 @@ async fn launch_cluster(
         };
         let _ = launcher.on_event(&event);
     }
-    launcher.settle(deadline).await?;
-    Ok((started, s))
+    launcher.settle(deadline).await
 }
 
 async fn join_all(
@@ -778,6 +793,11 @@ mod tests {
         assert!(state.teardown.done <= state.teardown.finished);
         assert_eq!((state.gone.agents, state.gone.tasks), (1, 2));
         assert!(Duration::ZERO < state.gone.p50 && state.gone.p50 <= state.gone.max);
+        // Two agents with three tasks each, registering again twice:
+        // every task still running after each round (or it times out).
+        let again = reregister(2, 6, 2, None).await.unwrap();
+        assert_eq!((again.agents, again.tasks, again.rounds), (2, 6, 2));
+        assert!(Duration::ZERO < again.p50 && again.p50 <= again.max);
     }
 
     /// `/state` is sent while it is written, a MiB at a time: a body of
