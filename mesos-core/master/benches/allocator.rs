@@ -146,11 +146,45 @@ fn allocate_all(c: &mut Criterion) {
     g.finish();
 }
 
+/// Every offer of a cycle given back, as when the frameworks holding them
+/// disconnect: the cost per offer of `recover_resources`.
+fn recover_all(c: &mut Criterion) {
+    let mut g = c.benchmark_group("recover_all");
+    g.sample_size(10);
+    for &(agents, frameworks) in &[(1_000, 10), (10_000, 10)] {
+        let id = format!("{agents}x{frameworks}");
+        g.bench_function(BenchmarkId::from_parameter(&id), |b| {
+            b.iter_batched(
+                || {
+                    let mut a = cluster(agents, frameworks).0;
+                    let offers = a.allocate(Duration::ZERO);
+                    assert_eq!(offers.len(), agents);
+                    (a, offers)
+                },
+                |(mut a, offers)| {
+                    for o in &offers {
+                        a.recover_resources(
+                            &o.framework_id,
+                            &o.agent_id,
+                            &o.resources,
+                            None,
+                            Duration::ZERO,
+                        );
+                    }
+                    (a, offers)
+                },
+                BatchSize::PerIteration,
+            )
+        });
+    }
+    g.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(5));
-    targets = decline_offers, allocate_all
+    targets = decline_offers, allocate_all, recover_all
 }
 criterion_main!(benches);

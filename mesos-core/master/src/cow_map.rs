@@ -107,9 +107,14 @@ impl<K: Ord + Hash + Clone, V: Clone, D> CowMap<K, V, D> {
         &mut shard.entries
     }
 
-    #[cfg(test)]
-    fn len(&self) -> usize {
+    /// How many entries it has.
+    pub(crate) fn len(&self) -> usize {
         self.len
+    }
+
+    /// Whether it has none.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
     }
 
     pub(crate) fn get(&self, key: &K) -> Option<&V> {

@@ -20,7 +20,7 @@ mod scheduler;
 pub use agent::{AgentSpec, SimTask, SimulatedAgent, TaskScript};
 pub use http::{RecordStream, TestClient, TestkitError};
 pub use real::{agent_config, master_and_agent};
-pub use scheduler::{Caller, RawScheduler, sleep_task};
+pub use scheduler::{Caller, RawScheduler, partition_aware, sleep_task};
 
 use mesos_master::{Master, MasterConfig};
 use std::net::SocketAddr;

@@ -14,6 +14,23 @@ use mesos_proto::v1::{
 use std::net::SocketAddr;
 use std::time::Duration;
 
+/// The PARTITION_AWARE capability when `on`, else none: a framework's
+/// `capabilities`.
+///
+/// ```
+/// let aware = mesos_testkit::partition_aware(true);
+/// assert_eq!(aware.len(), 1);
+/// assert!(mesos_testkit::partition_aware(false).is_empty());
+/// ```
+pub fn partition_aware(on: bool) -> Vec<mesos_proto::v1::framework_info::Capability> {
+    use mesos_proto::v1::framework_info::{Capability, capability::Type};
+    on.then_some(Capability {
+        r#type: Some(Type::PartitionAware as i32),
+    })
+    .into_iter()
+    .collect()
+}
+
 /// A command task `id` on `agent` that runs `sleep 1000` with `resources`
 /// (the `--resources` text form).
 ///

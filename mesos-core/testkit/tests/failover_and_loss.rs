@@ -4,7 +4,7 @@
 use mesos_master::MasterConfig;
 use mesos_proto::media::MediaType;
 use mesos_proto::v1::scheduler::call;
-use mesos_proto::v1::{FrameworkInfo, TaskId, TaskState, TaskStatus, framework_info, task_status};
+use mesos_proto::v1::{FrameworkInfo, TaskId, TaskState, TaskStatus, task_status};
 use mesos_testkit::{AgentSpec, Cluster, RawScheduler, TaskScript, TestClient, sleep_task};
 use std::time::Duration;
 
@@ -15,13 +15,7 @@ fn framework(failover_timeout: f64, partition_aware: bool) -> FrameworkInfo {
         user: "root".into(),
         name: "survivor".into(),
         failover_timeout: Some(failover_timeout),
-        capabilities: if partition_aware {
-            vec![framework_info::Capability {
-                r#type: Some(framework_info::capability::Type::PartitionAware as i32),
-            }]
-        } else {
-            vec![]
-        },
+        capabilities: mesos_testkit::partition_aware(partition_aware),
         ..Default::default()
     }
 }

@@ -6,9 +6,10 @@ use mesos_proto::resources::Resources;
 use mesos_proto::v1::master::{Call as MasterCall, call as mcall};
 use mesos_proto::v1::quota::QuotaConfig;
 use mesos_proto::v1::scheduler::{Event, call};
-use mesos_proto::v1::{FrameworkInfo, Offer, TaskState, WeightInfo, framework_info, value};
+use mesos_proto::v1::{FrameworkInfo, Offer, TaskState, WeightInfo, value};
 use mesos_testkit::{
-    AgentSpec, Cluster, RawScheduler, TaskScript, TestClient, TestkitError, sleep_task,
+    AgentSpec, Cluster, RawScheduler, TaskScript, TestClient, TestkitError, partition_aware,
+    sleep_task,
 };
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -40,9 +41,7 @@ fn framework(name: &str, role: &str) -> FrameworkInfo {
         user: "root".into(),
         name: name.into(),
         role: Some(role.into()),
-        capabilities: vec![framework_info::Capability {
-            r#type: Some(framework_info::capability::Type::PartitionAware as i32),
-        }],
+        capabilities: partition_aware(true),
         ..Default::default()
     }
 }

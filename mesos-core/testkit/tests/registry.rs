@@ -312,6 +312,36 @@ async fn a_master_restart_keeps_the_registry_and_failover_deadlines() {
         // Until it expires the lost agent is awaited (live ones may still
         // be on their way back).
         assert!(awaited.contains(&lost_id), "{awaited:?}");
+        // `/slaves` lists it too, in Mesos' "recovered_slaves" form (id as
+        // a string, hostname, port, attributes), unless it expired in
+        // between.
+        let slaves = client
+            .get_json(&format!("http://{addr}/slaves"))
+            .await
+            .unwrap();
+        if let Some(lost) = slaves["recovered_slaves"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["id"] == lost_id.value.as_str())
+        {
+            assert_eq!(lost["port"], 5051, "{lost}");
+            assert!(lost["hostname"].is_string(), "{lost}");
+            assert!(lost["attributes"].is_object(), "{lost}");
+        } else {
+            let still = client
+                .operator_get(addr, mcall::Type::GetAgents)
+                .await
+                .unwrap()
+                .get_agents
+                .unwrap()
+                .recovered_agents;
+            assert!(
+                still.iter().all(|a| a.id.as_ref() != Some(&lost_id)),
+                "awaited but not in /slaves: {}",
+                slaves["recovered_slaves"]
+            );
+        }
         assert!(
             tokio::time::Instant::now() < deadline,
             "lost agent never expired"

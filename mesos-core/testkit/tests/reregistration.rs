@@ -5,7 +5,7 @@
 use mesos_master::MasterConfig;
 use mesos_proto::media::MediaType;
 use mesos_proto::v1::master::call::Type as Op;
-use mesos_proto::v1::{FrameworkInfo, Task, TaskId, TaskState, framework_info, task_status};
+use mesos_proto::v1::{FrameworkInfo, Task, TaskId, TaskState, task_status};
 use mesos_testkit::{AgentSpec, Cluster, RawScheduler, TaskScript, TestClient, sleep_task};
 use std::time::Duration;
 
@@ -15,13 +15,7 @@ fn framework(partition_aware: bool) -> FrameworkInfo {
     FrameworkInfo {
         user: "root".into(),
         name: "steady".into(),
-        capabilities: if partition_aware {
-            vec![framework_info::Capability {
-                r#type: Some(framework_info::capability::Type::PartitionAware as i32),
-            }]
-        } else {
-            vec![]
-        },
+        capabilities: mesos_testkit::partition_aware(partition_aware),
         ..Default::default()
     }
 }

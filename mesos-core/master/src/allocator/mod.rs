@@ -602,9 +602,15 @@ impl Allocator {
         let Some(held) = agent.allocated.get_mut(&fw) else {
             return;
         };
-        // Only what is really held comes back.
-        let released = &*held - &(&*held - resources);
-        *held -= &released;
+        // Only what is really held comes back. Most often that is all of
+        // it (a whole offer declined or given back): no arithmetic then.
+        let released = if *held == *resources {
+            std::mem::take(held)
+        } else {
+            let released = &*held - &(&*held - resources);
+            *held -= &released;
+            released
+        };
         if held.is_empty() {
             agent.allocated.remove(&fw);
         }

@@ -38,7 +38,8 @@ pub(crate) struct StateSnapshot {
     completed_frameworks: Vec<FrameworkSnapshot>,
     /// Shared with the master's agent table, in no particular order.
     agents: SharedShards<AgentId, AgentSnapshot>,
-    recovered_agents: Vec<AgentInfo>,
+    /// Shared with the master's map, in no particular order.
+    recovered_agents: SharedShards<AgentId, AgentInfo>,
     offers: Vec<Arc<OutstandingOffer>>,
     /// Role weights that differ from 1.
     weights: BTreeMap<String, f64>,
@@ -373,7 +374,7 @@ impl MasterActor {
                 .map(FrameworkSnapshot::of)
                 .collect(),
             agents: self.agents.views(),
-            recovered_agents: self.recovered_agents.values().cloned().collect(),
+            recovered_agents: self.recovered_agents.share(),
             offers: self.offers.values().map(Arc::clone).collect(),
             weights: self.weights.clone(),
             quota_roles: self.quotas.keys().cloned().collect(),
@@ -652,7 +653,7 @@ impl StateSnapshot {
                     a.view(row.used, row.offered)
                 })
                 .collect(),
-            recovered_agents: self.recovered_agents.clone(),
+            recovered_agents: self.recovered_agents.values().cloned().collect(),
         }
     }
 
@@ -679,7 +680,7 @@ impl StateSnapshot {
     }
 
     /// Agents known from the registry that have not registered again.
-    pub(crate) fn recovered_agents(&self) -> &[AgentInfo] {
-        &self.recovered_agents
+    pub(crate) fn recovered_agents(&self) -> impl Iterator<Item = &AgentInfo> + '_ {
+        self.recovered_agents.values()
     }
 }

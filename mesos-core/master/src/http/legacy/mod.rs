@@ -196,6 +196,28 @@ pub(crate) async fn state(State(http): State<Http>) -> Response {
 
 /// Runs `write` with each framework's tasks while helper threads join
 /// the JSON of their shards behind it ([`ShardJson::join_behind`]).
+/// `"recovered_slaves"`: the registry's agents that have not registered
+/// again since the master started, as Mesos shows them (id, hostname,
+/// port, attributes and domain; not their resources).
+fn recovered_slaves(w: &mut JsonWriter, state: &StateSnapshot) {
+    w.key("recovered_slaves");
+    w.begin_array();
+    for agent in state.recovered_agents() {
+        w.element();
+        w.begin_object();
+        w.str_field("id", agent.id.as_ref().map_or("", |id| id.value.as_str()));
+        w.field("hostname", &agent.hostname);
+        w.field("port", &agent.port.unwrap_or(5051));
+        w.key("attributes");
+        attributes(w, &agent.attributes);
+        if let Some(domain) = &agent.domain {
+            w.field("domain", domain);
+        }
+        w.end_object();
+    }
+    w.end_array();
+}
+
 fn with_tasks_joined(state: &StateSnapshot, write: impl FnOnce(&[FrameworkTasks<'_>])) {
     let tasks = state.tasks_by_framework();
     std::thread::scope(|scope| {
@@ -236,8 +258,7 @@ fn write_state(
     w.key("flags");
     flags_object(w, &flags);
     slaves(w, state.agent_rows(&usage));
-    w.key("recovered_slaves");
-    w.list(state.recovered_agents());
+    recovered_slaves(w, state);
     frameworks(
         w,
         &state.framework_rows(&usage),
@@ -438,8 +459,7 @@ pub(crate) async fn slaves_endpoint(State(http): State<Http>) -> Response {
         let usage = state.usage();
         w.begin_object();
         slaves(w, state.agent_rows(&usage));
-        w.key("recovered_slaves");
-        w.list(state.recovered_agents());
+        recovered_slaves(w, &state);
         w.end_object();
     })
     .await
