@@ -298,6 +298,10 @@ pub(crate) struct MasterActor {
     pub(crate) reclaim: crate::reclaim::Reclaim,
     /// Teardowns with parts left for later turns, oldest first.
     pub(crate) teardowns: VecDeque<crate::teardown::Teardown>,
+    /// Offers withdrawn whose resources are not back with the allocator
+    /// yet (a framework that disconnects holding thousands), oldest
+    /// first.
+    pub(crate) recovering: VecDeque<Arc<OutstandingOffer>>,
     /// Operator API subscribers.
     pub(crate) operator_subscribers: Vec<mpsc::Sender<Box<mesos_proto::v1::master::Event>>>,
     pub(crate) allocator: Allocator,
@@ -462,6 +466,7 @@ impl MasterActor {
             allocation_pending: false,
             reclaim: Default::default(),
             teardowns: VecDeque::new(),
+            recovering: VecDeque::new(),
             operator_subscribers: Vec::new(),
             agents: AgentTable::default(),
             recovered_agents: crate::cow_map::CowMap::default(),
@@ -589,6 +594,7 @@ impl MasterActor {
                 Wake::Allocation => self.allocate(),
                 Wake::Housekeeping => self.housekeeping(),
                 Wake::Later => {
+                    self.recover_withdrawn(crate::teardown::TURN);
                     self.continue_teardowns(crate::teardown::TURN);
                     self.reclaim.run(crate::reclaim::TURN);
                 }
@@ -611,7 +617,7 @@ impl MasterActor {
 
     /// Whether earlier turns left work for later ones.
     fn has_later_work(&self) -> bool {
-        self.reclaim.is_pending() || self.teardowns_pending() > 0
+        self.reclaim.is_pending() || self.teardowns_pending() > 0 || !self.recovering.is_empty()
     }
 
     fn handle(&mut self, command: Command) {

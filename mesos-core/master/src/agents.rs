@@ -430,6 +430,7 @@ impl MasterActor {
 
     pub(crate) fn remove_agent_from_allocation(&mut self, id: &AgentId) {
         self.rescind_offers_on(id);
+        self.forget_recoveries_on(id);
         self.allocator.remove_agent(id);
     }
 }

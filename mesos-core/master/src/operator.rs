@@ -388,6 +388,11 @@ impl MasterActor {
             "master/event_loop/teardown_pending",
             self.teardowns_pending() as f64,
         );
+        // Withdrawn offers whose resources are not back yet.
+        set(
+            "master/event_loop/recover_pending",
+            self.recovering.len() as f64,
+        );
         for state in [
             TaskState::TaskFinished,
             TaskState::TaskFailed,

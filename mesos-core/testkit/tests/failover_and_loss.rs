@@ -466,3 +466,51 @@ async fn teardown_with(agents: usize, per_agent: usize, history: usize) {
         }
     }
 }
+
+/// A framework that disconnects holding offers on every agent gives them
+/// all back (over later turns of the loop when there are many: see
+/// `recover_withdrawn`), and another framework is then offered every
+/// agent whole.
+#[tokio::test]
+async fn a_framework_disconnecting_with_many_offers_gives_them_all_back() {
+    const AGENTS: usize = 200;
+    let cluster = Cluster::start(config(), vec![one_agent().remove(0); AGENTS])
+        .await
+        .unwrap();
+    let addr = cluster.addr();
+    let mut holder = RawScheduler::subscribe(addr, framework(60.0, false), MediaType::Json)
+        .await
+        .unwrap();
+    let mut held = std::collections::BTreeSet::new();
+    while held.len() < AGENTS {
+        let e = holder.wait_for(WAIT, |e| e.offers.is_some()).await.unwrap();
+        held.extend(e.offers.unwrap().offers.into_iter().map(|o| o.agent_id));
+    }
+    let other = FrameworkInfo {
+        name: "other".into(),
+        ..framework(60.0, false)
+    };
+    let mut other = RawScheduler::subscribe(addr, other, MediaType::Json)
+        .await
+        .unwrap();
+    drop(holder);
+
+    let mut cpus = std::collections::BTreeMap::new();
+    while cpus.len() < AGENTS {
+        let e = other.wait_for(WAIT, |e| e.offers.is_some()).await.unwrap();
+        for offer in e.offers.unwrap().offers {
+            let r = mesos_proto::resources::Resources::try_from(offer.resources).unwrap();
+            assert!(
+                cpus.insert(offer.agent_id, r.cpus()).is_none(),
+                "offered twice"
+            );
+        }
+    }
+    assert!(cpus.values().all(|c| *c == Some(2.0)), "{cpus:?}");
+    let metrics = TestClient::default()
+        .get_json(&format!("http://{addr}/metrics/snapshot"))
+        .await
+        .unwrap();
+    assert_eq!(metrics["master/event_loop/recover_pending"], 0.0);
+    assert_eq!(metrics["master/frameworks_disconnected"], 1.0);
+}
