@@ -144,6 +144,7 @@ async fn start_agent(
             .context("agent port past 65535")?
     };
     config.work_dir = local.work_dir.join(format!("agent-{}", i + 1));
+    let config_dir = config.work_dir.clone();
     config.resources = Some(match &local.resources {
         Some(r) => r.clone(),
         None => share(machine, i, local.agents)?,
@@ -154,9 +155,20 @@ async fn start_agent(
     let agent = mesos_agent::Agent::start(config)
         .await
         .with_context(|| format!("starting agent {}", i + 1))?;
-    tokio::time::timeout(Duration::from_secs(30), agent.registered())
-        .await
-        .with_context(|| format!("agent {} did not register with the master", i + 1))?;
+    match tokio::time::timeout(Duration::from_secs(30), agent.registration()).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(refused)) => anyhow::bail!(
+            "agent {}: {refused}; its work directory {} belongs to an agent the master \
+             will not take back: remove {} to start afresh",
+            i + 1,
+            config_dir.display(),
+            local.work_dir.display()
+        ),
+        Err(_) => anyhow::bail!(
+            "agent {} did not register with the master within 30 s",
+            i + 1
+        ),
+    }
     Ok(agent)
 }
 

@@ -193,3 +193,67 @@ fn execute_without_a_master_says_what_to_do() {
     assert!(stderr.contains("connection refused"), "{stderr}");
     assert!(stderr.contains("is `mesos local`"), "{stderr}");
 }
+
+/// An agent the operator marked gone may never register again: a
+/// `mesos local` restarted on the same work directory stops and says how
+/// to start afresh, instead of waiting for a registration that cannot
+/// come.
+#[test]
+fn a_local_cluster_whose_agent_was_marked_gone_says_how_to_start_afresh() {
+    let work = tempfile::tempdir().unwrap();
+    let (first, master, _) = local(work.path(), 1);
+    let (_, slaves) = get(&master, "/slaves");
+    let slaves: serde_json::Value = serde_json::from_str(&slaves).unwrap();
+    let id = slaves["slaves"][0]["id"].as_str().unwrap().to_string();
+    let call = serde_json::json!({
+        "type": "MARK_AGENT_GONE",
+        "mark_agent_gone": {"agent_id": {"value": id}},
+    });
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(mesos_http::client::Client::default().post_ok(
+        &format!("http://{master}/api/v1"),
+        &[("Content-Type", "application/json")],
+        call.to_string().into_bytes(),
+    ))
+    .unwrap();
+    drop(first);
+
+    let mut again = KillOnDrop(
+        mesos()
+            .args(["local", "--port=0", "--agents=1"])
+            .arg(format!("--work_dir={}", work.path().display()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = again.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "mesos local kept running");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let mut stderr = String::new();
+    again
+        .0
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(!status.success());
+    assert!(stderr.contains("refused this agent for good"), "{stderr}");
+    assert!(
+        stderr.contains(&id),
+        "the master's reason names it: {stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("remove {}", work.path().display())),
+        "{stderr}"
+    );
+}

@@ -163,12 +163,20 @@ fn recover(config: &AgentConfig) -> Result<Option<checkpoint::Recovered>, StartE
     Ok(Some(recovered))
 }
 
+/// The master refused the agent for good: it may not register again
+/// (it was marked gone), with the master's reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the master refused this agent for good: {0}")]
+pub struct Refused(pub String);
+
 /// A running agent: its HTTP server and its actor.
 #[derive(Debug)]
 pub struct Agent {
     addr: SocketAddr,
     inputs: mpsc::Sender<Input>,
     registered: watch::Receiver<Option<AgentId>>,
+    /// Why the master refused the agent for good, if it did.
+    refused: watch::Receiver<Option<String>>,
     actor: JoinHandle<()>,
     server: JoinHandle<()>,
 }
@@ -229,6 +237,7 @@ impl Agent {
         let launcher = launcher(&config);
         let (inputs, rx) = mpsc::channel(4096);
         let (registered_tx, registered) = watch::channel(None);
+        let (refused_tx, refused) = watch::channel(None);
         let router = http::router(
             http::Http {
                 inputs: inputs.clone(),
@@ -252,6 +261,7 @@ impl Agent {
             launcher,
             inputs.clone(),
             registered_tx,
+            refused_tx,
         );
         let actor = tokio::spawn(actor.run(rx, recovered));
         let server = tokio::spawn(async move {
@@ -263,6 +273,7 @@ impl Agent {
             addr,
             inputs,
             registered,
+            refused,
             actor,
             server,
         })
@@ -276,6 +287,21 @@ impl Agent {
     /// The agent's id, once a master has registered it.
     pub fn agent_id(&self) -> Option<AgentId> {
         self.registered.borrow().clone()
+    }
+
+    /// Waits until a master has registered the agent (its id), or has
+    /// refused it for good (an agent marked gone may never register
+    /// again: [`Refused`] says why).
+    pub async fn registration(&self) -> Result<AgentId, Refused> {
+        let mut refused = self.refused.clone();
+        tokio::select! {
+            id = self.registered() => Ok(id),
+            why = refused.wait_for(Option::is_some) => match why {
+                Ok(why) => Err(Refused(why.clone().unwrap_or_default())),
+                // The actor is gone without a word: it will not register.
+                Err(_) => std::future::pending().await,
+            },
+        }
     }
 
     /// Waits until a master has registered the agent; its id.

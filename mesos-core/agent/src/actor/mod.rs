@@ -128,6 +128,8 @@ pub(crate) struct Actor {
     /// Bumped on each registration attempt, so stale news is ignored.
     pub(crate) generation: u64,
     pub(crate) registered_tx: watch::Sender<Option<AgentId>>,
+    /// Why the master refused the agent for good, once it has.
+    pub(crate) refused_tx: watch::Sender<Option<String>>,
     pub(crate) frameworks: BTreeMap<FrameworkId, Framework>,
     pub(crate) containers: BTreeMap<ContainerId, (FrameworkId, ExecutorId)>,
     /// Containers executors launched under theirs.
@@ -188,6 +190,7 @@ impl Actor {
         launcher: std::path::PathBuf,
         inputs: mpsc::Sender<Input>,
         registered_tx: watch::Sender<Option<AgentId>>,
+        refused_tx: watch::Sender<Option<String>>,
     ) -> Actor {
         Actor {
             layout: Layout::new(config.work_dir.clone()),
@@ -211,6 +214,7 @@ impl Actor {
             stream_id: None,
             generation: 0,
             registered_tx,
+            refused_tx,
             frameworks: BTreeMap::new(),
             containers: BTreeMap::new(),
             nested: BTreeMap::new(),
@@ -277,6 +281,7 @@ impl Actor {
             Input::RegisterFailed(generation, e) if generation == self.generation => match e {
                 RegisterError::Refused(why) => {
                     tracing::error!("the master refused this agent for good: {why}");
+                    self.refused_tx.send_replace(Some(why));
                 }
                 other => {
                     tracing::warn!(
