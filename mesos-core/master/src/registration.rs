@@ -206,27 +206,25 @@ impl MasterActor {
             resources: Vec::with_capacity(tasks.len()),
         };
         for ((mut task, resources), kept) in tasks.into_iter().zip(kept) {
-            if kept {
-                unused.tasks.push(task);
-                unused.resources.push(resources);
-                continue;
-            }
-            let Some(framework) = self.frameworks.get_mut(&task.framework_id) else {
+            let take_in = !kept
+                && match self.frameworks.get(&task.framework_id) {
+                    Some(f) => !was_unreachable || f.has(Cap::PartitionAware),
+                    None => false,
+                };
+            if !kept && !take_in {
                 shutdown.insert(task.framework_id.clone());
-                unused.tasks.push(task);
-                continue;
-            };
-            if was_unreachable && !framework.has(Cap::PartitionAware) {
-                shutdown.insert(task.framework_id.clone());
-                unused.tasks.push(task);
-                continue;
             }
-            if task.agent_id != *id {
-                // A new agent's id is the master's to give.
-                Arc::make_mut(&mut task).agent_id = id.clone();
-            }
-            if let Some(old) = framework.tasks.insert_prepared(task, &resources) {
-                unused.tasks.push(old);
+            match self.frameworks.get_mut(&task.framework_id) {
+                Some(framework) if take_in => {
+                    if task.agent_id != *id {
+                        // A new agent's id is the master's to give.
+                        Arc::make_mut(&mut task).agent_id = id.clone();
+                    }
+                    if let Some(old) = framework.tasks.insert_prepared(task, &resources) {
+                        unused.tasks.push(old);
+                    }
+                }
+                _ => unused.tasks.push(task),
             }
             unused.resources.push(resources);
         }
