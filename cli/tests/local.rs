@@ -230,22 +230,25 @@ fn a_local_cluster_whose_agent_was_marked_gone_says_how_to_start_afresh() {
             .spawn()
             .unwrap(),
     );
+    // Read while it runs: a full pipe would block it.
+    let mut err = again.0.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut stderr = String::new();
+        let _ = err.read_to_string(&mut stderr);
+        stderr
+    });
     let deadline = Instant::now() + Duration::from_secs(60);
     let status = loop {
         if let Some(status) = again.0.try_wait().unwrap() {
             break status;
         }
-        assert!(Instant::now() < deadline, "mesos local kept running");
+        if Instant::now() > deadline {
+            let _ = again.0.kill();
+            panic!("mesos local kept running: {}", reader.join().unwrap());
+        }
         std::thread::sleep(Duration::from_millis(100));
     };
-    let mut stderr = String::new();
-    again
-        .0
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
+    let stderr = reader.join().unwrap();
     assert!(!status.success());
     assert!(stderr.contains("refused this agent for good"), "{stderr}");
     assert!(

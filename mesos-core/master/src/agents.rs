@@ -267,10 +267,15 @@ impl MasterActor {
 
     /// MARK_AGENT_GONE: the agent's tasks become TASK_GONE_BY_OPERATOR
     /// (TASK_LOST for frameworks not PARTITION_AWARE), its stream ends and
-    /// it may never register again.
-    pub(crate) fn mark_gone(&mut self, id: &AgentId) -> Result<(), CallError> {
+    /// it may never register again. The answer waits for what it returns:
+    /// the registry's write of the agent as gone (none if it already was),
+    /// so a master that crashes right after answering still knows it.
+    pub(crate) fn mark_gone(
+        &mut self,
+        id: &AgentId,
+    ) -> Result<Option<crate::registry::Committed>, CallError> {
         if self.gone_agents.contains_key(id) {
-            return Ok(());
+            return Ok(None);
         }
         let info = match (self.agents.get(id), self.recovered_agents.get(id)) {
             (Some(agent), _) => mesos_proto::v1::AgentInfo::clone(&agent.info),
@@ -281,7 +286,7 @@ impl MasterActor {
         };
         tracing::warn!(agent = %id, "agent marked gone by the operator");
         let since = unix_now();
-        let _ = self
+        let committed = self
             .registry
             .put_agent(&info, AgentStanding::Gone, Some(since));
         self.gone_agents.insert(id.clone(), since);
@@ -298,7 +303,7 @@ impl MasterActor {
         self.agents.remove(id);
         self.metrics.agent_removals += 1;
         self.publish_agent_removed(id);
-        Ok(())
+        Ok(Some(committed))
     }
 
     /// The agent's non-terminal tasks become `aware` (TASK_LOST for

@@ -143,8 +143,10 @@ impl MasterActor {
                 let gone = call
                     .mark_agent_gone
                     .ok_or_else(|| missing("mark_agent_gone"))?;
-                self.mark_gone(&gone.agent_id)?;
-                OperatorAnswer::default()
+                OperatorAnswer {
+                    committed: self.mark_gone(&gone.agent_id)?,
+                    ..Default::default()
+                }
             }
             Some(other) => {
                 return Err(CallError::NotImplemented(format!(
